@@ -1,0 +1,122 @@
+//! Reading and writing the artifacts stages leave in the data path.
+//!
+//! Every write goes to a hidden temporary file beside the target and is
+//! renamed over it only once complete, so a failed or killed stage never
+//! leaves a half-written artifact and earlier artifacts stay intact.
+
+use std::fs::File;
+use std::io::{BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Writes `path` atomically: `fill` writes into a temporary file in the same
+/// folder, which is flushed, synced and renamed onto `path` on success and
+/// removed on failure.
+pub fn write_atomic<F>(path: &Path, fill: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<File>) -> Result<()>,
+{
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::BadArgument(format!("{}: not a file name", path.display())))?;
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot create", e))?;
+    let mut writer = BufWriter::with_capacity(1 << 20, file);
+    let outcome = fill(&mut writer).and_then(|()| {
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io(&tmp, "cannot write", e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| Error::io(&tmp, "cannot write", e))?;
+        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot replace", e))
+    });
+    if outcome.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    outcome
+}
+
+/// Writes bytes to `path` atomically.
+pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic(path, |w| {
+        w.write_all(bytes)
+            .map_err(|e| Error::io(path, "cannot write", e))
+    })
+}
+
+/// Writes `value` as pretty JSON to `path` atomically.
+pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
+    let text = serde_json::to_string_pretty(value)
+        .map_err(|e| Error::Check(format!("{}: cannot encode JSON: {e}", path.display())))?;
+    write_bytes(path, format!("{text}\n").as_bytes())
+}
+
+/// Reads JSON written by [`write_json`].
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, made_by: &str) -> Result<T> {
+    let text = read_to_string(path, made_by)?;
+    serde_json::from_str(&text).map_err(|e| Error::bad_input(path, format!("not valid JSON: {e}")))
+}
+
+/// Reads a whole text file, with a hint naming the stage that makes it.
+pub fn read_to_string(path: &Path, made_by: &str) -> Result<String> {
+    check_exists(path, made_by)?;
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))
+}
+
+/// Writes a frame as Parquet (zstd) atomically.
+pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
+    write_atomic(path, |w| {
+        ParquetWriter::new(w)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(df)
+            .map_err(|e| Error::bad_input(path, format!("cannot write Parquet: {e}")))?;
+        Ok(())
+    })
+}
+
+/// Reads a Parquet artifact; `made_by` names the stage that writes it, for the
+/// error a user sees when it is missing.
+pub fn read_parquet(path: &Path, made_by: &str) -> Result<DataFrame> {
+    check_exists(path, made_by)?;
+    let file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+    ParquetReader::new(file)
+        .finish()
+        .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))
+}
+
+/// Fails with a [`Error::MissingFile`] that says which stage makes `path`.
+pub fn check_exists(path: &Path, made_by: &str) -> Result<()> {
+    if path.is_file() {
+        return Ok(());
+    }
+    let hint = if made_by.is_empty() {
+        String::new()
+    } else {
+        format!(" (it is written by `crypto-lab {made_by}`)")
+    };
+    Err(Error::MissingFile {
+        path: path.to_path_buf(),
+        hint,
+    })
+}
+
+/// Creates the data path if needed and checks it can be written, before a
+/// stage spends time on work it could not save.
+pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, "cannot create data path", e))?;
+    let probe = dir.join(format!(".crypto-lab-write-test-{}", std::process::id()));
+    File::create(&probe).map_err(|e| Error::io(dir, "data path is not writable", e))?;
+    let _ = std::fs::remove_file(&probe);
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! UTC calendar fields of a unix timestamp, as pandas' `dt` accessors give
+//! them for `pd.to_datetime(ts, unit='s')`.
+
+/// Calendar fields of one instant (UTC).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Civil {
+    /// Year.
+    pub year: i64,
+    /// Month 1-12.
+    pub month: u32,
+    /// Day of month 1-31.
+    pub day: u32,
+    /// Weekday, Monday = 0 (pandas `dt.weekday`).
+    pub weekday: u32,
+    /// Day of year 1-366 (pandas `dt.dayofyear`).
+    pub day_of_year: u32,
+    /// ISO 8601 week 1-53 (pandas `dt.isocalendar().week`).
+    pub iso_week: u32,
+}
+
+/// (year, month, day) of a day count since 1970-01-01 (Howard Hinnant's
+/// civil_from_days, valid for the whole proleptic Gregorian calendar).
+pub fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Days since 1970-01-01 of a (year, month, day).
+pub fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let m = i64::from(month);
+    let mp = if m > 2 { m - 3 } else { m + 9 };
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+fn weekday_of_days(days: i64) -> u32 {
+    // 1970-01-01 was a Thursday (Monday = 0 -> 3).
+    (days + 3).rem_euclid(7) as u32
+}
+
+fn iso_weeks_in_year(year: i64) -> u32 {
+    // A year has 53 ISO weeks when it starts on a Thursday, or on a Wednesday
+    // in a leap year; equivalently when Dec 28 falls in week 53.
+    let dec28 = days_from_civil(year, 12, 28);
+    let jan1 = days_from_civil(year, 1, 1);
+    let wd_dec28 = weekday_of_days(dec28) as i64;
+    ((dec28 - jan1 - wd_dec28 + 10) / 7) as u32
+}
+
+/// Calendar fields of a unix timestamp in seconds (UTC).
+pub fn civil(timestamp: i64) -> Civil {
+    let days = timestamp.div_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    let weekday = weekday_of_days(days);
+    let day_of_year = (days - days_from_civil(year, 1, 1) + 1) as u32;
+    let raw_week = (day_of_year as i64 - weekday as i64 + 9) / 7;
+    let iso_week = if raw_week < 1 {
+        iso_weeks_in_year(year - 1)
+    } else if raw_week as u32 > iso_weeks_in_year(year) {
+        1
+    } else {
+        raw_week as u32
+    };
+    Civil {
+        year,
+        month,
+        day,
+        weekday,
+        day_of_year,
+        iso_week,
+    }
+}
+
+/// The lab's season: `(month % 12 + 3) // 3` (1 winter .. 4 autumn).
+pub fn season(month: u32) -> u32 {
+    (month % 12 + 3) / 3
+}
+
+/// Parses `YYYY-MM-DD[THH:MM[:SS]]` (UTC) or a unix timestamp in seconds.
+pub fn parse_instant(text: &str) -> Option<i64> {
+    let t = text.trim();
+    if let Ok(ts) = t.parse::<i64>() {
+        return Some(ts);
+    }
+    let (date, time) = match t.split_once(['T', ' ']) {
+        Some((d, tm)) => (d, Some(tm.trim_end_matches('Z'))),
+        None => (t, None),
+    };
+    let mut parts = date.split('-');
+    let year: i64 = parts.next()?.parse().ok()?;
+    let month: u32 = parts.next()?.parse().ok()?;
+    let day: u32 = parts.next()?.parse().ok()?;
+    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+        return None;
+    }
+    let mut secs = days_from_civil(year, month, day) * 86_400;
+    if let Some(time) = time {
+        let mut f = time.split(':');
+        let h: i64 = f.next()?.parse().ok()?;
+        let m: i64 = f.next()?.parse().ok()?;
+        let s: i64 = f.next().map_or(Some(0), |s| s.parse().ok())?;
+        if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..61).contains(&s) {
+            return None;
+        }
+        secs += h * 3600 + m * 60 + s;
+    }
+    Some(secs)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_dates() {
+        // 2021-05-01 00:00 UTC, a Saturday, day 121, ISO week 17.
+        let c = civil(1_619_827_200);
+        assert_eq!((c.year, c.month, c.day), (2021, 5, 1));
+        assert_eq!((c.weekday, c.day_of_year, c.iso_week), (5, 121, 17));
+        // 2021-01-01 was a Friday in ISO week 53 of 2020.
+        let c = civil(1_609_459_200);
+        assert_eq!((c.weekday, c.day_of_year, c.iso_week), (4, 1, 53));
+        // 2019-12-30 (Monday) is ISO week 1 of 2020.
+        let c = civil(days_from_civil(2019, 12, 30) * 86_400);
+        assert_eq!((c.weekday, c.iso_week), (0, 1));
+        // Leap day 2020.
+        let c = civil(days_from_civil(2020, 2, 29) * 86_400 + 86_399);
+        assert_eq!((c.month, c.day, c.day_of_year), (2, 29, 60));
+    }
+
+    #[test]
+    fn seasons() {
+        assert_eq!(
+            (1..=12).map(season).collect::<Vec<_>>(),
+            [1, 1, 2, 2, 2, 3, 3, 3, 4, 4, 4, 1]
+        );
+    }
+
+    #[test]
+    fn parses_instants() {
+        assert_eq!(parse_instant("2021-05-01"), Some(1_619_827_200));
+        assert_eq!(parse_instant("2020-01-01T00:00:00Z"), Some(1_577_836_800));
+        assert_eq!(parse_instant("1619827200"), Some(1_619_827_200));
+        assert_eq!(parse_instant("2021-13-01"), None);
+        assert_eq!(parse_instant("tomorrow"), None);
+    }
+}

@@ -1,0 +1,431 @@
+//! Argument parsing and terminal output for the `crypto-lab` binary.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use crypto_lab::calendar::parse_instant;
+use crypto_lab::prelude::*;
+use crypto_lab::runner::Outcome;
+use crypto_lab::stages;
+
+const ABOUT: &str = "The G-Research Crypto Forecasting lab (Kubeflow Pipelines) in Rust.
+
+Each lab stage is a subcommand that reads and writes files in --data-path,
+exactly as the lab's components share a volume:
+
+  synth                  make train.csv + asset_details.csv (Kaggle schema, offline)
+  load-data              train.csv, asset_details.csv -> df_train.parquet, df_asset_details.parquet
+  feature-engineering    df_train.parquet -> feature_df.parquet
+  merge-assets-features  feature_df.parquet + df_asset_details.parquet -> merge_feature_df.parquet
+  modeling               merge_feature_df.parquet -> lgb.txt, lgb_history.json, feature_importance.json
+  evaluation-result      lgb.txt + lgb_history.json -> mlpipeline-metrics.json
+  run                    all of the above in order (synthetic data if there is no train.csv)
+
+Quick start:  crypto-lab run --data-path data";
+
+#[derive(Parser)]
+#[command(name = "crypto-lab", version, about = ABOUT, long_about = ABOUT)]
+struct Cli {
+    /// Print only errors (no progress bars or log lines).
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct DataPath {
+    /// Folder holding the lab's files (the lab's data_path).
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    data_path: PathBuf,
+}
+
+#[derive(Args, Clone)]
+struct FeatureArgs {
+    /// First validation instant: YYYY-MM-DD[THH:MM[:SS]] in UTC, or unix
+    /// seconds. The lab's 01/05/2021 is taken in the machine's local time,
+    /// which is UTC in its containers; pass another instant to move the split.
+    #[arg(long, value_name = "WHEN", value_parser = parse_when, default_value = "2021-05-01")]
+    valid_from: i64,
+    /// Keep missing Targets missing instead of the lab's fill with 0; modeling
+    /// then leaves those rows out.
+    #[arg(long)]
+    keep_target_nan: bool,
+}
+
+#[derive(Args, Clone)]
+struct ModelArgs {
+    /// Boosting rounds at most.
+    #[arg(long, default_value_t = 1200)]
+    n_estimators: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    learning_rate: f64,
+    /// Maximum tree depth (-1: no limit).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    max_depth: i32,
+    /// LightGBM seed.
+    #[arg(long, default_value_t = 2022)]
+    seed: u64,
+    /// Stop after this many rounds without improvement of rmse or weighted
+    /// correlation (0: train every round).
+    #[arg(long, default_value_t = 60)]
+    early_stopping_rounds: usize,
+    /// LightGBM threads (0: all cores).
+    #[arg(long, default_value_t = 0)]
+    num_threads: usize,
+    /// Any other LightGBM parameter, KEY=VALUE (repeatable), e.g. --param num_leaves=63.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    params: Vec<(String, String)>,
+}
+
+#[derive(Args, Clone)]
+struct SynthArgs {
+    /// Seed of the synthetic data (same seed, same bytes).
+    #[arg(long = "synth-seed", default_value_t = 2022)]
+    seed: u64,
+    /// First day (UTC) of synthetic data [default: 2021-04-01; --full: 2018-01-01].
+    #[arg(long, value_parser = parse_when)]
+    start: Option<i64>,
+    /// Day after the last (UTC) [default: 2021-05-16; --full: 2021-09-21].
+    #[arg(long, value_parser = parse_when)]
+    end: Option<i64>,
+    /// The competition's size: 2018-01-01 to 2021-09-21, about 24.2M rows.
+    #[arg(long)]
+    full: bool,
+}
+
+impl SynthArgs {
+    fn options(&self) -> SynthOptions {
+        let base = if self.full {
+            SynthOptions::full()
+        } else {
+            SynthOptions::small()
+        };
+        SynthOptions {
+            start: self.start.unwrap_or(base.start),
+            end: self.end.unwrap_or(base.end),
+            seed: self.seed,
+        }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write synthetic train.csv and asset_details.csv in the Kaggle schema.
+    Synth {
+        #[command(flatten)]
+        data: DataPath,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
+    /// Lab stage load_data: keep rows from 2020-01-01 on, write Parquet.
+    LoadData {
+        #[command(flatten)]
+        data: DataPath,
+    },
+    /// Lab stage feature_engineering: the lab's features for assets 0..13.
+    FeatureEngineering {
+        #[command(flatten)]
+        data: DataPath,
+        #[command(flatten)]
+        features: FeatureArgs,
+    },
+    /// Lab stage merge_assets_features: attach each asset's Weight.
+    MergeAssetsFeatures {
+        #[command(flatten)]
+        data: DataPath,
+    },
+    /// Lab stage modeling: LightGBM with the lab's parameters.
+    Modeling {
+        #[command(flatten)]
+        data: DataPath,
+        #[command(flatten)]
+        model: ModelArgs,
+    },
+    /// Lab stage evaluation_result: KFP metrics JSON of the best scores.
+    EvaluationResult {
+        #[command(flatten)]
+        data: DataPath,
+        /// Where to write the metrics [default: DIR/mlpipeline-metrics.json].
+        #[arg(long, value_name = "FILE")]
+        metrics_path: Option<PathBuf>,
+    },
+    /// Run the whole lab locally: synthetic data if DIR has no train.csv, then
+    /// every stage; stages whose outputs are newer than their inputs are skipped.
+    Run {
+        #[command(flatten)]
+        data: DataPath,
+        /// Run every stage even if its outputs are up to date.
+        #[arg(long)]
+        force: bool,
+        /// Where to write the metrics [default: DIR/mlpipeline-metrics.json].
+        #[arg(long, value_name = "FILE")]
+        metrics_path: Option<PathBuf>,
+        #[command(flatten)]
+        features: FeatureArgs,
+        #[command(flatten)]
+        model: ModelArgs,
+        #[command(flatten)]
+        synth: SynthArgs,
+    },
+    /// List the stages with their inputs and outputs.
+    Stages,
+}
+
+fn parse_when(s: &str) -> std::result::Result<i64, String> {
+    parse_instant(s)
+        .ok_or_else(|| format!("`{s}`: expected YYYY-MM-DD[THH:MM[:SS]] (UTC) or unix seconds"))
+}
+
+fn parse_param(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() && !s.contains(' ') => {
+            Ok((k.trim().to_string(), v.trim().to_string()))
+        }
+        _ => Err(format!("`{s}`: expected KEY=VALUE without spaces")),
+    }
+}
+
+impl FeatureArgs {
+    fn options(&self) -> FeatureOptions {
+        FeatureOptions {
+            valid_from: self.valid_from,
+            keep_target_nan: self.keep_target_nan,
+        }
+    }
+}
+
+impl ModelArgs {
+    fn params(&self) -> Result<ModelParams> {
+        if self.n_estimators == 0 {
+            bail!("--n-estimators must be at least 1");
+        }
+        if !(self.learning_rate > 0.0) {
+            bail!("--learning-rate must be positive");
+        }
+        Ok(ModelParams {
+            n_estimators: self.n_estimators,
+            learning_rate: self.learning_rate,
+            max_depth: self.max_depth,
+            seed: self.seed,
+            early_stopping_rounds: self.early_stopping_rounds,
+            num_threads: self.num_threads,
+            extra: self.params.clone(),
+            ..ModelParams::default()
+        })
+    }
+}
+
+/// Progress bars on standard error; log lines above them.
+struct Terminal {
+    quiet: bool,
+    bar: Mutex<Option<ProgressBar>>,
+}
+
+impl Terminal {
+    fn new(quiet: bool) -> Self {
+        Terminal {
+            quiet,
+            bar: Mutex::new(None),
+        }
+    }
+
+    fn with_bar(&self, f: impl FnOnce(&mut Option<ProgressBar>)) {
+        if let Ok(mut guard) = self.bar.lock() {
+            f(&mut guard);
+        }
+    }
+}
+
+impl Progress for Terminal {
+    fn start(&self, what: &str, total: u64) {
+        if self.quiet {
+            return;
+        }
+        let bar = if total == 0 {
+            let b = ProgressBar::new_spinner();
+            b.enable_steady_tick(std::time::Duration::from_millis(120));
+            b.set_style(
+                ProgressStyle::with_template("{spinner} {msg} {elapsed}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            b
+        } else {
+            let b = ProgressBar::new(total);
+            b.set_style(
+                ProgressStyle::with_template(
+                    "{msg:20} [{bar:30}] {pos}/{len} {elapsed} (eta {eta})",
+                )
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+            );
+            b
+        };
+        bar.set_draw_target(ProgressDrawTarget::stderr());
+        bar.set_message(what.to_string());
+        self.with_bar(|slot| {
+            if let Some(old) = slot.replace(bar) {
+                old.finish_and_clear();
+            }
+        });
+    }
+
+    fn advance(&self, n: u64) {
+        self.with_bar(|slot| {
+            if let Some(b) = slot {
+                b.inc(n);
+            }
+        });
+    }
+
+    fn log(&self, line: &str) {
+        if self.quiet {
+            return;
+        }
+        let mut printed = false;
+        self.with_bar(|slot| {
+            if let Some(b) = slot {
+                b.suspend(|| eprintln!("{line}"));
+                printed = true;
+            }
+        });
+        if !printed {
+            eprintln!("{line}");
+        }
+    }
+
+    fn finish(&self) {
+        self.with_bar(|slot| {
+            if let Some(b) = slot.take() {
+                b.finish_and_clear();
+            }
+        });
+    }
+}
+
+fn run_stage(command: &str, ctx: &StageContext) -> Result<()> {
+    let stage = stages::find(command).with_context(|| format!("no stage `{command}`"))?;
+    ctx.progress.start(stage.name, 0);
+    let t = Instant::now();
+    let result = (stage.run)(ctx);
+    ctx.progress.finish();
+    let summary = result.with_context(|| format!("{} failed", stage.name))?;
+    ctx.progress.log(&format!(
+        "{}: {summary} ({:.1}s); wrote {}",
+        stage.name,
+        t.elapsed().as_secs_f64(),
+        stage
+            .output_paths(ctx)
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    ));
+    Ok(())
+}
+
+/// Parses arguments and runs the command.
+pub fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let term = Terminal::new(cli.quiet);
+    match cli.command {
+        Command::Synth { data, synth: s } => {
+            let opts = s.options();
+            let t = Instant::now();
+            let rows = synth(&data.data_path, &opts, &term)?;
+            term.log(&format!(
+                "synth: wrote {rows} rows to {} and {} ({:.1}s)",
+                data.data_path.join(files::TRAIN_CSV).display(),
+                data.data_path.join(files::ASSET_DETAILS_CSV).display(),
+                t.elapsed().as_secs_f64()
+            ));
+        }
+        Command::LoadData { data } => {
+            run_stage("load_data", &StageContext::new(data.data_path, &term))?
+        }
+        Command::FeatureEngineering { data, features } => {
+            let mut ctx = StageContext::new(data.data_path, &term);
+            ctx.features = features.options();
+            run_stage("feature_engineering", &ctx)?;
+        }
+        Command::MergeAssetsFeatures { data } => run_stage(
+            "merge_assets_features",
+            &StageContext::new(data.data_path, &term),
+        )?,
+        Command::Modeling { data, model } => {
+            let mut ctx = StageContext::new(data.data_path, &term);
+            ctx.model = model.params()?;
+            run_stage("modeling", &ctx)?;
+        }
+        Command::EvaluationResult { data, metrics_path } => {
+            let mut ctx = StageContext::new(data.data_path, &term);
+            ctx.metrics_path = metrics_path;
+            run_stage("evaluation_result", &ctx)?;
+        }
+        Command::Run {
+            data,
+            force,
+            metrics_path,
+            features,
+            model,
+            synth: s,
+        } => {
+            let mut ctx = StageContext::new(data.data_path.clone(), &term);
+            ctx.features = features.options();
+            ctx.model = model.params()?;
+            ctx.metrics_path = metrics_path;
+            let opts = RunOptions {
+                force,
+                synth: s.options(),
+            };
+            let t = Instant::now();
+            let report = run_pipeline(&ctx, &opts)?;
+            print_summary(&ctx, &report, t.elapsed().as_secs_f64())?;
+        }
+        Command::Stages => {
+            for s in &STAGES {
+                println!("{:24} {}", s.command, s.description);
+                println!("{:24}   in:  {}", "", s.inputs.join(", "));
+                println!("{:24}   out: {}", "", s.outputs.join(", "));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_summary(ctx: &StageContext, report: &RunReport, total: f64) -> Result<()> {
+    println!("crypto-lab run: {}", ctx.data_path.display());
+    if let Some(rows) = report.synthesized_rows {
+        println!(
+            "  {:24} {:>7.1}s  {rows} synthetic rows",
+            "synth", report.synth_seconds
+        );
+    }
+    for s in &report.stages {
+        match &s.outcome {
+            Outcome::Ran(summary) => println!("  {:24} {:>7.1}s  {summary}", s.name, s.seconds),
+            Outcome::Skipped => println!("  {:24} {:>8}  up to date", s.name, "skipped"),
+        }
+    }
+    let metrics_path = ctx.path_of(files::METRICS);
+    let text = std::fs::read_to_string(&metrics_path)
+        .with_context(|| format!("cannot read {}", metrics_path.display()))?;
+    let metrics: Metrics = serde_json::from_str(&text)
+        .with_context(|| format!("{} is not a metrics document", metrics_path.display()))?;
+    for m in &metrics.metrics {
+        println!("  {:24} {:.6}", m.name, m.number_value);
+    }
+    println!(
+        "  {:24} {:>7.1}s  metrics in {}",
+        "total",
+        total,
+        metrics_path.display()
+    );
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! A small safe layer over LightGBM's C API (through `lightgbm3-sys`) for the
+//! round-by-round training loop the lab's callbacks need.
+//!
+//! `lightgbm3::Booster` trains in one call and ignores a categorical feature
+//! given as a booster parameter, so training goes through the C API here;
+//! loading and predicting with a saved model uses the safe crate.
+
+use std::ffi::{c_char, c_void, CStr, CString};
+
+use lightgbm3_sys as sys;
+
+use crate::error::{Error, Result};
+
+fn check(code: i32) -> Result<()> {
+    if code == 0 {
+        return Ok(());
+    }
+    // SAFETY: LightGBM returns a pointer to a thread-local NUL-terminated message.
+    let msg = unsafe { CStr::from_ptr(sys::LGBM_GetLastError()) };
+    Err(Error::LightGbm(msg.to_string_lossy().into_owned()))
+}
+
+fn cstring(s: &str) -> Result<CString> {
+    CString::new(s).map_err(|_| Error::BadArgument(format!("NUL byte in LightGBM text `{s}`")))
+}
+
+/// A LightGBM dataset built from a row-major `f64` matrix.
+pub struct Dataset {
+    handle: *mut c_void,
+    rows: usize,
+}
+
+impl Dataset {
+    /// Builds a dataset; `reference` makes it share the bin mappers of a
+    /// training set, as `lgb.train` does for its validation sets.
+    pub fn from_rows(
+        data: &[f64],
+        rows: usize,
+        cols: usize,
+        params: &str,
+        reference: Option<&Dataset>,
+    ) -> Result<Self> {
+        if data.len() != rows * cols {
+            return Err(Error::Check(format!(
+                "matrix has {} values, expected {rows} x {cols}",
+                data.len()
+            )));
+        }
+        let nrow = i32::try_from(rows)
+            .map_err(|_| Error::BadArgument(format!("{rows} rows: LightGBM takes at most 2^31")))?;
+        let params = cstring(params)?;
+        let mut handle = std::ptr::null_mut();
+        // SAFETY: data holds rows*cols f64 values; LightGBM copies what it needs.
+        check(unsafe {
+            sys::LGBM_DatasetCreateFromMat(
+                data.as_ptr().cast(),
+                sys::C_API_DTYPE_FLOAT64 as i32,
+                nrow,
+                cols as i32,
+                1,
+                params.as_ptr(),
+                reference.map_or(std::ptr::null_mut(), |r| r.handle),
+                &mut handle,
+            )
+        })?;
+        Ok(Dataset { handle, rows })
+    }
+
+    /// Sets the label (LightGBM stores labels as `f32`).
+    pub fn set_label(&mut self, label: &[f32]) -> Result<()> {
+        if label.len() != self.rows {
+            return Err(Error::Check(format!(
+                "{} labels for {} rows",
+                label.len(),
+                self.rows
+            )));
+        }
+        let field = cstring("label")?;
+        // SAFETY: label has one f32 per row.
+        check(unsafe {
+            sys::LGBM_DatasetSetField(
+                self.handle,
+                field.as_ptr(),
+                label.as_ptr().cast(),
+                label.len() as i32,
+                sys::C_API_DTYPE_FLOAT32 as i32,
+            )
+        })
+    }
+
+    /// Names the features (saved in the model text).
+    pub fn set_feature_names(&mut self, names: &[&str]) -> Result<()> {
+        let owned = names
+            .iter()
+            .map(|n| cstring(n))
+            .collect::<Result<Vec<_>>>()?;
+        let mut ptrs: Vec<*const c_char> = owned.iter().map(|c| c.as_ptr()).collect();
+        // SAFETY: ptrs point into `owned`, alive for the call.
+        check(unsafe {
+            sys::LGBM_DatasetSetFeatureNames(self.handle, ptrs.as_mut_ptr(), ptrs.len() as i32)
+        })
+    }
+}
+
+impl Drop for Dataset {
+    fn drop(&mut self) {
+        // SAFETY: handle came from LGBM_DatasetCreateFromMat and is freed once.
+        unsafe {
+            sys::LGBM_DatasetFree(self.handle);
+        }
+    }
+}
+
+/// What importance to report.
+#[derive(Debug, Clone, Copy)]
+pub enum Importance {
+    /// Times a feature is used in a split.
+    Split,
+    /// Total gain of its splits.
+    Gain,
+}
+
+/// A booster being trained on one training set and one validation set.
+///
+/// The datasets must outlive it, which the borrow enforces.
+pub struct Trainer<'a> {
+    handle: *mut c_void,
+    valid_rows: usize,
+    _data: std::marker::PhantomData<&'a Dataset>,
+}
+
+impl<'a> Trainer<'a> {
+    /// Creates the booster and attaches the validation set (data index 1).
+    pub fn new(train: &'a Dataset, valid: &'a Dataset, params: &str) -> Result<Self> {
+        let params = cstring(params)?;
+        let mut handle = std::ptr::null_mut();
+        // SAFETY: train.handle is a live dataset; out pointer is valid.
+        check(unsafe { sys::LGBM_BoosterCreate(train.handle, params.as_ptr(), &mut handle) })?;
+        let trainer = Trainer {
+            handle,
+            valid_rows: valid.rows,
+            _data: std::marker::PhantomData,
+        };
+        // SAFETY: both handles are live.
+        check(unsafe { sys::LGBM_BoosterAddValidData(trainer.handle, valid.handle) })?;
+        Ok(trainer)
+    }
+
+    /// One boosting round. Like `lgb.train`, the caller goes on even when
+    /// LightGBM reports it can split no further.
+    pub fn update_one_iter(&mut self) -> Result<bool> {
+        let mut finished = 0;
+        // SAFETY: live handle, valid out pointer.
+        check(unsafe { sys::LGBM_BoosterUpdateOneIter(self.handle, &mut finished) })?;
+        Ok(finished != 0)
+    }
+
+    /// The built-in metrics on the validation set, in the params' order.
+    pub fn eval_valid(&self) -> Result<Vec<f64>> {
+        let mut count = 0;
+        // SAFETY: live handle, valid out pointer.
+        check(unsafe { sys::LGBM_BoosterGetEvalCounts(self.handle, &mut count) })?;
+        let mut out = vec![0.0; count.max(0) as usize];
+        let mut len = 0;
+        // SAFETY: out has room for `count` results.
+        check(unsafe { sys::LGBM_BoosterGetEval(self.handle, 1, &mut len, out.as_mut_ptr()) })?;
+        out.truncate(len.max(0) as usize);
+        Ok(out)
+    }
+
+    /// The current raw scores of the validation rows (no re-prediction: the
+    /// booster keeps them up to date as it trains).
+    pub fn valid_scores(&self, out: &mut Vec<f64>) -> Result<()> {
+        out.resize(self.valid_rows, 0.0);
+        let mut len = 0i64;
+        // SAFETY: out has one slot per validation row.
+        check(unsafe { sys::LGBM_BoosterGetPredict(self.handle, 1, &mut len, out.as_mut_ptr()) })?;
+        out.truncate(len.max(0) as usize);
+        Ok(())
+    }
+
+    /// The model in LightGBM's text format, first `num_iteration` rounds
+    /// (0 = all).
+    pub fn model_string(&self, num_iteration: i32) -> Result<String> {
+        let mut len = 0i64;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            // SAFETY: buf has buf.len() bytes; LightGBM reports the size it needs.
+            check(unsafe {
+                sys::LGBM_BoosterSaveModelToString(
+                    self.handle,
+                    0,
+                    num_iteration,
+                    sys::C_API_FEATURE_IMPORTANCE_SPLIT as i32,
+                    buf.len() as i64,
+                    &mut len,
+                    buf.as_mut_ptr().cast(),
+                )
+            })?;
+            if (len as usize) <= buf.len() {
+                break;
+            }
+            buf.resize(len as usize, 0);
+        }
+        buf.truncate((len as usize).saturating_sub(1));
+        String::from_utf8(buf).map_err(|_| Error::LightGbm("model text is not UTF-8".into()))
+    }
+
+    /// Feature importance over the first `num_iteration` rounds.
+    pub fn feature_importance(
+        &self,
+        num_iteration: i32,
+        kind: Importance,
+        num_features: usize,
+    ) -> Result<Vec<f64>> {
+        let kind = match kind {
+            Importance::Split => sys::C_API_FEATURE_IMPORTANCE_SPLIT,
+            Importance::Gain => sys::C_API_FEATURE_IMPORTANCE_GAIN,
+        };
+        let mut out = vec![0.0; num_features];
+        // SAFETY: out has one slot per feature.
+        check(unsafe {
+            sys::LGBM_BoosterFeatureImportance(
+                self.handle,
+                num_iteration,
+                kind as i32,
+                out.as_mut_ptr(),
+            )
+        })?;
+        Ok(out)
+    }
+}
+
+impl Drop for Trainer<'_> {
+    fn drop(&mut self) {
+        // SAFETY: handle came from LGBM_BoosterCreate and is freed once.
+        unsafe {
+            sys::LGBM_BoosterFree(self.handle);
+        }
+    }
+}

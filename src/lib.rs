@@ -1,0 +1,50 @@
+//! crypto-lab: the Kubeflow Pipelines lab "G-Research Crypto Forecasting"
+//! in Rust.
+//!
+//! The lab's six Python functions are stages here with the same names and
+//! numbers ([`stages`]); every caller — the `crypto-lab` binary, the local
+//! [`runner`], the notebook and the per-stage scripts — goes through the one
+//! registry [`stages::STAGES`].
+//!
+//! ```no_run
+//! use crypto_lab::prelude::*;
+//! let data = std::path::Path::new("data");
+//! synth(data, &SynthOptions::default(), &Silent)?;
+//! load_data(data)?;
+//! feature_engineering(data, &FeatureOptions::default())?;
+//! merge_assets_features(data)?;
+//! modeling(data, &ModelParams::default(), &Silent)?;
+//! let metrics = evaluation_result(data, None)?;
+//! # Ok::<(), crypto_lab::Error>(())
+//! ```
+
+pub mod artifact;
+pub mod calendar;
+pub mod columns;
+pub mod error;
+pub mod indicators;
+pub mod kaggle_csv;
+pub mod lgbm;
+pub mod metrics;
+pub mod progress;
+pub mod rng;
+pub mod runner;
+pub mod stages;
+pub mod synth;
+
+pub use error::{Error, Result};
+
+/// The stage functions and their options, for `use crypto_lab::prelude::*`.
+pub mod prelude {
+    pub use crate::progress::{Print, Progress, Silent};
+    pub use crate::runner::{run_pipeline, RunOptions, RunReport};
+    pub use crate::stages::evaluation_result::{evaluation_result, Metrics};
+    pub use crate::stages::feature_engineering::{
+        build_features, feature_engineering, get_features, FeatureOptions,
+    };
+    pub use crate::stages::load_data::{load_data, load_frames, LoadedData};
+    pub use crate::stages::merge_assets_features::{merge_assets_features, merge_frames};
+    pub use crate::stages::modeling::{modeling, train_model, ModelParams, TrainedModel};
+    pub use crate::stages::{files, StageContext, STAGES};
+    pub use crate::synth::{synth, SynthOptions};
+}

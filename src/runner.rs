@@ -1,0 +1,92 @@
+//! The local runner: the whole lab on one machine, the embedded default
+//! (Kubeflow is how a user outgrows it).
+
+use std::time::Instant;
+
+use crate::error::Result;
+use crate::stages::{files, is_up_to_date, StageContext, STAGES};
+use crate::synth::{synth, SynthOptions};
+
+/// What happened to one stage.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Outcome {
+    /// It ran; the one-line summary it gave.
+    Ran(String),
+    /// Its outputs were newer than its inputs.
+    Skipped,
+}
+
+/// One stage's line in the run report.
+#[derive(Debug, Clone)]
+pub struct StageRun {
+    /// The lab's function name.
+    pub name: &'static str,
+    /// Ran or skipped.
+    pub outcome: Outcome,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// The result of a pipeline run.
+#[derive(Debug, Clone, Default)]
+pub struct RunReport {
+    /// Rows of synthetic data made first, when the data path had no `train.csv`.
+    pub synthesized_rows: Option<usize>,
+    /// Seconds spent making synthetic data.
+    pub synth_seconds: f64,
+    /// Every stage in order.
+    pub stages: Vec<StageRun>,
+}
+
+/// Options of a local run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Run every stage even when its outputs are up to date.
+    pub force: bool,
+    /// How to make data when the data path has no `train.csv`.
+    pub synth: SynthOptions,
+}
+
+/// Runs the lab's stages in order on `ctx.data_path`, making synthetic data
+/// first when there is no `train.csv` (and saying so).
+pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<RunReport> {
+    let mut report = RunReport::default();
+    let progress = ctx.progress;
+    if !ctx.data_path.join(files::TRAIN_CSV).is_file() {
+        progress.log(&format!(
+            "no {} in {}: making synthetic data in the Kaggle schema (crypto-lab synth)",
+            files::TRAIN_CSV,
+            ctx.data_path.display()
+        ));
+        let t = Instant::now();
+        report.synthesized_rows = Some(synth(&ctx.data_path, &opts.synth, progress)?);
+        report.synth_seconds = t.elapsed().as_secs_f64();
+    }
+    for stage in &STAGES {
+        if !opts.force && is_up_to_date(stage, ctx) {
+            progress.log(&format!(
+                "{}: up to date, skipped (--force runs it)",
+                stage.name
+            ));
+            report.stages.push(StageRun {
+                name: stage.name,
+                outcome: Outcome::Skipped,
+                seconds: 0.0,
+            });
+            continue;
+        }
+        progress.start(stage.name, 0);
+        let t = Instant::now();
+        let result = (stage.run)(ctx);
+        progress.finish();
+        let summary = result?;
+        let seconds = t.elapsed().as_secs_f64();
+        progress.log(&format!("{}: {summary} ({seconds:.1}s)", stage.name));
+        report.stages.push(StageRun {
+            name: stage.name,
+            outcome: Outcome::Ran(summary),
+            seconds,
+        });
+    }
+    Ok(report)
+}

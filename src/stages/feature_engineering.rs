@@ -1,0 +1,279 @@
+//! Lab cell "Feature Engineering": the lab's `get_features` for every asset.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use rayon::prelude::*;
+
+use crate::artifact::{ensure_writable_dir, read_parquet, write_parquet};
+use crate::calendar::{civil, season};
+use crate::columns::{col, f64_column, frame, i64_column};
+use crate::error::Result;
+use crate::indicators::{atr, dema, nan_max, nan_min, pct_return, rolling_mean, rsi};
+use crate::kaggle_csv::NUM_ASSETS;
+use crate::stages::files;
+
+/// `01/05/2021` as the lab's `time.mktime` reads it on a UTC machine (every
+/// KFP container): rows from this instant on are validation (`train_flg` 0).
+pub const VALID_FROM: i64 = 1_619_827_200;
+
+/// The lab's look-back windows, in rows (minutes on real data).
+pub const WINDOWS: [usize; 3] = [30, 120, 240];
+
+/// Columns of `feature_df`, in the lab's order.
+pub const FEATURE_DF_COLUMNS: [&str; 27] = [
+    "timestamp",
+    "Asset_ID",
+    "Target",
+    "train_flg",
+    "RSI_30",
+    "ATR_30",
+    "DEMA_30",
+    "RSI_120",
+    "ATR_120",
+    "DEMA_120",
+    "RSI_240",
+    "ATR_240",
+    "DEMA_240",
+    "sma_30",
+    "return_30",
+    "sma_120",
+    "return_120",
+    "sma_240",
+    "return_240",
+    "HL",
+    "OC",
+    "lower_shadow",
+    "upper_shadow",
+    "Day",
+    "dayofyear",
+    "weekofyear",
+    "season",
+];
+
+/// Choices where the lab has a quirk; the defaults keep the lab's behaviour.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureOptions {
+    /// First validation instant (unix seconds). The lab takes `01/05/2021` in
+    /// the machine's local time zone; the default is that date in UTC, which
+    /// is what the lab computes in a KFP container.
+    pub valid_from: i64,
+    /// The lab fills a missing Target with 0 (its `fillna(0)` covers every
+    /// column), so the model trains on made-up zeros. `true` keeps it missing
+    /// (null in Parquet); modeling then leaves those rows out.
+    pub keep_target_nan: bool,
+}
+
+impl Default for FeatureOptions {
+    fn default() -> Self {
+        FeatureOptions {
+            valid_from: VALID_FROM,
+            keep_target_nan: false,
+        }
+    }
+}
+
+/// The input columns the features need, taken out of `df_train` once.
+struct Bars {
+    timestamp: Vec<i64>,
+    asset: Vec<i64>,
+    open: Vec<f64>,
+    high: Vec<f64>,
+    low: Vec<f64>,
+    close: Vec<f64>,
+    target: Vec<f64>,
+}
+
+impl Bars {
+    fn from_frame(df: &DataFrame, label: &Path) -> Result<Self> {
+        Ok(Bars {
+            timestamp: i64_column(df, "timestamp", label)?,
+            asset: i64_column(df, "Asset_ID", label)?,
+            open: f64_column(df, "Open", label)?,
+            high: f64_column(df, "High", label)?,
+            low: f64_column(df, "Low", label)?,
+            close: f64_column(df, "Close", label)?,
+            target: f64_column(df, "Target", label)?,
+        })
+    }
+
+    /// Row indices of one asset, ordered by timestamp (stable for ties).
+    fn rows_of(&self, asset_id: i64) -> Vec<usize> {
+        let mut rows: Vec<usize> = (0..self.asset.len())
+            .filter(|&i| self.asset[i] == asset_id)
+            .collect();
+        if !rows
+            .windows(2)
+            .all(|w| self.timestamp[w[0]] <= self.timestamp[w[1]])
+        {
+            rows.sort_by_key(|&i| self.timestamp[i]);
+        }
+        rows
+    }
+
+    fn pick(v: &[f64], rows: &[usize]) -> Vec<f64> {
+        rows.iter().map(|&i| v[i]).collect()
+    }
+}
+
+/// Features of one asset, columns in [`FEATURE_DF_COLUMNS`] order.
+struct AssetFeatures {
+    timestamp: Vec<i64>,
+    asset: Vec<i64>,
+    train_flg: Vec<i64>,
+    /// Target then the 19 float features, as in the lab's column order.
+    floats: Vec<Vec<f64>>,
+    /// Day, dayofyear, weekofyear, season.
+    calendar: [Vec<i32>; 4],
+}
+
+fn ln_or_nan(v: f64) -> f64 {
+    // The lab's `replace([inf, -inf], nan)` then `fillna(0)`.
+    let l = v.ln();
+    if l.is_infinite() {
+        f64::NAN
+    } else {
+        l
+    }
+}
+
+fn compute_asset(bars: &Bars, asset_id: i64, opts: &FeatureOptions) -> AssetFeatures {
+    let rows = bars.rows_of(asset_id);
+    let open = Bars::pick(&bars.open, &rows);
+    let high = Bars::pick(&bars.high, &rows);
+    let low = Bars::pick(&bars.low, &rows);
+    let close = Bars::pick(&bars.close, &rows);
+    let target = Bars::pick(&bars.target, &rows);
+    let timestamp: Vec<i64> = rows.iter().map(|&i| bars.timestamp[i]).collect();
+
+    let mut floats = Vec::with_capacity(20);
+    floats.push(target);
+    for &w in &WINDOWS {
+        floats.push(rsi(&close, w));
+        floats.push(atr(&high, &low, &close, w));
+        floats.push(dema(&close, w));
+    }
+    for &w in &WINDOWS {
+        let mean = rolling_mean(&close, w);
+        floats.push(mean.iter().zip(&close).map(|(m, c)| m / c - 1.0).collect());
+        floats.push(pct_return(&close, w));
+    }
+    let n = close.len();
+    let (mut hl, mut oc, mut lower, mut upper) = (
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+        Vec::with_capacity(n),
+    );
+    for i in 0..n {
+        hl.push(high[i] - low[i]);
+        oc.push(close[i] - open[i]);
+        lower.push(nan_min(close[i], open[i]) - low[i]);
+        upper.push(high[i] - nan_max(close[i], open[i]));
+    }
+    floats.extend([hl, oc, lower, upper].map(|v| v.into_iter().map(ln_or_nan).collect()));
+    for (k, column) in floats.iter_mut().enumerate() {
+        let keep_nan = k == 0 && opts.keep_target_nan;
+        for v in column.iter_mut() {
+            if v.is_infinite() || (v.is_nan() && !keep_nan) {
+                *v = if keep_nan { f64::NAN } else { 0.0 };
+            }
+        }
+    }
+
+    let mut calendar: [Vec<i32>; 4] = Default::default();
+    for &t in &timestamp {
+        let c = civil(t);
+        calendar[0].push(c.weekday as i32);
+        calendar[1].push(c.day_of_year as i32);
+        calendar[2].push(c.iso_week as i32);
+        calendar[3].push(season(c.month) as i32);
+    }
+    AssetFeatures {
+        train_flg: timestamp
+            .iter()
+            .map(|&t| i64::from(t < opts.valid_from))
+            .collect(),
+        asset: vec![asset_id; n],
+        timestamp,
+        floats,
+        calendar,
+    }
+}
+
+fn to_frame(parts: Vec<AssetFeatures>) -> Result<DataFrame> {
+    let total: usize = parts.iter().map(|p| p.timestamp.len()).sum();
+    let mut timestamp = Vec::with_capacity(total);
+    let mut asset = Vec::with_capacity(total);
+    let mut train_flg = Vec::with_capacity(total);
+    let mut floats: Vec<Vec<f64>> = (0..20).map(|_| Vec::with_capacity(total)).collect();
+    let mut calendar: [Vec<i32>; 4] = Default::default();
+    for p in parts {
+        timestamp.extend(p.timestamp);
+        asset.extend(p.asset);
+        train_flg.extend(p.train_flg);
+        for (dst, src) in floats.iter_mut().zip(p.floats) {
+            dst.extend(src);
+        }
+        for (dst, src) in calendar.iter_mut().zip(p.calendar) {
+            dst.extend(src);
+        }
+    }
+    let names = &FEATURE_DF_COLUMNS;
+    let mut columns = vec![col(names[0], timestamp), col(names[1], asset)];
+    let mut floats = floats.into_iter();
+    if let Some(target) = floats.next() {
+        columns.push(float_col(names[2], target));
+    }
+    columns.push(col(names[3], train_flg));
+    for (name, values) in names[4..23].iter().zip(floats) {
+        columns.push(col(name, values));
+    }
+    for (name, values) in names[23..].iter().zip(calendar) {
+        columns.push(col(name, values));
+    }
+    frame(columns)
+}
+
+/// A float column whose NaNs are stored as nulls, as pandas writes them.
+fn float_col(name: &str, values: Vec<f64>) -> Column {
+    if values.iter().any(|v| v.is_nan()) {
+        Float64Chunked::from_iter_options(
+            name.into(),
+            values.into_iter().map(|v| (!v.is_nan()).then_some(v)),
+        )
+        .into_column()
+    } else {
+        col(name, values)
+    }
+}
+
+/// The lab's `get_features(df, asset_id, train=True)` for one asset.
+pub fn get_features(
+    df_train: &DataFrame,
+    asset_id: i64,
+    opts: &FeatureOptions,
+) -> Result<DataFrame> {
+    let bars = Bars::from_frame(df_train, Path::new(files::DF_TRAIN))?;
+    to_frame(vec![compute_asset(&bars, asset_id, opts)])
+}
+
+/// In-memory form: the features of assets 0..13 concatenated in that order.
+pub fn build_features(df_train: &DataFrame, opts: &FeatureOptions) -> Result<DataFrame> {
+    let bars = Bars::from_frame(df_train, Path::new(files::DF_TRAIN))?;
+    let parts: Vec<AssetFeatures> = (0..NUM_ASSETS)
+        .into_par_iter()
+        .map(|id| compute_asset(&bars, id, opts))
+        .collect();
+    to_frame(parts)
+}
+
+/// File form, as the lab's `feature_engineering(data_path)`: reads
+/// `df_train.parquet`, writes `feature_df.parquet`.
+pub fn feature_engineering(data_path: &Path, opts: &FeatureOptions) -> Result<DataFrame> {
+    ensure_writable_dir(data_path)?;
+    let df_train = read_parquet(&data_path.join(files::DF_TRAIN), "load-data")?;
+    let mut features = build_features(&df_train, opts)?;
+    write_parquet(&data_path.join(files::FEATURE_DF), &mut features)?;
+    Ok(features)
+}

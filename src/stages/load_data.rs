@@ -1,0 +1,92 @@
+//! Lab cell "Load Data": read the Kaggle files, keep 2020 onwards.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::artifact::{ensure_writable_dir, write_parquet};
+use crate::columns::i64_column;
+use crate::error::{Error, Result};
+use crate::kaggle_csv::{read_asset_details_csv, read_train_csv, NUM_ASSETS};
+use crate::stages::files;
+
+/// `2020-01-01 00:00:00` UTC: the lab keeps rows from this instant on.
+pub const START_TIMESTAMP: i64 = 1_577_836_800;
+
+/// What load_data produces.
+#[derive(Debug, Clone)]
+pub struct LoadedData {
+    /// Rows of `train.csv` with `timestamp >= 2020-01-01`, in file order.
+    pub df_train: DataFrame,
+    /// `asset_details.csv` sorted by Asset_ID.
+    pub df_asset_details: DataFrame,
+}
+
+/// In-memory form: filters the train frame and sorts the asset details.
+///
+/// `train_name` and `details_name` only label errors (row numbers count data
+/// rows from 0, so line = row + 2 in the CSV).
+pub fn load_frames(
+    df_train: &DataFrame,
+    df_asset_details: &DataFrame,
+    train_name: &Path,
+    details_name: &Path,
+) -> Result<LoadedData> {
+    let ids = i64_column(df_asset_details, "Asset_ID", details_name)?;
+    let mut seen = [false; NUM_ASSETS as usize];
+    for (row, &id) in ids.iter().enumerate() {
+        check_asset_id(id, row, details_name)?;
+        if std::mem::replace(&mut seen[id as usize], true) {
+            return Err(Error::bad_input(
+                details_name,
+                format!("line {}: Asset_ID {id} appears twice", row + 2),
+            ));
+        }
+    }
+    let df_asset_details = df_asset_details.sort(["Asset_ID"], SortMultipleOptions::default())?;
+
+    let asset = i64_column(df_train, "Asset_ID", train_name)?;
+    for (row, &id) in asset.iter().enumerate() {
+        check_asset_id(id, row, train_name)?;
+    }
+    let ts = i64_column(df_train, "timestamp", train_name)?;
+    let keep: BooleanChunked = ts.iter().map(|&t| t >= START_TIMESTAMP).collect();
+    let df_train = df_train.filter(&keep)?;
+    Ok(LoadedData {
+        df_train,
+        df_asset_details,
+    })
+}
+
+fn check_asset_id(id: i64, row: usize, path: &Path) -> Result<()> {
+    if (0..NUM_ASSETS).contains(&id) {
+        Ok(())
+    } else {
+        Err(Error::bad_input(
+            path,
+            format!(
+                "line {}, column `Asset_ID`: {id} is not an asset of the competition (expected 0 to {})",
+                row + 2,
+                NUM_ASSETS - 1
+            ),
+        ))
+    }
+}
+
+/// File form, as the lab's `load_data(data_path)`: reads `train.csv` and
+/// `asset_details.csv`, writes `df_train.parquet` and
+/// `df_asset_details.parquet`.
+pub fn load_data(data_path: &Path) -> Result<LoadedData> {
+    let train_path = data_path.join(files::TRAIN_CSV);
+    let details_path = data_path.join(files::ASSET_DETAILS_CSV);
+    ensure_writable_dir(data_path)?;
+    let details = read_asset_details_csv(&details_path)?;
+    let train = read_train_csv(&train_path)?;
+    let mut loaded = load_frames(&train, &details, &train_path, &details_path)?;
+    write_parquet(&data_path.join(files::DF_TRAIN), &mut loaded.df_train)?;
+    write_parquet(
+        &data_path.join(files::DF_ASSET_DETAILS),
+        &mut loaded.df_asset_details,
+    )?;
+    Ok(loaded)
+}

@@ -1,0 +1,41 @@
+//! Lab cell "Merge Assets Features": attach each asset's Weight.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::artifact::{ensure_writable_dir, read_parquet, write_parquet};
+use crate::columns::{f64_column, i64_column};
+use crate::error::Result;
+use crate::stages::files;
+
+/// In-memory form: pandas' `merge(feature_df, details[['Asset_ID','Weight']],
+/// how='left', on='Asset_ID')`. Row order is kept; an asset without details
+/// gets a missing Weight, as a left join gives.
+pub fn merge_frames(feature_df: &DataFrame, df_asset_details: &DataFrame) -> Result<DataFrame> {
+    let details = Path::new(files::DF_ASSET_DETAILS);
+    let ids = i64_column(df_asset_details, "Asset_ID", details)?;
+    let weights = f64_column(df_asset_details, "Weight", details)?;
+    let by_id: HashMap<i64, f64> = ids.into_iter().zip(weights).collect();
+    let assets = i64_column(feature_df, "Asset_ID", Path::new(files::FEATURE_DF))?;
+    let weight: Float64Chunked = assets
+        .iter()
+        .map(|id| by_id.get(id).copied().filter(|w| !w.is_nan()))
+        .collect();
+    let mut merged = feature_df.clone();
+    merged.with_column(weight.with_name("Weight".into()).into_column())?;
+    Ok(merged)
+}
+
+/// File form, as the lab's `merge_assets_features(data_path)`: reads
+/// `feature_df.parquet` and `df_asset_details.parquet`, writes
+/// `merge_feature_df.parquet`.
+pub fn merge_assets_features(data_path: &Path) -> Result<DataFrame> {
+    ensure_writable_dir(data_path)?;
+    let features = read_parquet(&data_path.join(files::FEATURE_DF), "feature-engineering")?;
+    let details = read_parquet(&data_path.join(files::DF_ASSET_DETAILS), "load-data")?;
+    let mut merged = merge_frames(&features, &details)?;
+    write_parquet(&data_path.join(files::MERGE_FEATURE_DF), &mut merged)?;
+    Ok(merged)
+}

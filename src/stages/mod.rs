@@ -1,0 +1,211 @@
+//! The lab's stages, one module each, named as the lab names its functions,
+//! and the single registry that the CLI, the local runner and later the KFP
+//! exporter, notebook and scripts all read.
+//!
+//! Each stage has an in-memory form (frames in, frames out) and a file form
+//! that takes the lab's `data_path` and is a thin wrapper around it.
+
+pub mod evaluation_result;
+pub mod feature_engineering;
+pub mod load_data;
+pub mod merge_assets_features;
+pub mod modeling;
+
+use std::path::{Path, PathBuf};
+
+use crate::error::Result;
+use crate::progress::Progress;
+use feature_engineering::FeatureOptions;
+use modeling::ModelParams;
+
+/// Artifact file names inside the data path.
+pub mod files {
+    /// The competition's bars (input).
+    pub const TRAIN_CSV: &str = "train.csv";
+    /// The competition's asset table (input).
+    pub const ASSET_DETAILS_CSV: &str = "asset_details.csv";
+    /// load_data: bars from 2020-01-01 on.
+    pub const DF_TRAIN: &str = "df_train.parquet";
+    /// load_data: asset table sorted by Asset_ID.
+    pub const DF_ASSET_DETAILS: &str = "df_asset_details.parquet";
+    /// feature_engineering: features of every asset.
+    pub const FEATURE_DF: &str = "feature_df.parquet";
+    /// merge_assets_features: features plus Weight.
+    pub const MERGE_FEATURE_DF: &str = "merge_feature_df.parquet";
+    /// modeling: LightGBM text model (best rounds).
+    pub const MODEL: &str = "lgb.txt";
+    /// modeling: per-round metrics and best scores.
+    pub const HISTORY: &str = "lgb_history.json";
+    /// modeling: split and gain importance per feature.
+    pub const FEATURE_IMPORTANCE: &str = "feature_importance.json";
+    /// evaluation_result: the KFP metrics document (default location).
+    pub const METRICS: &str = "mlpipeline-metrics.json";
+}
+
+/// Everything a stage may need besides its files.
+pub struct StageContext<'a> {
+    /// The lab's `data_path`: where every artifact lives.
+    pub data_path: PathBuf,
+    /// Feature options (lab behaviour by default).
+    pub features: FeatureOptions,
+    /// LightGBM parameters (the lab's by default).
+    pub model: ModelParams,
+    /// Where evaluation_result writes the metrics; `None` = data path.
+    pub metrics_path: Option<PathBuf>,
+    /// Progress and log receiver.
+    pub progress: &'a dyn Progress,
+}
+
+impl<'a> StageContext<'a> {
+    /// A context with the lab's defaults.
+    pub fn new(data_path: impl Into<PathBuf>, progress: &'a dyn Progress) -> Self {
+        StageContext {
+            data_path: data_path.into(),
+            features: FeatureOptions::default(),
+            model: ModelParams::default(),
+            metrics_path: None,
+            progress,
+        }
+    }
+
+    /// Where artifact `file` of a stage lives.
+    pub fn path_of(&self, file: &str) -> PathBuf {
+        match (&self.metrics_path, file) {
+            (Some(p), files::METRICS) => p.clone(),
+            _ => self.data_path.join(file),
+        }
+    }
+}
+
+/// One stage of the lab.
+pub struct Stage {
+    /// The lab's function name (`load_data`).
+    pub name: &'static str,
+    /// The CLI subcommand (`load-data`).
+    pub command: &'static str,
+    /// One line on what it does.
+    pub description: &'static str,
+    /// Files it reads from the data path.
+    pub inputs: &'static [&'static str],
+    /// Files it writes to the data path.
+    pub outputs: &'static [&'static str],
+    /// Runs the file form; returns a one-line summary.
+    pub run: fn(&StageContext) -> Result<String>,
+}
+
+impl Stage {
+    /// Input paths under the context's data path.
+    pub fn input_paths(&self, ctx: &StageContext) -> Vec<PathBuf> {
+        self.inputs.iter().map(|f| ctx.path_of(f)).collect()
+    }
+
+    /// Output paths under the context's data path.
+    pub fn output_paths(&self, ctx: &StageContext) -> Vec<PathBuf> {
+        self.outputs.iter().map(|f| ctx.path_of(f)).collect()
+    }
+}
+
+fn run_load_data(ctx: &StageContext) -> Result<String> {
+    let loaded = load_data::load_data(&ctx.data_path)?;
+    Ok(format!(
+        "{} rows from 2020-01-01 on, {} assets",
+        loaded.df_train.height(),
+        loaded.df_asset_details.height()
+    ))
+}
+
+fn run_feature_engineering(ctx: &StageContext) -> Result<String> {
+    let df = feature_engineering::feature_engineering(&ctx.data_path, &ctx.features)?;
+    Ok(format!("{} rows x {} columns", df.height(), df.width()))
+}
+
+fn run_merge_assets_features(ctx: &StageContext) -> Result<String> {
+    let df = merge_assets_features::merge_assets_features(&ctx.data_path)?;
+    Ok(format!("{} rows x {} columns", df.height(), df.width()))
+}
+
+fn run_modeling(ctx: &StageContext) -> Result<String> {
+    let model = modeling::modeling(&ctx.data_path, &ctx.model, ctx.progress)?;
+    let h = &model.history;
+    Ok(format!(
+        "best iteration {} of {} trained: rmse {:.6}, weighted correlation {:.6}",
+        h.best_iteration,
+        h.evals.rmse.len(),
+        h.rmse,
+        h.weighted_correlation
+    ))
+}
+
+fn run_evaluation_result(ctx: &StageContext) -> Result<String> {
+    let out = ctx.path_of(files::METRICS);
+    let metrics = evaluation_result::evaluation_result(&ctx.data_path, Some(&out))?;
+    Ok(metrics
+        .metrics
+        .iter()
+        .map(|m| format!("{} {:.6}", m.name, m.number_value))
+        .collect::<Vec<_>>()
+        .join(", "))
+}
+
+/// The lab's stages in pipeline order.
+pub const STAGES: [Stage; 5] = [
+    Stage {
+        name: "load_data",
+        command: "load-data",
+        description: "Read train.csv and asset_details.csv, keep rows from 2020-01-01 (UTC) on",
+        inputs: &[files::TRAIN_CSV, files::ASSET_DETAILS_CSV],
+        outputs: &[files::DF_TRAIN, files::DF_ASSET_DETAILS],
+        run: run_load_data,
+    },
+    Stage {
+        name: "feature_engineering",
+        command: "feature-engineering",
+        description: "RSI, ATR, DEMA, moving averages, returns, candle shapes and calendar features per asset",
+        inputs: &[files::DF_TRAIN],
+        outputs: &[files::FEATURE_DF],
+        run: run_feature_engineering,
+    },
+    Stage {
+        name: "merge_assets_features",
+        command: "merge-assets-features",
+        description: "Attach each asset's competition Weight to its feature rows",
+        inputs: &[files::FEATURE_DF, files::DF_ASSET_DETAILS],
+        outputs: &[files::MERGE_FEATURE_DF],
+        run: run_merge_assets_features,
+    },
+    Stage {
+        name: "modeling",
+        command: "modeling",
+        description: "Train LightGBM with the lab's parameters, weighted correlation and early stopping",
+        inputs: &[files::MERGE_FEATURE_DF],
+        outputs: &[files::MODEL, files::FEATURE_IMPORTANCE, files::HISTORY],
+        run: run_modeling,
+    },
+    Stage {
+        name: "evaluation_result",
+        command: "evaluation-result",
+        description: "Check the saved model against its record and write the KFP metrics JSON",
+        inputs: &[files::MODEL, files::HISTORY, files::MERGE_FEATURE_DF],
+        outputs: &[files::METRICS],
+        run: run_evaluation_result,
+    },
+];
+
+/// The stage with this lab name or CLI command.
+pub fn find(name: &str) -> Option<&'static Stage> {
+    STAGES.iter().find(|s| s.name == name || s.command == name)
+}
+
+/// Whether every output of `stage` exists and is newer than every input.
+pub fn is_up_to_date(stage: &Stage, ctx: &StageContext) -> bool {
+    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let outputs: Option<Vec<_>> = stage.output_paths(ctx).iter().map(|p| mtime(p)).collect();
+    let inputs: Option<Vec<_>> = stage.input_paths(ctx).iter().map(|p| mtime(p)).collect();
+    match (outputs, inputs) {
+        (Some(outs), Some(ins)) => match (outs.iter().min(), ins.iter().max()) {
+            (Some(oldest_out), Some(newest_in)) => oldest_out >= newest_in,
+            _ => false,
+        },
+        _ => false,
+    }
+}
