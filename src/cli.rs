@@ -87,8 +87,8 @@ struct ModelArgs {
 #[derive(Args, Clone)]
 struct SynthArgs {
     /// Seed of the synthetic data (same seed, same bytes).
-    #[arg(long = "synth-seed", default_value_t = 2022)]
-    seed: u64,
+    #[arg(long, default_value_t = 2022)]
+    synth_seed: u64,
     /// First day (UTC) of synthetic data [default: 2021-04-01; --full: 2018-01-01].
     #[arg(long, value_parser = parse_when)]
     start: Option<i64>,
@@ -110,7 +110,7 @@ impl SynthArgs {
         SynthOptions {
             start: self.start.unwrap_or(base.start),
             end: self.end.unwrap_or(base.end),
-            seed: self.seed,
+            seed: self.synth_seed,
         }
     }
 }

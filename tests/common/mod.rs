@@ -1,0 +1,98 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use polars::prelude::*;
+
+/// The fixture folder copied from the lab's own outputs.
+pub fn fixture_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-parity")
+}
+
+/// A fresh empty folder under the system temp dir, removed on drop.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    pub fn new(tag: &str) -> Self {
+        static N: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "crypto-lab-test-{tag}-{}-{}",
+            std::process::id(),
+            N.fetch_add(1, Ordering::SeqCst)
+        ));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create temp dir");
+        TempDir(dir)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// A temp data path holding the fixture's train.csv and asset_details.csv.
+pub fn fixture_data_path(tag: &str) -> TempDir {
+    let dir = TempDir::new(tag);
+    for f in ["train.csv", "asset_details.csv"] {
+        std::fs::copy(fixture_dir().join(f), dir.path().join(f)).expect("copy fixture");
+    }
+    dir
+}
+
+pub fn read_parquet(path: &Path) -> DataFrame {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    ParquetReader::new(file).finish().expect("read parquet")
+}
+
+/// Values of a column as f64, nulls as NaN.
+pub fn values(df: &DataFrame, name: &str) -> Vec<f64> {
+    let c = df
+        .column(name)
+        .unwrap_or_else(|_| panic!("column {name} missing"))
+        .cast(&DataType::Float64)
+        .expect("numeric column");
+    c.f64()
+        .expect("f64")
+        .iter()
+        .map(|v| v.unwrap_or(f64::NAN))
+        .collect()
+}
+
+/// Asserts two frames hold the same columns (by name, `expected`'s set) with
+/// values equal within `rel` relative tolerance; NaN and null count as equal.
+pub fn assert_frames_match(actual: &DataFrame, expected: &DataFrame, rel: f64, skip: &[&str]) {
+    assert_eq!(actual.height(), expected.height(), "row counts differ");
+    for name in expected.get_column_names() {
+        let name = name.as_str();
+        if skip.contains(&name) || name.starts_with("__index") {
+            continue;
+        }
+        let exp = expected.column(name).expect("expected column");
+        if exp.dtype() == &DataType::String {
+            let act = actual
+                .column(name)
+                .unwrap_or_else(|_| panic!("column {name} missing"));
+            assert_eq!(
+                act.as_materialized_series(),
+                exp.as_materialized_series(),
+                "column {name}"
+            );
+            continue;
+        }
+        let a = values(actual, name);
+        let e = values(expected, name);
+        for (row, (x, y)) in a.iter().zip(&e).enumerate() {
+            let same =
+                (x.is_nan() && y.is_nan()) || x == y || (x - y).abs() <= rel * x.abs().max(y.abs());
+            assert!(same, "column {name}, row {row}: got {x}, expected {y}");
+        }
+    }
+}
