@@ -24,8 +24,7 @@ pub enum Error {
         path: PathBuf,
         /// What was being done ("cannot create", "cannot read", ...).
         action: &'static str,
-        /// The underlying error.
-        #[source]
+        /// The underlying error (shown in the message, so not chained again).
         source: std::io::Error,
     },
     /// A file's content does not match what the stage expects.
@@ -47,7 +46,13 @@ pub enum Error {
     Check(String),
     /// A polars operation failed on data the stage built itself.
     #[error("dataframe: {0}")]
-    Polars(#[from] polars::error::PolarsError),
+    Polars(polars::error::PolarsError),
+}
+
+impl From<polars::error::PolarsError> for Error {
+    fn from(e: polars::error::PolarsError) -> Self {
+        Error::Polars(e)
+    }
 }
 
 impl Error {

@@ -17,7 +17,8 @@
 //! - Target exactly as the competition defines it: `R = ln(Close(t+16) /
 //!   Close(t+1))`, market `M` = Weight-weighted mean of the assets' `R`,
 //!   `beta = mean(M*R) / mean(M^2)` over the minutes of the last 3750 where
-//!   both are known (0 where none are), `Target = R - beta*M`.
+//!   both are known, 0 until at least half of them are,
+//!   `Target = R - beta*M`.
 
 use std::io::Write;
 use std::path::Path;
@@ -35,6 +36,10 @@ use crate::stages::files;
 pub const MEAN_REVERSION: f64 = 0.015;
 /// Minutes in the rolling beta of the competition's Target.
 pub const BETA_WINDOW: usize = 3750;
+/// Known minutes the beta window needs before beta is defined (0 before).
+/// Half the window: the competition's full-window rule would leave beta
+/// undefined around every missing minute.
+pub const BETA_MIN_MINUTES: usize = BETA_WINDOW / 2;
 
 /// One competition asset.
 pub struct AssetSpec {
@@ -355,7 +360,7 @@ fn fill_targets(series: &mut [Series], weights: &[f64]) {
                     count -= 1;
                 }
             }
-            let beta = if count > 0 && sum_mm > 0.0 {
+            let beta = if count >= BETA_MIN_MINUTES && sum_mm > 0.0 {
                 sum_mr / sum_mm
             } else {
                 0.0
@@ -372,6 +377,9 @@ fn push_float(buf: &mut Vec<u8>, v: f64) {
         // Kaggle leaves missing values empty.
     } else if v.is_infinite() {
         buf.extend_from_slice(if v > 0.0 { b"inf" } else { b"-inf" });
+    } else if v != 0.0 && (v.abs() < 1e-4 || v.abs() >= 1e16) {
+        // Python's repr switches to exponent notation here, as pandas' files do.
+        let _ = write!(buf, "{v:e}");
     } else {
         let _ = write!(buf, "{v}");
     }

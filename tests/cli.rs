@@ -1,0 +1,360 @@
+//! The `crypto-lab` binary: every subcommand, and every kind of bad input
+//! giving a one-line error, a non-zero exit and untouched earlier artifacts.
+
+mod common;
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+use common::*;
+
+fn crypto_lab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+        .args(args)
+        .output()
+        .expect("run crypto-lab")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs and expects success.
+fn ok(args: &[&str]) -> Output {
+    let out = crypto_lab(args);
+    assert!(
+        out.status.success(),
+        "crypto-lab {args:?} failed:\n{}",
+        stderr(&out)
+    );
+    out
+}
+
+/// Runs, expects failure with an `error:` line containing every `needles`, and no panic.
+fn fails(args: &[&str], needles: &[&str]) -> String {
+    let out = crypto_lab(args);
+    let err = stderr(&out);
+    assert!(!out.status.success(), "crypto-lab {args:?} should fail");
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line in: {err}"));
+    for n in needles {
+        assert!(line.contains(n), "`{n}` not in error line: {line}");
+    }
+    line.to_string()
+}
+
+fn dp(dir: &Path) -> String {
+    dir.display().to_string()
+}
+
+#[test]
+fn help_teaches_the_stages() {
+    let out = ok(&["--help"]);
+    let text = stdout(&out);
+    for cmd in [
+        "synth",
+        "load-data",
+        "feature-engineering",
+        "merge-assets-features",
+        "modeling",
+        "evaluation-result",
+        "run",
+    ] {
+        assert!(text.contains(cmd), "{cmd} missing from --help");
+    }
+    let out = ok(&["modeling", "--help"]);
+    assert!(stdout(&out).contains("--n-estimators"));
+    let out = ok(&["stages"]);
+    assert!(stdout(&out).contains("merge_feature_df.parquet"));
+}
+
+#[test]
+fn each_stage_subcommand_in_the_labs_order() {
+    let dir = fixture_data_path("cli-stages");
+    let d = dp(dir.path());
+    ok(&["load-data", "--data-path", &d]);
+    ok(&["feature-engineering", "--data-path", &d]);
+    ok(&["merge-assets-features", "--data-path", &d]);
+    let out = ok(&["modeling", "--data-path", &d]);
+    assert!(
+        stderr(&out).contains("best iteration is:\n[89]"),
+        "{}",
+        stderr(&out)
+    );
+    let metrics = dir.path().join("out/metrics.json");
+    ok(&[
+        "evaluation-result",
+        "--data-path",
+        &d,
+        "--metrics-path",
+        &dp(&metrics),
+    ]);
+    let doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&metrics).expect("metrics")).expect("json");
+    assert_eq!(doc["metrics"][0]["name"], "root-mean-squared-error");
+    for f in [
+        "df_train.parquet",
+        "df_asset_details.parquet",
+        "feature_df.parquet",
+        "merge_feature_df.parquet",
+        "lgb.txt",
+        "lgb_history.json",
+        "feature_importance.json",
+    ] {
+        assert!(dir.path().join(f).is_file(), "{f} not written");
+    }
+    // No temporary files are left behind.
+    for entry in std::fs::read_dir(dir.path()).expect("dir") {
+        let name = entry.expect("entry").file_name();
+        assert!(
+            !name.to_string_lossy().contains(".tmp-"),
+            "{name:?} left behind"
+        );
+    }
+}
+
+#[test]
+fn modeling_parameters_are_overridable() {
+    let dir = fixture_data_path("cli-params");
+    let d = dp(dir.path());
+    ok(&["load-data", "--data-path", &d]);
+    ok(&["feature-engineering", "--data-path", &d]);
+    ok(&["merge-assets-features", "--data-path", &d]);
+    ok(&[
+        "modeling",
+        "--data-path",
+        &d,
+        "--n-estimators",
+        "5",
+        "--early-stopping-rounds",
+        "0",
+        "--learning-rate",
+        "0.1",
+        "--param",
+        "num_leaves=7",
+    ]);
+    let h: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.path().join("lgb_history.json")).expect("history"),
+    )
+    .expect("json");
+    assert_eq!(h["evals"]["rmse"].as_array().expect("rmse").len(), 5);
+    assert_eq!(h["best_iteration"], 5);
+    assert!(std::fs::read_to_string(dir.path().join("lgb.txt"))
+        .expect("model")
+        .contains("[num_leaves: 7]"));
+    fails(
+        &["modeling", "--data-path", &d, "--param", "num_leaves"],
+        &["KEY=VALUE"],
+    );
+}
+
+#[test]
+fn run_makes_synthetic_data_then_skips_up_to_date_stages() {
+    let dir = TempDir::new("cli-run");
+    let d = dp(dir.path());
+    let out = ok(&[
+        "run",
+        "--data-path",
+        &d,
+        "--start",
+        "2021-04-20",
+        "--end",
+        "2021-05-05",
+        "--n-estimators",
+        "20",
+    ]);
+    let err = stderr(&out);
+    assert!(err.contains("making synthetic data"), "{err}");
+    let summary = stdout(&out);
+    for s in [
+        "synth",
+        "load_data",
+        "modeling",
+        "evaluation_result",
+        "weighted-correlation",
+    ] {
+        assert!(summary.contains(s), "{s} missing from summary:\n{summary}");
+    }
+    let out = ok(&["run", "--data-path", &d, "--n-estimators", "20"]);
+    let summary = stdout(&out);
+    assert_eq!(summary.matches("up to date").count(), 5, "{summary}");
+    let out = ok(&["run", "--data-path", &d, "--n-estimators", "20", "--force"]);
+    assert_eq!(stdout(&out).matches("up to date").count(), 0);
+}
+
+#[test]
+fn synth_is_deterministic_and_in_the_kaggle_schema() {
+    let a = TempDir::new("synth-a");
+    let b = TempDir::new("synth-b");
+    for dir in [&a, &b] {
+        ok(&[
+            "synth",
+            "--data-path",
+            &dp(dir.path()),
+            "--start",
+            "2021-01-01",
+            "--end",
+            "2021-01-04",
+            "--synth-seed",
+            "7",
+        ]);
+    }
+    let ta = std::fs::read(a.path().join("train.csv")).expect("a");
+    let tb = std::fs::read(b.path().join("train.csv")).expect("b");
+    assert_eq!(ta, tb, "same seed, same bytes");
+    let text = String::from_utf8(ta).expect("utf8");
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next(),
+        Some("timestamp,Asset_ID,Count,Open,High,Low,Close,Volume,VWAP,Target")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    let key = |r: &Vec<&str>| {
+        (
+            r[0].parse::<i64>().expect("ts"),
+            r[1].parse::<i64>().expect("id"),
+        )
+    };
+    assert!(
+        rows.windows(2).all(|w| key(&w[0]) < key(&w[1])),
+        "ordered by timestamp then Asset_ID"
+    );
+    assert!(
+        rows.iter().any(|r| r[8] == "inf" && r[7] == "0"),
+        "zero volume with inf VWAP"
+    );
+    assert!(rows.iter().any(|r| r[8].is_empty()), "missing VWAP");
+    assert!(rows.iter().any(|r| r[9].is_empty()), "missing Target");
+    assert!(
+        rows.iter().any(|r| r[4] == r[5] && r[3] == r[6]),
+        "flat bars"
+    );
+    let ids: std::collections::BTreeSet<i64> = rows.iter().map(|r| key(r).1).collect();
+    assert_eq!(ids.len(), 14);
+    let details = std::fs::read_to_string(a.path().join("asset_details.csv")).expect("details");
+    let fixture =
+        std::fs::read_to_string(fixture_dir().join("asset_details.csv")).expect("fixture");
+    assert_eq!(details, fixture, "the competition's assets and weights");
+}
+
+#[test]
+fn missing_input_file() {
+    let dir = TempDir::new("bad-missing");
+    fails(
+        &["load-data", "--data-path", &dp(dir.path())],
+        &["asset_details.csv", "not found"],
+    );
+    fails(
+        &["feature-engineering", "--data-path", &dp(dir.path())],
+        &["df_train.parquet", "load-data"],
+    );
+    fails(
+        &["evaluation-result", "--data-path", &dp(dir.path())],
+        &["lgb_history.json"],
+    );
+}
+
+/// Writes a train.csv whose text has been altered by `edit`.
+fn with_train_csv(tag: &str, edit: impl Fn(&str) -> String) -> TempDir {
+    let dir = fixture_data_path(tag);
+    let text = std::fs::read_to_string(dir.path().join("train.csv")).expect("train");
+    std::fs::write(dir.path().join("train.csv"), edit(&text)).expect("write");
+    dir
+}
+
+#[test]
+fn misspelt_column() {
+    let dir = with_train_csv("bad-column", |t| t.replacen("Close", "Clsoe", 1));
+    fails(
+        &["load-data", "--data-path", &dp(dir.path())],
+        &["train.csv", "`Close`", "Clsoe"],
+    );
+    let dir = with_train_csv("bad-column2", |t| t.replacen(",Target", "", 1));
+    fails(
+        &["load-data", "--data-path", &dp(dir.path())],
+        &["train.csv", "`Target`"],
+    );
+}
+
+#[test]
+fn text_where_a_number_belongs() {
+    let dir = with_train_csv("bad-number", |t| {
+        let mut lines: Vec<String> = t.lines().map(str::to_string).collect();
+        let mut f: Vec<&str> = lines[5].split(',').collect();
+        f[3] = "abc";
+        lines[5] = f.join(",");
+        lines.join("\n") + "\n"
+    });
+    fails(
+        &["load-data", "--data-path", &dp(dir.path())],
+        &["train.csv", "line 6", "`Open`", "`abc`"],
+    );
+}
+
+#[test]
+fn empty_file() {
+    let dir = with_train_csv("bad-empty", |_| String::new());
+    fails(
+        &["load-data", "--data-path", &dp(dir.path())],
+        &["train.csv", "empty"],
+    );
+    let dir = with_train_csv("bad-header-only", |t| {
+        t.lines().next().expect("header").to_string() + "\n"
+    });
+    fails(
+        &["load-data", "--data-path", &dp(dir.path())],
+        &["train.csv", "no rows"],
+    );
+}
+
+#[test]
+fn asset_outside_the_competition() {
+    let dir = with_train_csv("bad-asset", |t| {
+        let mut lines: Vec<String> = t.lines().map(str::to_string).collect();
+        let mut f: Vec<String> = lines[3].split(',').map(str::to_string).collect();
+        f[1] = "14".into();
+        lines[3] = f.join(",");
+        lines.join("\n") + "\n"
+    });
+    fails(
+        &["load-data", "--data-path", &dp(dir.path())],
+        &["train.csv", "line 4", "Asset_ID", "14", "0 to 13"],
+    );
+}
+
+#[test]
+fn data_path_that_cannot_be_written() {
+    let dir = TempDir::new("bad-dir");
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").expect("file");
+    let inside = file.join("data");
+    fails(&["load-data", "--data-path", &dp(&inside)], &["a-file"]);
+    fails(&["synth", "--data-path", &dp(&inside)], &["a-file"]);
+}
+
+#[test]
+fn a_failed_stage_leaves_earlier_artifacts_untouched() {
+    let dir = fixture_data_path("bad-keeps");
+    let d = dp(dir.path());
+    ok(&["load-data", "--data-path", &d]);
+    let before = std::fs::read(dir.path().join("df_train.parquet")).expect("df_train");
+    let text = std::fs::read_to_string(dir.path().join("train.csv")).expect("train");
+    std::fs::write(
+        dir.path().join("train.csv"),
+        text.replacen("\n1", "\nnot-a-time", 1),
+    )
+    .expect("w");
+    fails(
+        &["load-data", "--data-path", &d],
+        &["train.csv", "`timestamp`"],
+    );
+    let after = std::fs::read(dir.path().join("df_train.parquet")).expect("df_train");
+    assert_eq!(before, after, "df_train.parquet changed by a failed run");
+}
