@@ -18,14 +18,14 @@ pub enum Error {
         hint: String,
     },
     /// An I/O operation on a named path failed.
-    #[error("{path}: {action}: {source}")]
+    #[error("{path}: {action}: {cause}")]
     Io {
         /// The file or folder involved.
         path: PathBuf,
         /// What was being done ("cannot create", "cannot read", ...).
         action: &'static str,
         /// The underlying error (shown in the message, so not chained again).
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     /// A file's content does not match what the stage expects.
     #[error("{path}: {message}")]
@@ -57,11 +57,11 @@ impl From<polars::error::PolarsError> for Error {
 
 impl Error {
     /// An I/O error on `path` while doing `action`.
-    pub fn io(path: impl Into<PathBuf>, action: &'static str, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, action: &'static str, cause: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             action,
-            source,
+            cause,
         }
     }
 
