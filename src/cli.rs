@@ -89,10 +89,10 @@ struct SynthArgs {
     /// Seed of the synthetic data (same seed, same bytes).
     #[arg(long, default_value_t = 2022)]
     synth_seed: u64,
-    /// First day (UTC) of synthetic data [default: 2021-04-01; --full: 2018-01-01].
+    /// First day (UTC) of synthetic data [default: 2021-01-01; --full: 2018-01-01].
     #[arg(long, value_parser = parse_when)]
     start: Option<i64>,
-    /// Day after the last (UTC) [default: 2021-05-16; --full: 2021-09-21].
+    /// Day after the last (UTC) [default: 2021-06-01; --full: 2021-09-21].
     #[arg(long, value_parser = parse_when)]
     end: Option<i64>,
     /// The competition's size: 2018-01-01 to 2021-09-21, about 24.2M rows.
@@ -206,7 +206,7 @@ impl ModelArgs {
         if self.n_estimators == 0 {
             bail!("--n-estimators must be at least 1");
         }
-        if !(self.learning_rate > 0.0) {
+        if self.learning_rate.is_nan() || self.learning_rate <= 0.0 {
             bail!("--learning-rate must be positive");
         }
         Ok(ModelParams {

@@ -99,7 +99,8 @@ pub fn check_rescore(history: &TrainingHistory, rescore: &Rescore) -> Result<()>
             rescore.weighted_correlation,
         ),
     ] {
-        if !(rel_diff(recorded, again) <= RESCORE_TOLERANCE) {
+        let gap = rel_diff(recorded, again);
+        if gap.is_nan() || gap > RESCORE_TOLERANCE {
             return Err(Error::Check(format!(
                 "the saved model scores {name} {again} on the validation rows but modeling recorded {recorded}: \
                  {} and {} do not belong together; run modeling again",
