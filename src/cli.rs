@@ -9,6 +9,8 @@ use clap::{Args, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crypto_lab::calendar::parse_instant;
+use crypto_lab::credentials::Lookup;
+use crypto_lab::kfp::{export_kfp, ExportOptions};
 use crypto_lab::prelude::*;
 use crypto_lab::runner::Outcome;
 use crypto_lab::stages;
@@ -18,6 +20,7 @@ const ABOUT: &str = "The G-Research Crypto Forecasting lab (Kubeflow Pipelines) 
 Each lab stage is a subcommand that reads and writes files in --data-path,
 exactly as the lab's components share a volume:
 
+  download-data          Kaggle (or a mirror or a zip) -> train.csv, asset_details.csv
   synth                  make train.csv + asset_details.csv (Kaggle schema, offline)
   load-data              train.csv, asset_details.csv -> df_train.parquet, df_asset_details.parquet
   feature-engineering    df_train.parquet -> feature_df.parquet
@@ -25,8 +28,22 @@ exactly as the lab's components share a volume:
   modeling               merge_feature_df.parquet -> lgb.txt, lgb_history.json, feature_importance.json
   evaluation-result      lgb.txt + lgb_history.json -> mlpipeline-metrics.json
   run                    all of the above in order (synthetic data if there is no train.csv)
+  export-kfp             KFP component and pipeline YAML whose containers run these subcommands
 
-Quick start:  crypto-lab run --data-path data";
+Quick start:  crypto-lab run --data-path data
+With Kaggle:  crypto-lab run --data-path data --source kaggle   (credentials: see download-data --help)";
+
+const DOWNLOAD_ABOUT: &str = "Lab stage download_data: get the competition archive and extract the lab's files.
+
+Credentials (Kaggle source), first found wins; they are never printed or written:
+  KAGGLE_API_TOKEN            an API token, or the path of a file holding one (Bearer)
+  KAGGLE_USERNAME, KAGGLE_KEY username and API key (HTTP Basic)
+  --secret-dir DIR            a mounted Kubernetes secret: files `username` and `key` (or `password`)
+  $KAGGLE_CONFIG_DIR/kaggle.json, ~/.kaggle/kaggle.json, ~/.config/kaggle/kaggle.json
+
+Before the first download, accept the competition's rules on kaggle.com while signed in.
+The archive goes to DIR/<dataset>.zip (a cut download resumes from DIR/<dataset>.zip.part);
+only the wanted members are extracted, each checked and written atomically.";
 
 #[derive(Parser)]
 #[command(name = "crypto-lab", version, about = ABOUT, long_about = ABOUT)]
@@ -43,6 +60,47 @@ struct DataPath {
     /// Folder holding the lab's files (the lab's data_path).
     #[arg(long, value_name = "DIR", default_value = "data")]
     data_path: PathBuf,
+}
+
+#[derive(Args, Clone)]
+struct DownloadArgs {
+    /// Competition to download (the lab's `dataset` parameter).
+    #[arg(long, default_value = "g-research-crypto-forecasting")]
+    dataset: String,
+    /// Kaggle's API root; point it at a private mirror of the API.
+    #[arg(
+        long,
+        value_name = "URL",
+        default_value = "https://www.kaggle.com/api/v1"
+    )]
+    kaggle_api: String,
+    /// A mounted Kubernetes secret folder with files `username` and `key`.
+    #[arg(long, value_name = "DIR")]
+    secret_dir: Option<PathBuf>,
+    /// Archive members to extract (comma-separated).
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "train.csv,asset_details.csv"
+    )]
+    files: Vec<String>,
+    /// Further attempts after a network failure (with doubling waits from 1s).
+    #[arg(long, default_value_t = 5)]
+    retries: u32,
+}
+
+impl DownloadArgs {
+    fn options(&self, source: &str, force: bool) -> DownloadOptions {
+        DownloadOptions {
+            dataset: self.dataset.clone(),
+            source: Source::parse(source, &self.kaggle_api),
+            files: self.files.clone(),
+            lookup: Lookup::from_process(self.secret_dir.clone()),
+            force,
+            retries: self.retries,
+            ..DownloadOptions::default()
+        }
+    }
 }
 
 #[derive(Args, Clone)]
@@ -117,6 +175,21 @@ impl SynthArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Lab stage download_data: fetch the competition from Kaggle (or a mirror).
+    #[command(long_about = DOWNLOAD_ABOUT)]
+    DownloadData {
+        #[command(flatten)]
+        data: DataPath,
+        #[command(flatten)]
+        download: DownloadArgs,
+        /// Where the archive comes from: `kaggle`, an http(s) URL of the same
+        /// archive, or a local zip file.
+        #[arg(long, value_name = "kaggle|URL|ZIP", default_value = "kaggle")]
+        source: String,
+        /// Download and extract again even if the files are there.
+        #[arg(long)]
+        force: bool,
+    },
     /// Write synthetic train.csv and asset_details.csv in the Kaggle schema.
     Synth {
         #[command(flatten)]
@@ -155,6 +228,33 @@ enum Command {
         /// Where to write the metrics [default: DIR/mlpipeline-metrics.json].
         #[arg(long, value_name = "FILE")]
         metrics_path: Option<PathBuf>,
+        /// KFP v2 executor input (JSON, KFP's `{{$}}`): also publish the metrics
+        /// as metadata of the step's system.Metrics artifact.
+        #[arg(long, value_name = "JSON")]
+        executor_input: Option<String>,
+    },
+    /// Write KFP component YAML (v2 IR and v1) for every stage and the lab's
+    /// pipeline (v2 IR with its Kubernetes platform spec, and a v1 Argo
+    /// Workflow). Upload DIR/pipeline.yaml in the KFP UI.
+    ExportKfp {
+        /// Output folder.
+        #[arg(long, value_name = "DIR", default_value = "kfp")]
+        out: PathBuf,
+        /// Container image with the crypto-lab binary (see the Dockerfile).
+        #[arg(long, default_value = concat!("crypto-lab:", env!("CARGO_PKG_VERSION")))]
+        image: String,
+        /// Where the shared volume is mounted in every step (the default data_path).
+        #[arg(long, default_value = "/mnt")]
+        data_path: String,
+        /// Size of the volume claim the pipeline creates.
+        #[arg(long, default_value = "16Gi")]
+        pvc_size: String,
+        /// Storage class of the claim [default: the cluster's].
+        #[arg(long)]
+        storage_class: Option<String>,
+        /// Kubernetes Secret holding the Kaggle `username` and `key`.
+        #[arg(long, default_value = "kaggle-secret")]
+        kaggle_secret: String,
     },
     /// Run the whole lab locally: synthetic data if DIR has no train.csv, then
     /// every stage; stages whose outputs are newer than their inputs are skipped.
@@ -167,6 +267,12 @@ enum Command {
         /// Where to write the metrics [default: DIR/mlpipeline-metrics.json].
         #[arg(long, value_name = "FILE")]
         metrics_path: Option<PathBuf>,
+        /// Where the data comes from: `synth` (made here when DIR has no
+        /// train.csv), `kaggle`, an http(s) URL of the archive, or a zip file.
+        #[arg(long, value_name = "synth|kaggle|URL|ZIP", default_value = "synth")]
+        source: String,
+        #[command(flatten)]
+        download: DownloadArgs,
         #[command(flatten)]
         features: FeatureArgs,
         #[command(flatten)]
@@ -276,6 +382,23 @@ impl Progress for Terminal {
         });
     }
 
+    fn start_bytes(&self, what: &str, total: u64) {
+        self.start(what, total);
+        if total > 0 {
+            self.with_bar(|slot| {
+                if let Some(b) = slot {
+                    b.set_style(
+                        ProgressStyle::with_template(
+                            "{msg:12} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} (eta {eta})",
+                        )
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                    );
+                }
+            });
+        }
+    }
+
     fn advance(&self, n: u64) {
         self.with_bar(|slot| {
             if let Some(b) = slot {
@@ -346,6 +469,16 @@ pub fn main() -> Result<()> {
                 t.elapsed().as_secs_f64()
             ));
         }
+        Command::DownloadData {
+            data,
+            download,
+            source,
+            force,
+        } => {
+            let mut ctx = StageContext::new(data.data_path, &term);
+            ctx.download = download.options(&source, force);
+            run_stage("download_data", &ctx)?;
+        }
         Command::LoadData { data } => {
             run_stage("load_data", &StageContext::new(data.data_path, &term))?
         }
@@ -363,30 +496,62 @@ pub fn main() -> Result<()> {
             ctx.model = model.params()?;
             run_stage("modeling", &ctx)?;
         }
-        Command::EvaluationResult { data, metrics_path } => {
+        Command::EvaluationResult {
+            data,
+            metrics_path,
+            executor_input,
+        } => {
             let mut ctx = StageContext::new(data.data_path, &term);
             ctx.metrics_path = metrics_path;
+            ctx.executor_input = executor_input;
             run_stage("evaluation_result", &ctx)?;
         }
         Command::Run {
             data,
             force,
             metrics_path,
+            source,
+            download,
             features,
             model,
             synth: s,
         } => {
             let mut ctx = StageContext::new(data.data_path.clone(), &term);
+            ctx.download = download.options(&source, force);
             ctx.features = features.options();
             ctx.model = model.params()?;
             ctx.metrics_path = metrics_path;
             let opts = RunOptions {
                 force,
+                download: source != "synth",
                 synth: s.options(),
             };
             let t = Instant::now();
             let report = run_pipeline(&ctx, &opts)?;
             print_summary(&ctx, &report, t.elapsed().as_secs_f64())?;
+        }
+        Command::ExportKfp {
+            out,
+            image,
+            data_path,
+            pvc_size,
+            storage_class,
+            kaggle_secret,
+        } => {
+            let opts = ExportOptions {
+                image,
+                data_path,
+                pvc_size,
+                storage_class,
+                kaggle_secret,
+            };
+            let written = export_kfp(&out, &opts)?;
+            term.log(&format!(
+                "export-kfp: wrote {} files under {}; upload {} in the KFP UI",
+                written.len(),
+                out.display(),
+                out.join("pipeline.yaml").display()
+            ));
         }
         Command::Stages => {
             for s in &STAGES {
@@ -410,7 +575,7 @@ fn print_summary(ctx: &StageContext, report: &RunReport, total: f64) -> Result<(
     for s in &report.stages {
         match &s.outcome {
             Outcome::Ran(summary) => println!("  {:24} {:>7.1}s  {summary}", s.name, s.seconds),
-            Outcome::Skipped => println!("  {:24} {:>8}  up to date", s.name, "skipped"),
+            Outcome::Skipped(why) => println!("  {:24} {:>8}  {why}", s.name, "skipped"),
         }
     }
     let metrics_path = ctx.path_of(files::METRICS);

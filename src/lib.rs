@@ -21,9 +21,11 @@
 pub mod artifact;
 pub mod calendar;
 pub mod columns;
+pub mod credentials;
 pub mod error;
 pub mod indicators;
 pub mod kaggle_csv;
+pub mod kfp;
 pub mod lgbm;
 pub mod metrics;
 pub mod progress;
@@ -38,6 +40,7 @@ pub use error::{Error, Result};
 pub mod prelude {
     pub use crate::progress::{Print, Progress, Silent};
     pub use crate::runner::{run_pipeline, RunOptions, RunReport};
+    pub use crate::stages::download_data::{download_data, DownloadOptions, Source};
     pub use crate::stages::evaluation_result::{evaluation_result, Metrics};
     pub use crate::stages::feature_engineering::{
         build_features, feature_engineering, get_features, FeatureOptions,

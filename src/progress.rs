@@ -5,6 +5,10 @@
 pub trait Progress: Sync {
     /// A unit of work with `total` steps begins.
     fn start(&self, _what: &str, _total: u64) {}
+    /// Like [`Progress::start`], counting bytes (`total` 0 when unknown).
+    fn start_bytes(&self, what: &str, total: u64) {
+        self.start(what, total)
+    }
     /// `n` more steps are done.
     fn advance(&self, _n: u64) {}
     /// A log line worth showing (e.g. the lab's every-30-rounds evaluation).

@@ -12,8 +12,8 @@ use crate::synth::{synth, SynthOptions};
 pub enum Outcome {
     /// It ran; the one-line summary it gave.
     Ran(String),
-    /// Its outputs were newer than its inputs.
-    Skipped,
+    /// Not run, and why.
+    Skipped(String),
 }
 
 /// One stage's line in the run report.
@@ -43,6 +43,9 @@ pub struct RunReport {
 pub struct RunOptions {
     /// Run every stage even when its outputs are up to date.
     pub force: bool,
+    /// Get the data with download_data (the context's download options)
+    /// instead of making synthetic data when there is no `train.csv`.
+    pub download: bool,
     /// How to make data when the data path has no `train.csv`.
     pub synth: SynthOptions,
 }
@@ -52,7 +55,7 @@ pub struct RunOptions {
 pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<RunReport> {
     let mut report = RunReport::default();
     let progress = ctx.progress;
-    if !ctx.data_path.join(files::TRAIN_CSV).is_file() {
+    if !opts.download && !ctx.data_path.join(files::TRAIN_CSV).is_file() {
         progress.log(&format!(
             "no {} in {}: making synthetic data in the Kaggle schema (crypto-lab synth)",
             files::TRAIN_CSV,
@@ -63,14 +66,22 @@ pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<RunReport> 
         report.synth_seconds = t.elapsed().as_secs_f64();
     }
     for stage in &STAGES {
-        if !opts.force && is_up_to_date(stage, ctx) {
+        let skip = if stage.name == "download_data" {
+            // download_data decides for itself whether its files are there.
+            (!opts.download).then(|| "local data".to_string())
+        } else if !opts.force && is_up_to_date(stage, ctx) {
             progress.log(&format!(
                 "{}: up to date, skipped (--force runs it)",
                 stage.name
             ));
+            Some("up to date".to_string())
+        } else {
+            None
+        };
+        if let Some(why) = skip {
             report.stages.push(StageRun {
                 name: stage.name,
-                outcome: Outcome::Skipped,
+                outcome: Outcome::Skipped(why),
                 seconds: 0.0,
             });
             continue;

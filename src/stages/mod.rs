@@ -5,6 +5,7 @@
 //! Each stage has an in-memory form (frames in, frames out) and a file form
 //! that takes the lab's `data_path` and is a thin wrapper around it.
 
+pub mod download_data;
 pub mod evaluation_result;
 pub mod feature_engineering;
 pub mod load_data;
@@ -15,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::Result;
 use crate::progress::Progress;
+use download_data::DownloadOptions;
 use feature_engineering::FeatureOptions;
 use modeling::ModelParams;
 
@@ -46,12 +48,17 @@ pub mod files {
 pub struct StageContext<'a> {
     /// The lab's `data_path`: where every artifact lives.
     pub data_path: PathBuf,
+    /// Where download_data gets the competition archive.
+    pub download: DownloadOptions,
     /// Feature options (lab behaviour by default).
     pub features: FeatureOptions,
     /// LightGBM parameters (the lab's by default).
     pub model: ModelParams,
     /// Where evaluation_result writes the metrics; `None` = data path.
     pub metrics_path: Option<PathBuf>,
+    /// KFP v2's executor input (`{{$}}`): evaluation_result then also
+    /// publishes its metrics through the executor output file.
+    pub executor_input: Option<String>,
     /// Progress and log receiver.
     pub progress: &'a dyn Progress,
 }
@@ -61,9 +68,11 @@ impl<'a> StageContext<'a> {
     pub fn new(data_path: impl Into<PathBuf>, progress: &'a dyn Progress) -> Self {
         StageContext {
             data_path: data_path.into(),
+            download: DownloadOptions::default(),
             features: FeatureOptions::default(),
             model: ModelParams::default(),
             metrics_path: None,
+            executor_input: None,
             progress,
         }
     }
@@ -89,11 +98,31 @@ pub struct Stage {
     pub inputs: &'static [&'static str],
     /// Files it writes to the data path.
     pub outputs: &'static [&'static str],
+    /// The lab function's arguments: KFP input parameters of its component
+    /// and CLI flags of its subcommand (`data_path` is `--data-path`).
+    pub params: &'static [&'static str],
+    /// Whether it publishes the KFP metrics (evaluation_result).
+    pub metrics: bool,
     /// Runs the file form; returns a one-line summary.
     pub run: fn(&StageContext) -> Result<String>,
 }
 
 impl Stage {
+    /// The CLI flag of a parameter: `data_path` -> `--data-path`.
+    pub fn flag(param: &str) -> String {
+        format!("--{}", param.replace('_', "-"))
+    }
+
+    /// The lab's component display name: `load_data` -> `Load data`.
+    pub fn display_name(&self) -> String {
+        let text = self.name.replace('_', " ");
+        let mut chars = text.chars();
+        match chars.next() {
+            Some(first) => first.to_uppercase().chain(chars).collect(),
+            None => text,
+        }
+    }
+
     /// Input paths under the context's data path.
     pub fn input_paths(&self, ctx: &StageContext) -> Vec<PathBuf> {
         self.inputs.iter().map(|f| ctx.path_of(f)).collect()
@@ -103,6 +132,19 @@ impl Stage {
     pub fn output_paths(&self, ctx: &StageContext) -> Vec<PathBuf> {
         self.outputs.iter().map(|f| ctx.path_of(f)).collect()
     }
+}
+
+fn run_download_data(ctx: &StageContext) -> Result<String> {
+    let r = download_data::download_data(&ctx.data_path, &ctx.download, ctx.progress)?;
+    if r.already_present {
+        return Ok(format!("{} already present", ctx.download.files.join(", ")));
+    }
+    Ok(format!(
+        "{} bytes downloaded{}, extracted {}",
+        r.downloaded_bytes,
+        if r.resumed { " (resumed)" } else { "" },
+        ctx.download.files.join(", ")
+    ))
 }
 
 fn run_load_data(ctx: &StageContext) -> Result<String> {
@@ -139,6 +181,13 @@ fn run_modeling(ctx: &StageContext) -> Result<String> {
 fn run_evaluation_result(ctx: &StageContext) -> Result<String> {
     let out = ctx.path_of(files::METRICS);
     let metrics = evaluation_result::evaluation_result(&ctx.data_path, Some(&out))?;
+    if let Some(input) = &ctx.executor_input {
+        let path = crate::kfp::executor::write_metrics_output(input, &metrics)?;
+        ctx.progress.log(&format!(
+            "evaluation_result: KFP executor output in {}",
+            path.display()
+        ));
+    }
     Ok(metrics
         .metrics
         .iter()
@@ -148,13 +197,25 @@ fn run_evaluation_result(ctx: &StageContext) -> Result<String> {
 }
 
 /// The lab's stages in pipeline order.
-pub const STAGES: [Stage; 5] = [
+pub const STAGES: [Stage; 6] = [
+    Stage {
+        name: "download_data",
+        command: "download-data",
+        description: "Download the competition archive from Kaggle (or a mirror) and extract train.csv and asset_details.csv",
+        inputs: &[],
+        outputs: &[files::TRAIN_CSV, files::ASSET_DETAILS_CSV],
+        params: &["dataset", "data_path"],
+        metrics: false,
+        run: run_download_data,
+    },
     Stage {
         name: "load_data",
         command: "load-data",
         description: "Read train.csv and asset_details.csv, keep rows from 2020-01-01 (UTC) on",
         inputs: &[files::TRAIN_CSV, files::ASSET_DETAILS_CSV],
         outputs: &[files::DF_TRAIN, files::DF_ASSET_DETAILS],
+        params: &["data_path"],
+        metrics: false,
         run: run_load_data,
     },
     Stage {
@@ -163,6 +224,8 @@ pub const STAGES: [Stage; 5] = [
         description: "RSI, ATR, DEMA, moving averages, returns, candle shapes and calendar features per asset",
         inputs: &[files::DF_TRAIN],
         outputs: &[files::FEATURE_DF],
+        params: &["data_path"],
+        metrics: false,
         run: run_feature_engineering,
     },
     Stage {
@@ -171,6 +234,8 @@ pub const STAGES: [Stage; 5] = [
         description: "Attach each asset's competition Weight to its feature rows",
         inputs: &[files::FEATURE_DF, files::DF_ASSET_DETAILS],
         outputs: &[files::MERGE_FEATURE_DF],
+        params: &["data_path"],
+        metrics: false,
         run: run_merge_assets_features,
     },
     Stage {
@@ -179,6 +244,8 @@ pub const STAGES: [Stage; 5] = [
         description: "Train LightGBM with the lab's parameters, weighted correlation and early stopping",
         inputs: &[files::MERGE_FEATURE_DF],
         outputs: &[files::MODEL, files::FEATURE_IMPORTANCE, files::HISTORY],
+        params: &["data_path"],
+        metrics: false,
         run: run_modeling,
     },
     Stage {
@@ -187,6 +254,8 @@ pub const STAGES: [Stage; 5] = [
         description: "Check the saved model against its record and write the KFP metrics JSON",
         inputs: &[files::MODEL, files::HISTORY, files::MERGE_FEATURE_DF],
         outputs: &[files::METRICS],
+        params: &["data_path"],
+        metrics: true,
         run: run_evaluation_result,
     },
 ];
@@ -196,7 +265,8 @@ pub fn find(name: &str) -> Option<&'static Stage> {
     STAGES.iter().find(|s| s.name == name || s.command == name)
 }
 
-/// Whether every output of `stage` exists and is newer than every input.
+/// Whether every output of `stage` exists and is newer than every input
+/// (a stage without inputs is up to date once its outputs exist).
 pub fn is_up_to_date(stage: &Stage, ctx: &StageContext) -> bool {
     let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
     let outputs: Option<Vec<_>> = stage.output_paths(ctx).iter().map(|p| mtime(p)).collect();
@@ -204,6 +274,7 @@ pub fn is_up_to_date(stage: &Stage, ctx: &StageContext) -> bool {
     match (outputs, inputs) {
         (Some(outs), Some(ins)) => match (outs.iter().min(), ins.iter().max()) {
             (Some(oldest_out), Some(newest_in)) => oldest_out >= newest_in,
+            (Some(_), None) => true,
             _ => false,
         },
         _ => false,

@@ -1,0 +1,245 @@
+//! KFP v1 documents: `component.yaml` files as the lab's
+//! `create_component_from_func` made them, and the pipeline as the kfp 1.8
+//! compiler turns it into an Argo Workflow.
+
+use serde_json::{json, Value};
+
+use super::yaml::to_yaml;
+use super::ExportOptions;
+use crate::stages::Stage;
+
+/// The v1 output that KFP 1.x shows as the run's metrics.
+pub const METRICS_OUTPUT: &str = "mlpipeline_metrics";
+
+/// The stage's v1 component spec.
+pub fn component(stage: &Stage, opts: &ExportOptions) -> Value {
+    let inputs: Vec<Value> = stage
+        .params
+        .iter()
+        .map(|p| json!({"name": p, "type": "String"}))
+        .collect();
+    let mut args = vec![Value::from(stage.command)];
+    for p in stage.params {
+        args.push(Stage::flag(p).into());
+        args.push(json!({"inputValue": p}));
+    }
+    let mut c = json!({
+        "name": stage.display_name(),
+        "description": stage.description,
+        "inputs": inputs,
+        "implementation": {"container": {
+            "image": opts.image,
+            "command": ["crypto-lab"],
+            "args": args,
+        }},
+    });
+    if stage.metrics {
+        c["outputs"] = json!([{"name": METRICS_OUTPUT, "type": "Metrics"}]);
+        if let Some(a) = c["implementation"]["container"]["args"].as_array_mut() {
+            a.push("--metrics-path".into());
+            a.push(json!({"outputPath": METRICS_OUTPUT}));
+        }
+    }
+    c
+}
+
+/// The component file's text (its bytes are hashed into the pipeline).
+pub fn component_text(stage: &Stage, opts: &ExportOptions) -> String {
+    to_yaml(&component(stage, opts))
+}
+
+/// The lab's resource name of its shared volume and the Argo names derived
+/// from it.
+const VOLUME: &str = "create-data-volume";
+const SDK_LABEL: &str = "pipelines.kubeflow.org/kfp_sdk_version";
+const KFP_V1: &str = "1.8.22";
+/// Where KFP v1 collects the metrics output file.
+const METRICS_PATH: &str = "/tmp/outputs/mlpipeline_metrics/data";
+
+/// JSON text with Python's `json.dumps` separators, for annotations.
+fn py_json(v: &Value) -> String {
+    match v {
+        Value::Object(m) => {
+            let items: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}: {}", Value::from(k.as_str()), py_json(v)))
+                .collect();
+            format!("{{{}}}", items.join(", "))
+        }
+        Value::Array(a) => format!("[{}]", a.iter().map(py_json).collect::<Vec<_>>().join(", ")),
+        other => other.to_string(),
+    }
+}
+
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn step_labels() -> Value {
+    json!({
+        SDK_LABEL: KFP_V1,
+        "pipelines.kubeflow.org/pipeline-sdk-type": "kfp",
+        "pipelines.kubeflow.org/enable_caching": "true",
+    })
+}
+
+fn pvc_manifest(opts: &ExportOptions) -> String {
+    let class = opts
+        .storage_class
+        .as_ref()
+        .map(|c| format!("  storageClassName: {c}\n"))
+        .unwrap_or_default();
+    format!(
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata:\n  name: '{{{{workflow.name}}}}-data-volume'\nspec:\n  accessModes:\n  - ReadWriteOnce\n  resources:\n    requests:\n      storage: {}\n{class}",
+        opts.pvc_size
+    )
+}
+
+fn volume_template(opts: &ExportOptions) -> Value {
+    let out = |suffix: &str, path: &str| json!({"name": format!("{VOLUME}-{suffix}"), "valueFrom": {"jsonPath": path}});
+    json!({
+        "name": VOLUME,
+        "resource": {"action": "create", "manifest": pvc_manifest(opts)},
+        "outputs": {"parameters": [
+            out("manifest", "{}"),
+            out("name", "{.metadata.name}"),
+            out("size", "{.status.capacity.storage}"),
+        ]},
+        "metadata": {"labels": step_labels()},
+    })
+}
+
+fn sorted_params(stage: &Stage) -> Vec<&'static str> {
+    let mut p: Vec<&str> = stage.params.to_vec();
+    p.sort();
+    p
+}
+
+fn step_template(stage: &Stage, opts: &ExportOptions, text: &str) -> Value {
+    let input = |p: &str| format!("{{{{inputs.parameters.{p}}}}}");
+    let mut args = vec![Value::from(stage.command)];
+    for p in stage.params {
+        args.push(Stage::flag(p).into());
+        args.push(input(p).into());
+    }
+    let mut inputs = vec![json!({"name": format!("{VOLUME}-name")})];
+    inputs.extend(sorted_params(stage).iter().map(|p| json!({"name": p})));
+    let arguments: serde_json::Map<String, Value> = stage
+        .params
+        .iter()
+        .map(|p| (p.to_string(), Value::from(input(p))))
+        .collect();
+    let mut container = json!({
+        "command": ["crypto-lab"],
+        "image": opts.image,
+        "volumeMounts": [{"mountPath": input("data_path"), "name": VOLUME}],
+    });
+    if stage.name == "download_data" {
+        container["env"] = json!([
+            {"name": "KAGGLE_USERNAME", "valueFrom": {"secretKeyRef": {"key": "username", "name": opts.kaggle_secret}}},
+            {"name": "KAGGLE_KEY", "valueFrom": {"secretKeyRef": {"key": "key", "name": opts.kaggle_secret}}},
+        ]);
+    }
+    let mut t = json!({
+        "name": stage.command,
+        "inputs": {"parameters": inputs},
+        "metadata": {
+            "labels": step_labels(),
+            "annotations": {
+                "pipelines.kubeflow.org/component_spec": py_json(&component(stage, opts)),
+                "pipelines.kubeflow.org/component_ref": py_json(&json!({
+                    "digest": sha256_hex(text),
+                    "url": format!("components/v1/{}.yaml", stage.name),
+                })),
+                "pipelines.kubeflow.org/arguments.parameters": py_json(&Value::Object(arguments)),
+            },
+        },
+        "volumes": [{"name": VOLUME, "persistentVolumeClaim": {"claimName": input(&format!("{VOLUME}-name"))}}],
+    });
+    if stage.metrics {
+        args.push("--metrics-path".into());
+        args.push(METRICS_PATH.into());
+        t["outputs"] = json!({"artifacts": [{"name": "mlpipeline-metrics", "path": METRICS_PATH}]});
+    }
+    container["args"] = Value::Array(args);
+    t["container"] = container;
+    t
+}
+
+/// The lab's pipeline as kfp 1.8 compiles it: a VolumeOp claim, each step
+/// mounting it at `data_path` and chained to the previous one through it.
+/// `components` holds each stage with its v1 component file text (hashed
+/// into the step's annotations, as kfp does).
+pub fn pipeline(opts: &ExportOptions, components: &[(&Stage, String)]) -> Value {
+    let name = super::PIPELINE_NAME;
+    let mut templates = vec![volume_template(opts)];
+    let mut tasks = vec![json!({"name": VOLUME, "template": VOLUME})];
+    let mut previous: Option<&Stage> = None;
+    let mut dag_inputs: Vec<&str> = Vec::new();
+    for (stage, text) in components {
+        templates.push(step_template(stage, opts, text));
+        let mut deps = vec![VOLUME.to_string()];
+        if let Some(p) = previous {
+            deps.push(p.command.to_string());
+        }
+        deps.sort();
+        let mut params = vec![json!({
+            "name": format!("{VOLUME}-name"),
+            "value": format!("{{{{tasks.{VOLUME}.outputs.parameters.{VOLUME}-name}}}}"),
+        })];
+        for p in sorted_params(stage) {
+            params.push(json!({"name": p, "value": format!("{{{{inputs.parameters.{p}}}}}")}));
+            if !dag_inputs.contains(&p) {
+                dag_inputs.push(p);
+            }
+        }
+        tasks.push(json!({
+            "name": stage.command,
+            "template": stage.command,
+            "dependencies": deps,
+            "arguments": {"parameters": params},
+        }));
+        previous = Some(stage);
+    }
+    dag_inputs.sort();
+    tasks.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    templates.push(json!({
+        "name": name,
+        "inputs": {"parameters": dag_inputs.iter().map(|p| json!({"name": p})).collect::<Vec<_>>()},
+        "dag": {"tasks": tasks},
+    }));
+    templates.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
+    let pipeline_spec = json!({
+        "description": name,
+        "inputs": [
+            {"default": opts.default_of("dataset"), "name": "dataset", "optional": true, "type": "String"},
+            {"default": opts.default_of("data_path"), "name": "data_path", "optional": true, "type": "String"},
+        ],
+        "name": name,
+    });
+    json!({
+        "apiVersion": "argoproj.io/v1alpha1",
+        "kind": "Workflow",
+        "metadata": {
+            "generateName": format!("{name}-"),
+            "annotations": {
+                SDK_LABEL: KFP_V1,
+                "pipelines.kubeflow.org/pipeline_spec": py_json(&pipeline_spec),
+            },
+            "labels": {SDK_LABEL: KFP_V1},
+        },
+        "spec": {
+            "entrypoint": name,
+            "templates": templates,
+            "arguments": {"parameters": [
+                {"name": "dataset", "value": opts.default_of("dataset")},
+                {"name": "data_path", "value": opts.default_of("data_path")},
+            ]},
+            "serviceAccountName": "pipeline-runner",
+        },
+    })
+}

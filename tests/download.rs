@@ -1,0 +1,597 @@
+//! download_data against a real HTTP server on loopback standing in for
+//! Kaggle (API + redirect to a storage host), with archives built here from
+//! synthetic data.
+
+mod common;
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::Path;
+use std::process::Command;
+use std::time::Duration;
+
+use common::http::{Behaviour, Server};
+use common::TempDir;
+use crypto_lab::credentials::{self, Auth, Lookup};
+use crypto_lab::prelude::*;
+use zip::write::SimpleFileOptions;
+use zip::CompressionMethod;
+
+const USER: &str = "lab-user";
+const KEY: &str = "s3cr3t-key-0123456789";
+
+fn base64(input: &[u8]) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in input.chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+fn basic() -> String {
+    format!("Basic {}", base64(format!("{USER}:{KEY}").as_bytes()))
+}
+
+/// train.csv and asset_details.csv made by `synth` for a few days.
+fn synthetic_members() -> Vec<(String, Vec<u8>)> {
+    let dir = TempDir::new("dl-synth");
+    let opts = SynthOptions {
+        start: crypto_lab::calendar::parse_instant("2021-04-29").expect("date"),
+        end: crypto_lab::calendar::parse_instant("2021-05-03").expect("date"),
+        seed: 11,
+    };
+    synth(dir.path(), &opts, &Silent).expect("synth");
+    ["train.csv", "asset_details.csv"]
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read(dir.path().join(f)).expect("read"),
+            )
+        })
+        .collect()
+}
+
+fn zip_bytes(members: &[(String, Vec<u8>)], method: CompressionMethod) -> Vec<u8> {
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default().compression_method(method);
+    for (name, data) in members {
+        w.start_file(name.as_str(), opts).expect("start");
+        w.write_all(data).expect("write");
+    }
+    w.finish().expect("finish").into_inner()
+}
+
+struct Kaggle {
+    api: Server,
+    storage: Server,
+    members: Vec<(String, Vec<u8>)>,
+    archive: Vec<u8>,
+}
+
+impl Kaggle {
+    fn start() -> Kaggle {
+        let members = synthetic_members();
+        Self::serving(
+            members.clone(),
+            zip_bytes(&members, CompressionMethod::Deflated),
+        )
+    }
+
+    fn serving(members: Vec<(String, Vec<u8>)>, archive: Vec<u8>) -> Kaggle {
+        let storage = Server::start(Behaviour {
+            body: archive.clone(),
+            ranges: true,
+            ..Behaviour::default()
+        });
+        let api = Server::start(Behaviour {
+            expect_auth: Some(basic()),
+            redirect_to: Some(format!(
+                "{}/storage/archive.zip?X-Signature=signed-secret",
+                storage.url
+            )),
+            ..Behaviour::default()
+        });
+        Kaggle {
+            api,
+            storage,
+            members,
+            archive,
+        }
+    }
+
+    fn options(&self) -> DownloadOptions {
+        DownloadOptions {
+            source: Source::Kaggle {
+                api: format!("{}/api/v1", self.api.url),
+            },
+            lookup: env_lookup(&[("KAGGLE_USERNAME", USER), ("KAGGLE_KEY", KEY)]),
+            retries: 3,
+            backoff: Duration::from_millis(10),
+            ..DownloadOptions::default()
+        }
+    }
+
+    fn assert_extracted(&self, dir: &Path) {
+        for (name, data) in &self.members {
+            assert_eq!(
+                &std::fs::read(dir.join(name)).expect("extracted"),
+                data,
+                "{name}"
+            );
+        }
+    }
+
+    fn assert_storage_never_saw_credentials(&self) {
+        for s in self.storage.seen() {
+            assert!(
+                !s.headers.contains_key("authorization"),
+                "credentials sent to storage: {s:?}"
+            );
+        }
+    }
+}
+
+fn env_lookup(vars: &[(&str, &str)]) -> Lookup {
+    Lookup {
+        env: vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+        home: None,
+        secret_dir: None,
+    }
+}
+
+fn err_text(r: crypto_lab::Result<impl std::fmt::Debug>) -> String {
+    match r {
+        Ok(v) => panic!("expected an error, got {v:?}"),
+        Err(e) => e.to_string(),
+    }
+}
+
+fn no_temp_files(dir: &Path) {
+    for e in std::fs::read_dir(dir).expect("dir") {
+        let name = e.expect("entry").file_name().to_string_lossy().into_owned();
+        assert!(!name.contains(".tmp-"), "{name} left behind");
+    }
+}
+
+#[test]
+fn downloads_follows_the_redirect_without_credentials_and_extracts() {
+    let k = Kaggle::start();
+    let dir = TempDir::new("dl-ok");
+    let report = download_data(dir.path(), &k.options(), &Silent).expect("download");
+    assert_eq!(report.downloaded_bytes, k.archive.len() as u64);
+    k.assert_extracted(dir.path());
+    assert_eq!(
+        std::fs::read(dir.path().join("g-research-crypto-forecasting.zip")).expect("zip"),
+        k.archive
+    );
+    let api = k.api.seen();
+    assert_eq!(
+        api[0].path,
+        "/api/v1/competitions/data/download-all/g-research-crypto-forecasting"
+    );
+    assert_eq!(api[0].headers.get("authorization"), Some(&basic()));
+    k.assert_storage_never_saw_credentials();
+    assert!(!dir
+        .path()
+        .join("g-research-crypto-forecasting.zip.part")
+        .exists());
+    no_temp_files(dir.path());
+
+    // Complete files are not fetched again; --force does.
+    let before = k.api.seen().len();
+    let again = download_data(dir.path(), &k.options(), &Silent).expect("again");
+    assert!(again.already_present);
+    assert_eq!(k.api.seen().len(), before);
+    let forced = DownloadOptions {
+        force: true,
+        ..k.options()
+    };
+    download_data(dir.path(), &forced, &Silent).expect("forced");
+    assert_eq!(k.api.seen().len(), before + 1);
+}
+
+#[test]
+fn a_cut_connection_resumes_with_range_and_gives_identical_bytes() {
+    let k = Kaggle::start();
+    k.storage.set(|b| b.cut = Some((2, 20_000)));
+    let dir = TempDir::new("dl-resume");
+    let report = download_data(dir.path(), &k.options(), &Silent).expect("download");
+    assert!(report.resumed);
+    assert_eq!(
+        std::fs::read(dir.path().join("g-research-crypto-forecasting.zip")).expect("zip"),
+        k.archive
+    );
+    let ranges: Vec<Option<String>> = k
+        .storage
+        .seen()
+        .iter()
+        .map(|s| s.headers.get("range").cloned())
+        .collect();
+    assert_eq!(
+        ranges,
+        vec![
+            None,
+            Some("bytes=20000-".into()),
+            Some("bytes=40000-".into())
+        ]
+    );
+    k.assert_extracted(dir.path());
+    k.assert_storage_never_saw_credentials();
+}
+
+#[test]
+fn without_range_support_a_cut_download_starts_over() {
+    let k = Kaggle::start();
+    k.storage.set(|b| {
+        b.cut = Some((1, 5_000));
+        b.ranges = false;
+    });
+    let dir = TempDir::new("dl-norange");
+    let report = download_data(dir.path(), &k.options(), &Silent).expect("download");
+    assert!(!report.resumed);
+    k.assert_extracted(dir.path());
+}
+
+#[test]
+fn http_errors_say_what_to_do() {
+    let k = Kaggle::start();
+    let dir = TempDir::new("dl-errors");
+    let wrong = DownloadOptions {
+        lookup: env_lookup(&[("KAGGLE_USERNAME", USER), ("KAGGLE_KEY", "wrong")]),
+        ..k.options()
+    };
+    let e = err_text(download_data(dir.path(), &wrong, &Silent));
+    assert!(
+        e.contains("401") && e.contains("KAGGLE_USERNAME + KAGGLE_KEY"),
+        "{e}"
+    );
+    assert!(!e.contains("wrong"), "key leaked: {e}");
+
+    k.api.set(|b| b.status = Some(403));
+    let e = err_text(download_data(dir.path(), &k.options(), &Silent));
+    assert!(
+        e.contains("403")
+            && e.contains(
+                "https://www.kaggle.com/competitions/g-research-crypto-forecasting/rules"
+            ),
+        "{e}"
+    );
+
+    k.api.set(|b| b.status = Some(404));
+    let e = err_text(download_data(dir.path(), &k.options(), &Silent));
+    assert!(e.contains("404") && e.contains("--dataset"), "{e}");
+
+    k.api.set(|b| b.status = Some(500));
+    let e = err_text(download_data(dir.path(), &k.options(), &Silent));
+    assert!(e.contains("after 4 attempts") && e.contains("500"), "{e}");
+
+    let down = DownloadOptions {
+        source: Source::Kaggle {
+            api: "http://127.0.0.1:9/api/v1".into(),
+        },
+        retries: 1,
+        ..k.options()
+    };
+    let e = err_text(download_data(dir.path(), &down, &Silent));
+    assert!(
+        e.contains("cannot reach") && e.contains("127.0.0.1:9"),
+        "{e}"
+    );
+    assert!(!dir.path().join("train.csv").exists());
+}
+
+#[test]
+fn unsafe_archives_are_refused_and_removed() {
+    let members = synthetic_members();
+    let mut evil = members.clone();
+    evil.push(("../evil.csv".into(), b"x".to_vec()));
+    let k = Kaggle::serving(
+        members.clone(),
+        zip_bytes(&evil, CompressionMethod::Deflated),
+    );
+    let outer = TempDir::new("dl-evil");
+    let dir = outer.path().join("data");
+    let e = err_text(download_data(&dir, &k.options(), &Silent));
+    assert!(
+        e.contains("refused") && e.contains("../evil.csv") && e.contains(".zip"),
+        "{e}"
+    );
+    assert!(!outer.path().join("evil.csv").exists());
+    assert!(!dir.join("train.csv").exists());
+    assert!(
+        !dir.join("g-research-crypto-forecasting.zip").exists(),
+        "bad archive kept"
+    );
+
+    // A link entry.
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    w.add_symlink("train.csv", "/etc/passwd", SimpleFileOptions::default())
+        .expect("link");
+    let linked = w.finish().expect("finish").into_inner();
+    let zip_path = outer.path().join("linked.zip");
+    std::fs::write(&zip_path, linked).expect("write");
+    let local = DownloadOptions {
+        source: Source::Zip(zip_path.clone()),
+        ..DownloadOptions::default()
+    };
+    let e = err_text(download_data(&dir, &local, &Silent));
+    assert!(e.contains("link") && e.contains("linked.zip"), "{e}");
+    assert!(zip_path.exists(), "a user's own zip is never removed");
+}
+
+#[test]
+fn corrupt_and_truncated_archives_are_errors_naming_the_archive() {
+    let members = synthetic_members();
+    let mut stored = zip_bytes(&members, CompressionMethod::Stored);
+    // Flip a byte inside train.csv's data (after its 30-byte header and name).
+    stored[30 + "train.csv".len() + 100] ^= 0x55;
+    let k = Kaggle::serving(members.clone(), stored);
+    let dir = TempDir::new("dl-crc");
+    let e = err_text(download_data(dir.path(), &k.options(), &Silent));
+    assert!(
+        e.contains("g-research-crypto-forecasting.zip") && e.contains("damaged"),
+        "{e}"
+    );
+    assert!(!dir.path().join("train.csv").exists());
+    no_temp_files(dir.path());
+
+    let whole = zip_bytes(&members, CompressionMethod::Deflated);
+    let truncated = whole[..whole.len() - 200].to_vec();
+    let k = Kaggle::serving(members, truncated);
+    let dir = TempDir::new("dl-trunc");
+    let e = err_text(download_data(dir.path(), &k.options(), &Silent));
+    assert!(
+        e.contains("g-research-crypto-forecasting.zip") && e.contains("not a readable zip"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_mirror_url_or_a_local_zip_work_the_same_and_get_no_credentials() {
+    let k = Kaggle::start();
+    let dir = TempDir::new("dl-mirror");
+    let mirror = DownloadOptions {
+        source: Source::Url(format!("{}/mirror/g.zip", k.storage.url)),
+        ..k.options()
+    };
+    download_data(dir.path(), &mirror, &Silent).expect("mirror");
+    k.assert_extracted(dir.path());
+    k.assert_storage_never_saw_credentials();
+    assert!(k.api.seen().is_empty());
+
+    let zip_path = dir.path().join("copy.zip");
+    std::fs::write(&zip_path, &k.archive).expect("zip");
+    let other = TempDir::new("dl-local");
+    let local = DownloadOptions {
+        source: Source::Zip(zip_path),
+        files: vec!["asset_details.csv".into()],
+        ..DownloadOptions::default()
+    };
+    download_data(other.path(), &local, &Silent).expect("local");
+    assert!(other.path().join("asset_details.csv").is_file());
+    assert!(
+        !other.path().join("train.csv").exists(),
+        "only the wanted members"
+    );
+
+    let missing = DownloadOptions {
+        files: vec!["nope.csv".into()],
+        ..local
+    };
+    let e = err_text(download_data(other.path(), &missing, &Silent));
+    assert!(e.contains("no member `nope.csv`"), "{e}");
+}
+
+// ---- credentials: every source, in order ----
+
+fn find(lookup: &Lookup) -> credentials::Credentials {
+    credentials::find(lookup)
+        .expect("find")
+        .credentials
+        .expect("credentials")
+}
+
+fn write(path: &Path, text: &str) {
+    std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+    std::fs::write(path, text).expect("write");
+}
+
+#[test]
+fn credential_sources_in_order() {
+    let home = TempDir::new("cred-home");
+    let json = |u: &str| format!("{{\"username\": \"{u}\", \"key\": \"k-{u}\"}}");
+    let mut lookup = Lookup {
+        env: HashMap::new(),
+        home: Some(home.path().to_path_buf()),
+        secret_dir: None,
+    };
+    let basic_user = |c: &credentials::Credentials| match &c.auth {
+        Auth::Basic { username, .. } => username.clone(),
+        Auth::Bearer(t) => format!("bearer:{t}"),
+    };
+
+    // None anywhere: the error lists the places and how to make a token.
+    let e = err_text(credentials::require(&lookup));
+    for place in [
+        "KAGGLE_API_TOKEN",
+        "KAGGLE_USERNAME + KAGGLE_KEY",
+        ".kaggle/kaggle.json",
+        ".config/kaggle/kaggle.json",
+        "Create New Token",
+    ] {
+        assert!(e.contains(place), "{place} not in: {e}");
+    }
+
+    write(
+        &home.path().join(".config/kaggle/kaggle.json"),
+        &json("xdg"),
+    );
+    assert_eq!(basic_user(&find(&lookup)), "xdg");
+    write(&home.path().join(".kaggle/kaggle.json"), &json("dotkaggle"));
+    assert_eq!(basic_user(&find(&lookup)), "dotkaggle");
+    let config = home.path().join("cfg");
+    write(&config.join("kaggle.json"), &json("configdir"));
+    lookup
+        .env
+        .insert("KAGGLE_CONFIG_DIR".into(), config.display().to_string());
+    assert_eq!(basic_user(&find(&lookup)), "configdir");
+
+    let secret = home.path().join("secret");
+    write(&secret.join("username"), "secret-user\n");
+    write(&secret.join("password"), "lab-password\n");
+    lookup.secret_dir = Some(secret.clone());
+    let c = find(&lookup);
+    assert_eq!(
+        c.auth,
+        Auth::Basic {
+            username: "secret-user".into(),
+            key: "lab-password".into()
+        }
+    );
+    write(&secret.join("key"), "secret-key\n");
+    let c = find(&lookup);
+    assert_eq!(
+        c.auth,
+        Auth::Basic {
+            username: "secret-user".into(),
+            key: "secret-key".into()
+        }
+    );
+    assert!(c.origin.contains("secret"));
+
+    lookup
+        .env
+        .insert("KAGGLE_USERNAME".into(), "env-user".into());
+    lookup.env.insert("KAGGLE_KEY".into(), "env-key".into());
+    assert_eq!(basic_user(&find(&lookup)), "env-user");
+
+    let token_file = home.path().join("token");
+    write(&token_file, "file-token\n");
+    lookup
+        .env
+        .insert("KAGGLE_API_TOKEN".into(), token_file.display().to_string());
+    assert_eq!(find(&lookup).auth, Auth::Bearer("file-token".into()));
+    lookup
+        .env
+        .insert("KAGGLE_API_TOKEN".into(), "value-token".into());
+    let c = find(&lookup);
+    assert_eq!(c.auth, Auth::Bearer("value-token".into()));
+    // Debug output never shows the secret.
+    assert!(!format!("{c:?}").contains("value-token"));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_kaggle_json_readable_by_others_is_warned_about() {
+    use std::os::unix::fs::PermissionsExt;
+    let home = TempDir::new("cred-perm");
+    let path = home.path().join(".kaggle/kaggle.json");
+    write(&path, "{\"username\": \"u\", \"key\": \"k\"}");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let lookup = Lookup {
+        home: Some(home.path().to_path_buf()),
+        ..Lookup::default()
+    };
+    let found = credentials::find(&lookup).expect("find");
+    assert!(
+        found.warnings.iter().any(|w| w.contains("chmod 600")),
+        "{:?}",
+        found.warnings
+    );
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    assert!(credentials::find(&lookup)
+        .expect("find")
+        .warnings
+        .is_empty());
+}
+
+#[test]
+fn bearer_tokens_are_sent_as_bearer() {
+    let k = Kaggle::start();
+    k.api.set(|b| b.expect_auth = Some("Bearer tok-123".into()));
+    let dir = TempDir::new("dl-bearer");
+    let opts = DownloadOptions {
+        lookup: env_lookup(&[("KAGGLE_API_TOKEN", "tok-123")]),
+        ..k.options()
+    };
+    download_data(dir.path(), &opts, &Silent).expect("download");
+    k.assert_storage_never_saw_credentials();
+}
+
+#[test]
+fn cli_download_then_run_from_kaggle_without_leaking_the_key() {
+    let k = Kaggle::start();
+    let dir = TempDir::new("dl-cli");
+    let home = TempDir::new("dl-cli-home");
+    let api = format!("{}/api/v1", k.api.url);
+    let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+        .args([
+            "run",
+            "--source",
+            "kaggle",
+            "--kaggle-api",
+            &api,
+            "--n-estimators",
+            "10",
+        ])
+        .arg("--data-path")
+        .arg(dir.path())
+        .env("KAGGLE_USERNAME", USER)
+        .env("KAGGLE_KEY", KEY)
+        .env("HOME", home.path())
+        .output()
+        .expect("run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stdout.contains("download_data") && stdout.contains("bytes downloaded"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("credentials from KAGGLE_USERNAME + KAGGLE_KEY"),
+        "{stderr}"
+    );
+    for text in [&stdout, &stderr] {
+        assert!(
+            !text.contains(KEY) && !text.contains("signed-secret"),
+            "secret in output"
+        );
+    }
+    k.assert_extracted(dir.path());
+    assert!(dir.path().join("mlpipeline-metrics.json").is_file());
+
+    // No credentials anywhere: a clear error, non-zero exit.
+    let empty = TempDir::new("dl-cli-none");
+    let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+        .args(["download-data", "--kaggle-api", &api])
+        .arg("--data-path")
+        .arg(empty.path())
+        .env_remove("KAGGLE_USERNAME")
+        .env_remove("KAGGLE_KEY")
+        .env_remove("KAGGLE_API_TOKEN")
+        .env_remove("KAGGLE_CONFIG_DIR")
+        .env("HOME", home.path())
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("no Kaggle credentials found"), "{stderr}");
+}
