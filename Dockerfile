@@ -1,0 +1,23 @@
+# The component image for Kubeflow: every exported step runs `crypto-lab <stage>`.
+#   docker build -t REGISTRY/crypto-lab:0.1.0 .
+# Build stage: LightGBM's C++ needs CMake >= 3.28 and libclang for its bindings.
+FROM rust:1-bookworm AS build
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends clang libclang-dev python3-venv \
+ && rm -rf /var/lib/apt/lists/* \
+ && python3 -m venv /opt/cmake && /opt/cmake/bin/pip install --no-cache-dir 'cmake>=3.28' \
+ && ln -s /opt/cmake/bin/cmake /usr/local/bin/cmake
+WORKDIR /src
+COPY Cargo.toml Cargo.lock ./
+COPY src src
+RUN cargo build --release --locked --bin crypto-lab
+
+# Runtime: the binary, OpenMP for LightGBM, CA roots for Kaggle's HTTPS.
+FROM debian:bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ca-certificates libgomp1 \
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --create-home --uid 1000 lab
+COPY --from=build /src/target/release/crypto-lab /usr/local/bin/crypto-lab
+USER lab
+CMD ["crypto-lab", "--help"]

@@ -1,0 +1,152 @@
+//! The KFP exporter, checked by the real kfp SDKs: kfp 2.17.3 + kfp-kubernetes
+//! for the v2 files, kfp 1.8.22 for the v1 files (tests/kfp/check_v*.py).
+//!
+//! The SDKs live in Python venvs that `.ci/setup` makes
+//! (`~/.cache/crypto-lab/venv-kfp2`, `venv-kfp1`; or set CRYPTO_LAB_KFP2_PYTHON
+//! and CRYPTO_LAB_KFP1_PYTHON). Without them the SDK checks say so and pass,
+//! except under CI (CI=true), where a missing SDK fails the test.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use common::*;
+
+fn crypto_lab(args: &[&str]) -> std::process::Output {
+    let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+        .args(args)
+        .env("KAGGLE_USERNAME", "exporter-user")
+        .env("KAGGLE_KEY", "exporter-secret-key")
+        .output()
+        .expect("run crypto-lab");
+    assert!(
+        out.status.success(),
+        "crypto-lab {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+fn python(var: &str, venv: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p));
+    }
+    let home = std::env::var_os("HOME")?;
+    let p = Path::new(&home).join(".cache/crypto-lab").join(venv).join("bin/python");
+    if p.is_file() {
+        return Some(p);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{var} is not set and {} is missing: .ci/setup makes it", p.display());
+    }
+    eprintln!("SKIPPED the kfp SDK check: no {venv} (run bash .ci/setup)");
+    None
+}
+
+fn check(python: &Path, script: &str, args: &[&Path]) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kfp").join(script);
+    let out = Command::new(python)
+        .arg(&script)
+        .args(args)
+        .output()
+        .expect("run python");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    println!("{text}");
+    assert!(out.status.success(), "{} failed:\n{text}", script.display());
+}
+
+fn export(dir: &Path, extra: &[&str]) {
+    let d = dir.display().to_string();
+    let mut args = vec!["export-kfp", "--out", &d, "--image", "registry.example/crypto-lab:test"];
+    args.extend_from_slice(extra);
+    crypto_lab(&args);
+}
+
+#[test]
+fn exported_files_name_every_stage_and_hold_no_secret() {
+    let dir = TempDir::new("kfp-files");
+    export(dir.path(), &[]);
+    for stage in &crypto_lab::stages::STAGES {
+        for file in [
+            dir.path().join(format!("components/{}.yaml", stage.name)),
+            dir.path().join(format!("components/v1/{}.yaml", stage.name)),
+        ] {
+            let text = std::fs::read_to_string(&file).expect("component");
+            assert!(text.contains(stage.command), "{}", file.display());
+            assert!(text.contains("registry.example/crypto-lab:test"));
+        }
+    }
+    for file in ["pipeline.yaml", "v1/pipeline.yaml"] {
+        let text = std::fs::read_to_string(dir.path().join(file)).expect("pipeline");
+        assert!(!text.contains("exporter-secret-key") && !text.contains("exporter-user"));
+        assert!(text.contains("kaggle-secret"), "credentials come from the Secret");
+    }
+    let v2 = std::fs::read_to_string(dir.path().join("pipeline.yaml")).expect("v2");
+    assert_eq!(v2.matches("\n---\n").count(), 1, "pipeline and platform documents");
+}
+
+#[test]
+fn the_kfp_sdks_accept_every_exported_file() {
+    let kfp2 = python("CRYPTO_LAB_KFP2_PYTHON", "venv-kfp2");
+    let kfp1 = python("CRYPTO_LAB_KFP1_PYTHON", "venv-kfp1");
+
+    // What evaluation-result publishes through KFP v2's executor protocol.
+    let data = fixture_data_path("kfp-eval");
+    let d = data.path().display().to_string();
+    crypto_lab(&["run", "--data-path", &d]);
+    let output_file = data.path().join("kfp/outputs/output_metadata.json");
+    let executor_input = serde_json::json!({
+        "inputs": {"parameterValues": {"data_path": d}},
+        "outputs": {
+            "artifacts": {"metrics": {"artifacts": [{
+                "name": "metrics",
+                "type": {"schemaTitle": "system.Metrics", "schemaVersion": "0.0.1"},
+                "uri": "minio://mlpipeline/v2/artifacts/run/evaluation-result/metrics",
+                "metadata": {},
+            }]}},
+            "outputFile": output_file,
+        },
+    });
+    let metrics_file = data.path().join("kfp/artifacts/metrics");
+    crypto_lab(&[
+        "evaluation-result",
+        "--data-path",
+        &d,
+        "--metrics-path",
+        &metrics_file.display().to_string(),
+        "--executor-input",
+        &executor_input.to_string(),
+    ]);
+    assert!(output_file.is_file() && metrics_file.is_file());
+
+    for (tag, extra) in [
+        ("defaults", &[][..]),
+        (
+            "options",
+            &[
+                "--data-path",
+                "/data",
+                "--pvc-size",
+                "20Gi",
+                "--storage-class",
+                "standard",
+                "--kaggle-secret",
+                "my-kaggle",
+            ][..],
+        ),
+    ] {
+        let dir = TempDir::new(&format!("kfp-sdk-{tag}"));
+        export(dir.path(), extra);
+        if let Some(py) = &kfp2 {
+            check(py, "check_v2.py", &[dir.path(), &output_file]);
+        }
+        if let Some(py) = &kfp1 {
+            check(py, "check_v1.py", &[dir.path()]);
+        }
+    }
+}
