@@ -12,10 +12,10 @@ COPY Cargo.toml Cargo.lock ./
 COPY src src
 RUN cargo build --release --locked --bin crypto-lab
 
-# Runtime: the binary, OpenMP for LightGBM, CA roots for Kaggle's HTTPS.
+# Runtime: the binary, OpenMP for LightGBM, CA roots for Kaggle's HTTPS, a font for charts.
 FROM debian:bookworm-slim
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates libgomp1 \
+ && apt-get install -y --no-install-recommends ca-certificates libgomp1 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 1000 lab
 COPY --from=build /src/target/release/crypto-lab /usr/local/bin/crypto-lab

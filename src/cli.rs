@@ -28,6 +28,7 @@ exactly as the lab's components share a volume:
   modeling               merge_feature_df.parquet -> lgb.txt, lgb_history.json, feature_importance.json
   evaluation-result      lgb.txt + lgb_history.json -> mlpipeline-metrics.json
   run                    all of the above in order (synthetic data if there is no train.csv)
+  plot                   the lab's charts as PNG and SVG into DIR/plots
   export-kfp             KFP component and pipeline YAML whose containers run these subcommands
 
 Quick start:  crypto-lab run --data-path data
@@ -232,6 +233,27 @@ enum Command {
         /// as metadata of the step's system.Metrics artifact.
         #[arg(long, value_name = "JSON")]
         executor_input: Option<String>,
+        /// Where to write the markdown summary [default: DIR/evaluation_summary.md].
+        #[arg(long, value_name = "FILE")]
+        summary_path: Option<PathBuf>,
+        /// Where to write the charts page [default: DIR/evaluation_charts.html].
+        #[arg(long, value_name = "FILE")]
+        charts_path: Option<PathBuf>,
+        /// Also write KFP v1's mlpipeline-ui-metadata here.
+        #[arg(long, value_name = "FILE")]
+        ui_metadata_path: Option<PathBuf>,
+    },
+    /// Draw the lab's charts (price and volume, feature distributions, learning
+    /// curves, feature importance, predicted against actual) as PNG and SVG.
+    Plot {
+        #[command(flatten)]
+        data: DataPath,
+        /// Asset whose price and volume are drawn.
+        #[arg(long, default_value_t = 1)]
+        asset: i64,
+        /// Output folder [default: DIR/plots].
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
     /// Write KFP component YAML (v2 IR and v1) for every stage and the lab's
     /// pipeline (v2 IR with its Kubernetes platform spec, and a v1 Argo
@@ -500,10 +522,16 @@ pub fn main() -> Result<()> {
             data,
             metrics_path,
             executor_input,
+            summary_path,
+            charts_path,
+            ui_metadata_path,
         } => {
             let mut ctx = StageContext::new(data.data_path, &term);
             ctx.metrics_path = metrics_path;
             ctx.executor_input = executor_input;
+            ctx.summary_path = summary_path;
+            ctx.charts_path = charts_path;
+            ctx.ui_metadata_path = ui_metadata_path;
             run_stage("evaluation_result", &ctx)?;
         }
         Command::Run {
@@ -529,6 +557,18 @@ pub fn main() -> Result<()> {
             let t = Instant::now();
             let report = run_pipeline(&ctx, &opts)?;
             print_summary(&ctx, &report, t.elapsed().as_secs_f64())?;
+        }
+        Command::Plot { data, asset, out } => {
+            let out = out.unwrap_or_else(|| data.data_path.join("plots"));
+            let t = Instant::now();
+            let charts = crypto_lab::plots::lab_charts(&data.data_path, asset)?;
+            let written = crypto_lab::plots::save_all(&charts, &out)?;
+            term.log(&format!(
+                "plot: wrote {} charts to {} ({:.1}s)",
+                written.len(),
+                out.display(),
+                t.elapsed().as_secs_f64()
+            ));
         }
         Command::ExportKfp {
             out,

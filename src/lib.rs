@@ -28,6 +28,7 @@ pub mod kaggle_csv;
 pub mod kfp;
 pub mod lgbm;
 pub mod metrics;
+pub mod plots;
 pub mod progress;
 pub mod rng;
 pub mod runner;

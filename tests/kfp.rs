@@ -33,19 +33,27 @@ fn python(var: &str, venv: &str) -> Option<PathBuf> {
         return Some(PathBuf::from(p));
     }
     let home = std::env::var_os("HOME")?;
-    let p = Path::new(&home).join(".cache/crypto-lab").join(venv).join("bin/python");
+    let p = Path::new(&home)
+        .join(".cache/crypto-lab")
+        .join(venv)
+        .join("bin/python");
     if p.is_file() {
         return Some(p);
     }
     if std::env::var_os("CI").is_some() {
-        panic!("{var} is not set and {} is missing: .ci/setup makes it", p.display());
+        panic!(
+            "{var} is not set and {} is missing: .ci/setup makes it",
+            p.display()
+        );
     }
     eprintln!("SKIPPED the kfp SDK check: no {venv} (run bash .ci/setup)");
     None
 }
 
 fn check(python: &Path, script: &str, args: &[&Path]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kfp").join(script);
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/kfp")
+        .join(script);
     let out = Command::new(python)
         .arg(&script)
         .args(args)
@@ -62,7 +70,13 @@ fn check(python: &Path, script: &str, args: &[&Path]) {
 
 fn export(dir: &Path, extra: &[&str]) {
     let d = dir.display().to_string();
-    let mut args = vec!["export-kfp", "--out", &d, "--image", "registry.example/crypto-lab:test"];
+    let mut args = vec![
+        "export-kfp",
+        "--out",
+        &d,
+        "--image",
+        "registry.example/crypto-lab:test",
+    ];
     args.extend_from_slice(extra);
     crypto_lab(&args);
 }
@@ -74,7 +88,8 @@ fn exported_files_name_every_stage_and_hold_no_secret() {
     for stage in &crypto_lab::stages::STAGES {
         for file in [
             dir.path().join(format!("components/{}.yaml", stage.name)),
-            dir.path().join(format!("components/v1/{}.yaml", stage.name)),
+            dir.path()
+                .join(format!("components/v1/{}.yaml", stage.name)),
         ] {
             let text = std::fs::read_to_string(&file).expect("component");
             assert!(text.contains(stage.command), "{}", file.display());
@@ -84,10 +99,17 @@ fn exported_files_name_every_stage_and_hold_no_secret() {
     for file in ["pipeline.yaml", "v1/pipeline.yaml"] {
         let text = std::fs::read_to_string(dir.path().join(file)).expect("pipeline");
         assert!(!text.contains("exporter-secret-key") && !text.contains("exporter-user"));
-        assert!(text.contains("kaggle-secret"), "credentials come from the Secret");
+        assert!(
+            text.contains("kaggle-secret"),
+            "credentials come from the Secret"
+        );
     }
     let v2 = std::fs::read_to_string(dir.path().join("pipeline.yaml")).expect("v2");
-    assert_eq!(v2.matches("\n---\n").count(), 1, "pipeline and platform documents");
+    assert_eq!(
+        v2.matches("\n---\n").count(),
+        1,
+        "pipeline and platform documents"
+    );
 }
 
 #[test]
@@ -112,17 +134,31 @@ fn the_kfp_sdks_accept_every_exported_file() {
             "outputFile": output_file,
         },
     });
-    let metrics_file = data.path().join("kfp/artifacts/metrics");
+    let art = data.path().join("kfp/artifacts");
+    let metrics_file = art.join("metrics");
+    let ui_file = art.join("mlpipeline_ui_metadata");
     crypto_lab(&[
         "evaluation-result",
         "--data-path",
         &d,
         "--metrics-path",
         &metrics_file.display().to_string(),
+        "--charts-path",
+        &art.join("charts").display().to_string(),
+        "--summary-path",
+        &art.join("summary").display().to_string(),
+        "--ui-metadata-path",
+        &ui_file.display().to_string(),
         "--executor-input",
         &executor_input.to_string(),
     ]);
     assert!(output_file.is_file() && metrics_file.is_file());
+    assert!(std::fs::read_to_string(art.join("charts")).expect("html").contains("<svg"));
+    assert!(std::fs::read_to_string(art.join("summary")).expect("md").starts_with("# "));
+    let ui: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&ui_file).expect("ui")).expect("json");
+    assert_eq!(ui["outputs"][0]["type"], "markdown");
+    assert_eq!(ui["outputs"][1]["type"], "web-app");
 
     for (tag, extra) in [
         ("defaults", &[][..]),

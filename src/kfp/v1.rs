@@ -10,6 +10,8 @@ use crate::stages::Stage;
 
 /// The v1 output that KFP 1.x shows as the run's metrics.
 pub const METRICS_OUTPUT: &str = "mlpipeline_metrics";
+/// The v1 output that KFP 1.x renders (markdown, web page) in the run's UI.
+pub const UI_METADATA_OUTPUT: &str = "mlpipeline_ui_metadata";
 
 /// The stage's v1 component spec.
 pub fn component(stage: &Stage, opts: &ExportOptions) -> Value {
@@ -34,10 +36,15 @@ pub fn component(stage: &Stage, opts: &ExportOptions) -> Value {
         }},
     });
     if stage.metrics {
-        c["outputs"] = json!([{"name": METRICS_OUTPUT, "type": "Metrics"}]);
+        c["outputs"] = json!([
+            {"name": METRICS_OUTPUT, "type": "Metrics"},
+            {"name": UI_METADATA_OUTPUT, "type": "UI_metadata"},
+        ]);
         if let Some(a) = c["implementation"]["container"]["args"].as_array_mut() {
             a.push("--metrics-path".into());
             a.push(json!({"outputPath": METRICS_OUTPUT}));
+            a.push("--ui-metadata-path".into());
+            a.push(json!({"outputPath": UI_METADATA_OUTPUT}));
         }
     }
     c
@@ -53,8 +60,9 @@ pub fn component_text(stage: &Stage, opts: &ExportOptions) -> String {
 const VOLUME: &str = "create-data-volume";
 const SDK_LABEL: &str = "pipelines.kubeflow.org/kfp_sdk_version";
 const KFP_V1: &str = "1.8.22";
-/// Where KFP v1 collects the metrics output file.
+/// Where KFP v1 collects the metrics and UI metadata output files.
 const METRICS_PATH: &str = "/tmp/outputs/mlpipeline_metrics/data";
+const UI_METADATA_PATH: &str = "/tmp/outputs/mlpipeline_ui_metadata/data";
 
 /// JSON text with Python's `json.dumps` separators, for annotations.
 fn py_json(v: &Value) -> String {
@@ -163,7 +171,12 @@ fn step_template(stage: &Stage, opts: &ExportOptions, text: &str) -> Value {
     if stage.metrics {
         args.push("--metrics-path".into());
         args.push(METRICS_PATH.into());
-        t["outputs"] = json!({"artifacts": [{"name": "mlpipeline-metrics", "path": METRICS_PATH}]});
+        args.push("--ui-metadata-path".into());
+        args.push(UI_METADATA_PATH.into());
+        t["outputs"] = json!({"artifacts": [
+            {"name": "mlpipeline-metrics", "path": METRICS_PATH},
+            {"name": "mlpipeline-ui-metadata", "path": UI_METADATA_PATH},
+        ]});
     }
     container["args"] = Value::Array(args);
     t["container"] = container;

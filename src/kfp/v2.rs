@@ -11,6 +11,11 @@ pub const SDK_VERSION: &str = "kfp-2.17.3";
 const SCHEMA_VERSION: &str = "2.1.0";
 /// Name of the metrics output artifact of evaluation_result.
 pub const METRICS_ARTIFACT: &str = "metrics";
+/// evaluation_result's report artifacts: (name, KFP type, CLI flag).
+const REPORT_ARTIFACTS: [(&str, &str, &str); 2] = [
+    ("charts", "system.HTML", "--charts-path"),
+    ("summary", "system.Markdown", "--summary-path"),
+];
 /// Suffix of the claim the pipeline creates (the lab's `resource_name`).
 pub const PVC_SUFFIX: &str = "-data-volume";
 
@@ -27,8 +32,18 @@ fn executor_key(stage: &Stage) -> String {
     format!("exec-{}", stage.command)
 }
 
-fn metrics_artifact_type() -> Value {
-    json!({"artifactType": {"schemaTitle": "system.Metrics", "schemaVersion": "0.0.1"}})
+fn artifact_type(title: &str) -> Value {
+    json!({"artifactType": {"schemaTitle": title, "schemaVersion": "0.0.1"}})
+}
+
+/// Output artifacts of a metrics-publishing stage.
+fn output_artifacts() -> Value {
+    let mut m = Map::new();
+    m.insert(METRICS_ARTIFACT.into(), artifact_type("system.Metrics"));
+    for (name, title, _) in REPORT_ARTIFACTS {
+        m.insert(name.into(), artifact_type(title));
+    }
+    json!({"artifacts": m})
 }
 
 /// The component's interface (`components.comp-<stage>`).
@@ -43,7 +58,7 @@ fn component(stage: &Stage) -> Value {
         "inputDefinitions": {"parameters": params},
     });
     if stage.metrics {
-        c["outputDefinitions"] = json!({"artifacts": {METRICS_ARTIFACT: metrics_artifact_type()}});
+        c["outputDefinitions"] = output_artifacts();
     }
     c
 }
@@ -58,6 +73,10 @@ fn executor(stage: &Stage, opts: &ExportOptions) -> Value {
     if stage.metrics {
         args.push("--metrics-path".into());
         args.push(format!("{{{{$.outputs.artifacts['{METRICS_ARTIFACT}'].path}}}}").into());
+        for (name, _, flag) in REPORT_ARTIFACTS {
+            args.push(flag.into());
+            args.push(format!("{{{{$.outputs.artifacts['{name}'].path}}}}").into());
+        }
         // The executor input tells the step where KFP reads its outputs.
         args.push("--executor-input".into());
         args.push("{{$}}".into());
@@ -112,11 +131,17 @@ pub fn component_file(stage: &Stage, opts: &ExportOptions) -> Value {
         "inputDefinitions": root_parameters(stage, opts, false),
     });
     if stage.metrics {
-        root["dag"]["outputs"] = json!({"artifacts": {METRICS_ARTIFACT: {"artifactSelectors": [
-            {"outputArtifactKey": METRICS_ARTIFACT, "producerSubtask": stage.command}
-        ]}}});
-        root["outputDefinitions"] =
-            json!({"artifacts": {METRICS_ARTIFACT: metrics_artifact_type()}});
+        let mut selectors = Map::new();
+        for name in std::iter::once(METRICS_ARTIFACT).chain(REPORT_ARTIFACTS.map(|a| a.0)) {
+            selectors.insert(
+                name.into(),
+                json!({"artifactSelectors": [
+                    {"outputArtifactKey": name, "producerSubtask": stage.command}
+                ]}),
+            );
+        }
+        root["dag"]["outputs"] = json!({"artifacts": selectors});
+        root["outputDefinitions"] = output_artifacts();
     }
     json!({
         "components": {component_key(stage): component(stage)},

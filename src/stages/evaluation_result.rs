@@ -5,11 +5,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::artifact::{check_exists, ensure_writable_dir, read_json, read_parquet, write_json};
+use crate::artifact::{
+    check_exists, ensure_writable_dir, read_json, read_parquet, write_bytes, write_json,
+};
 use crate::error::{Error, Result};
 use crate::metrics::{rel_diff, rmse, weighted_correlation};
 use crate::stages::files;
-use crate::stages::modeling::{split_train_valid, TrainingHistory, FEATURES};
+use crate::stages::modeling::{
+    split_train_valid, FeatureImportance, SplitData, TrainingHistory, FEATURES,
+};
 
 /// Largest relative gap allowed between the recorded best scores and the
 /// re-scored ones. Both come from the same trees summed in the same order,
@@ -69,12 +73,12 @@ pub struct Rescore {
     pub weighted_correlation: f64,
 }
 
-/// Scores the LightGBM text model at `model_path` on the validation rows of
-/// `merge_feature_df`.
-pub fn rescore(
+/// Predictions of the LightGBM text model at `model_path` on the validation
+/// rows of `merge_feature_df`, with those rows.
+pub fn validation_predictions(
     model_path: &Path,
     merge_feature_df: &polars::prelude::DataFrame,
-) -> Result<Rescore> {
+) -> Result<(Vec<f64>, SplitData)> {
     check_exists(model_path, "modeling")?;
     let model_str = model_path.to_string_lossy();
     let booster = lightgbm3::Booster::from_file(&model_str)
@@ -83,6 +87,16 @@ pub fn rescore(
     let pred = booster
         .predict(&valid.x, FEATURES.len() as i32, true)
         .map_err(|e| Error::LightGbm(e.to_string()))?;
+    Ok((pred, valid))
+}
+
+/// Scores the LightGBM text model at `model_path` on the validation rows of
+/// `merge_feature_df`.
+pub fn rescore(
+    model_path: &Path,
+    merge_feature_df: &polars::prelude::DataFrame,
+) -> Result<Rescore> {
+    let (pred, valid) = validation_predictions(model_path, merge_feature_df)?;
     Ok(Rescore {
         rmse: rmse(&pred, &valid.y),
         weighted_correlation: weighted_correlation(&pred, &valid.y, &valid.weight),
@@ -112,11 +126,88 @@ pub fn check_rescore(history: &TrainingHistory, rescore: &Rescore) -> Result<()>
     Ok(())
 }
 
-/// File form, as the lab's `evaluation_result(data_path, metrics_path)`:
-/// checks the saved model against its record and writes the KFP metrics
-/// JSON to `metrics_path` (default `data_path/mlpipeline-metrics.json`).
-pub fn evaluation_result(data_path: &Path, metrics_path: Option<&Path>) -> Result<Metrics> {
+/// Where evaluation_result writes what it produces.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvaluationPaths {
+    /// The KFP metrics JSON (v1's `mlpipeline-metrics`).
+    pub metrics: PathBuf,
+    /// A short markdown summary (KFP v2 Markdown artifact).
+    pub summary: PathBuf,
+    /// The charts and summary as one HTML page (KFP v2 HTML artifact).
+    pub charts: PathBuf,
+    /// KFP v1's `mlpipeline-ui-metadata` (markdown and page inline), if wanted.
+    pub ui_metadata: Option<PathBuf>,
+}
+
+impl EvaluationPaths {
+    /// Everything in the data path, under the default names.
+    pub fn in_data_path(data_path: &Path) -> Self {
+        EvaluationPaths {
+            metrics: data_path.join(files::METRICS),
+            summary: data_path.join(files::SUMMARY),
+            charts: data_path.join(files::CHARTS),
+            ui_metadata: None,
+        }
+    }
+}
+
+/// The markdown summary of a training record and its metrics.
+pub fn summary_markdown(history: &TrainingHistory, importance: &FeatureImportance) -> String {
+    let mut top: Vec<(&String, f64)> = importance
+        .feature
+        .iter()
+        .zip(importance.gain.iter().copied())
+        .collect();
+    top.sort_by(|a, b| b.1.total_cmp(&a.1));
+    let top: Vec<String> = top.iter().take(5).map(|(f, _)| format!("`{f}`")).collect();
+    format!(
+        "# G-Research Crypto Forecasting: evaluation\n\n\
+         | metric | value |\n| --- | --- |\n\
+         | root-mean-squared-error | {:.6} |\n| weighted-correlation | {:.6} |\n\n\
+         Best iteration {} of {} rounds trained ({}); {} training rows, {} validation rows; \
+         learning rate {}, seed {}.\n\nMost important features (gain): {}.\n",
+        history.rmse,
+        history.weighted_correlation,
+        history.best_iteration,
+        history.evals.rmse.len(),
+        if history.stopped_early {
+            format!(
+                "early stopping after {} rounds without improvement",
+                history.params.early_stopping_rounds
+            )
+        } else {
+            "all rounds".to_string()
+        },
+        history.train_rows,
+        history.valid_rows,
+        history.params.learning_rate,
+        history.params.seed,
+        top.join(", ")
+    )
+}
+
+fn html_page(summary: &str, charts: &[crate::plots::Svg]) -> String {
+    let mut body = String::new();
+    for line in summary.lines() {
+        if let Some(h) = line.strip_prefix("# ") {
+            body.push_str(&format!("<h1>{h}</h1>\n"));
+        } else if !line.is_empty() && !line.starts_with('|') {
+            body.push_str(&format!("<p>{}</p>\n", line.replace('`', "")));
+        }
+    }
+    for svg in charts {
+        body.push_str(&format!("<div>{}</div>\n", svg.0));
+    }
+    format!("<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>crypto-lab evaluation</title></head>\n<body style=\"font-family: sans-serif\">\n{body}</body></html>\n")
+}
+
+/// File form with every output path chosen: checks the saved model against
+/// its record, then writes the metrics, the summary, the chart page and, if
+/// asked, KFP v1's UI metadata.
+pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result<Metrics> {
     let history: TrainingHistory = read_json(&data_path.join(files::HISTORY), "modeling")?;
+    let importance: FeatureImportance =
+        read_json(&data_path.join(files::FEATURE_IMPORTANCE), "modeling")?;
     let df = read_parquet(
         &data_path.join(files::MERGE_FEATURE_DF),
         "merge-assets-features",
@@ -124,11 +215,41 @@ pub fn evaluation_result(data_path: &Path, metrics_path: Option<&Path>) -> Resul
     let again = rescore(&data_path.join(files::MODEL), &df)?;
     check_rescore(&history, &again)?;
     let metrics = Metrics::from_history(&history);
-    let out: PathBuf =
-        metrics_path.map_or_else(|| data_path.join(files::METRICS), Path::to_path_buf);
-    if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
-        ensure_writable_dir(parent)?;
+    let summary = summary_markdown(&history, &importance);
+    let charts = crate::plots::lab_charts(data_path, crate::plots::PRICE_ASSET)?
+        .iter()
+        .map(|c| c.to_svg())
+        .collect::<Result<Vec<_>>>()?;
+    let page = html_page(&summary, &charts);
+    let mut outputs = vec![&paths.metrics, &paths.summary, &paths.charts];
+    outputs.extend(paths.ui_metadata.as_ref());
+    for out in outputs {
+        if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
+            ensure_writable_dir(parent)?;
+        }
     }
-    write_json(&out, &metrics)?;
+    write_bytes(&paths.summary, summary.as_bytes())?;
+    write_bytes(&paths.charts, page.as_bytes())?;
+    if let Some(ui) = &paths.ui_metadata {
+        let doc = serde_json::json!({"outputs": [
+            {"type": "markdown", "storage": "inline", "source": summary},
+            {"type": "web-app", "storage": "inline", "source": page},
+        ]});
+        write_json(ui, &doc)?;
+    }
+    // The metrics go last: their presence says the whole step succeeded.
+    write_json(&paths.metrics, &metrics)?;
     Ok(metrics)
+}
+
+/// File form, as the lab's `evaluation_result(data_path, metrics_path)`:
+/// checks the saved model against its record and writes the KFP metrics
+/// JSON to `metrics_path` (default `data_path/mlpipeline-metrics.json`),
+/// with the summary and chart page beside the other artifacts.
+pub fn evaluation_result(data_path: &Path, metrics_path: Option<&Path>) -> Result<Metrics> {
+    let mut paths = EvaluationPaths::in_data_path(data_path);
+    if let Some(p) = metrics_path {
+        paths.metrics = p.to_path_buf();
+    }
+    evaluation_result_to(data_path, &paths)
 }

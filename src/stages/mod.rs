@@ -42,6 +42,10 @@ pub mod files {
     pub const FEATURE_IMPORTANCE: &str = "feature_importance.json";
     /// evaluation_result: the KFP metrics document (default location).
     pub const METRICS: &str = "mlpipeline-metrics.json";
+    /// evaluation_result: markdown summary (default location).
+    pub const SUMMARY: &str = "evaluation_summary.md";
+    /// evaluation_result: charts and summary as one HTML page (default location).
+    pub const CHARTS: &str = "evaluation_charts.html";
 }
 
 /// Everything a stage may need besides its files.
@@ -59,6 +63,13 @@ pub struct StageContext<'a> {
     /// KFP v2's executor input (`{{$}}`): evaluation_result then also
     /// publishes its metrics through the executor output file.
     pub executor_input: Option<String>,
+    /// Where evaluation_result writes its summary and chart page, and KFP
+    /// v1's UI metadata; `None` = defaults in the data path.
+    pub summary_path: Option<PathBuf>,
+    /// See `summary_path`.
+    pub charts_path: Option<PathBuf>,
+    /// See `summary_path`.
+    pub ui_metadata_path: Option<PathBuf>,
     /// Progress and log receiver.
     pub progress: &'a dyn Progress,
 }
@@ -73,16 +84,22 @@ impl<'a> StageContext<'a> {
             model: ModelParams::default(),
             metrics_path: None,
             executor_input: None,
+            summary_path: None,
+            charts_path: None,
+            ui_metadata_path: None,
             progress,
         }
     }
 
     /// Where artifact `file` of a stage lives.
     pub fn path_of(&self, file: &str) -> PathBuf {
-        match (&self.metrics_path, file) {
-            (Some(p), files::METRICS) => p.clone(),
-            _ => self.data_path.join(file),
-        }
+        let chosen = match file {
+            files::METRICS => &self.metrics_path,
+            files::SUMMARY => &self.summary_path,
+            files::CHARTS => &self.charts_path,
+            _ => &None,
+        };
+        chosen.clone().unwrap_or_else(|| self.data_path.join(file))
     }
 }
 
@@ -179,8 +196,13 @@ fn run_modeling(ctx: &StageContext) -> Result<String> {
 }
 
 fn run_evaluation_result(ctx: &StageContext) -> Result<String> {
-    let out = ctx.path_of(files::METRICS);
-    let metrics = evaluation_result::evaluation_result(&ctx.data_path, Some(&out))?;
+    let paths = evaluation_result::EvaluationPaths {
+        metrics: ctx.path_of(files::METRICS),
+        summary: ctx.path_of(files::SUMMARY),
+        charts: ctx.path_of(files::CHARTS),
+        ui_metadata: ctx.ui_metadata_path.clone(),
+    };
+    let metrics = evaluation_result::evaluation_result_to(&ctx.data_path, &paths)?;
     if let Some(input) = &ctx.executor_input {
         let path = crate::kfp::executor::write_metrics_output(input, &metrics)?;
         ctx.progress.log(&format!(
@@ -251,9 +273,15 @@ pub const STAGES: [Stage; 6] = [
     Stage {
         name: "evaluation_result",
         command: "evaluation-result",
-        description: "Check the saved model against its record and write the KFP metrics JSON",
-        inputs: &[files::MODEL, files::HISTORY, files::MERGE_FEATURE_DF],
-        outputs: &[files::METRICS],
+        description: "Check the saved model against its record; write the KFP metrics, a summary and charts",
+        inputs: &[
+            files::MODEL,
+            files::HISTORY,
+            files::FEATURE_IMPORTANCE,
+            files::MERGE_FEATURE_DF,
+            files::DF_TRAIN,
+        ],
+        outputs: &[files::SUMMARY, files::CHARTS, files::METRICS],
         params: &["data_path"],
         metrics: true,
         run: run_evaluation_result,

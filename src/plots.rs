@@ -1,0 +1,496 @@
+//! The lab's charts, drawn with plotters: one definition serves the notebook
+//! (inline SVG), `crypto-lab plot` (PNG and SVG files) and the KFP UI
+//! (evaluation-result's HTML artifact).
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use polars::prelude::DataFrame;
+
+use crate::artifact::{read_json, read_parquet, write_bytes};
+use crate::columns::{f64_column, i64_column};
+use crate::error::{Error, Result};
+use crate::stages::evaluation_result::validation_predictions;
+use crate::stages::files;
+use crate::stages::modeling::{FeatureImportance, TrainingHistory};
+
+/// Chart size in pixels.
+pub const SIZE: (u32, u32) = (900, 500);
+/// Validation points drawn at most in the scatter (evenly spaced).
+pub const MAX_POINTS: usize = 5_000;
+/// The asset whose price and volume are drawn by default (Bitcoin).
+pub const PRICE_ASSET: i64 = 1;
+/// Features whose distributions are drawn.
+pub const DISTRIBUTION_FEATURES: [&str; 4] = ["RSI_30", "return_30", "sma_30", "HL"];
+
+/// Where chart text comes from, in order.
+const FONT_CANDIDATES: [&str; 4] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf",
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",
+    "/Library/Fonts/Arial Unicode.ttf",
+];
+
+/// Registers a TrueType font for chart text once per process:
+/// `$CRYPTO_LAB_FONT`, else DejaVu Sans where Linux distributions put it.
+pub fn ensure_font() -> Result<()> {
+    static FONT: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    FONT.get_or_init(|| {
+        let env = std::env::var("CRYPTO_LAB_FONT").ok();
+        let candidates = env.iter().map(String::as_str).chain(FONT_CANDIDATES);
+        for path in candidates {
+            if let Ok(bytes) = std::fs::read(path) {
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                if plotters::style::register_font("sans-serif", FontStyle::Normal, bytes).is_ok() {
+                    return Ok(());
+                }
+            }
+        }
+        Err("no TrueType font for chart text: install fonts-dejavu-core (Debian) or set CRYPTO_LAB_FONT=/path/to/font.ttf".into())
+    })
+    .clone()
+    .map_err(Error::BadArgument)
+}
+
+/// An SVG chart; shows inline in the evcxr Jupyter kernel.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Svg(pub String);
+
+impl Svg {
+    /// evcxr's display hook.
+    pub fn evcxr_display(&self) {
+        println!(
+            "EVCXR_BEGIN_CONTENT image/svg+xml\n{}\nEVCXR_END_CONTENT",
+            self.0
+        );
+    }
+}
+
+/// One of the lab's charts, with the data it needs.
+#[derive(Debug, Clone)]
+pub enum Chart {
+    /// Close price and volume of one asset over time.
+    PriceVolume {
+        /// Asset shown.
+        asset_id: i64,
+        /// (timestamp, close, volume).
+        bars: Vec<(i64, f64, f64)>,
+    },
+    /// Histograms of a few features.
+    Distributions(Vec<(String, Vec<f64>)>),
+    /// Validation rmse and weighted correlation per round.
+    LearningCurves(TrainingHistory),
+    /// Gain importance per feature.
+    Importance(FeatureImportance),
+    /// Predicted against actual Target on validation rows.
+    PredictedVsActual(Vec<(f64, f64)>),
+}
+
+fn chart_err<E: std::fmt::Debug>(e: E) -> Error {
+    Error::Check(format!("drawing a chart: {e:?}"))
+}
+
+fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v), hi.max(v))
+        });
+    if !lo.is_finite() {
+        (0.0, 1.0)
+    } else if lo == hi {
+        (lo - 0.5, hi + 0.5)
+    } else {
+        let pad = (hi - lo) * 0.03;
+        (lo - pad, hi + pad)
+    }
+}
+
+impl Chart {
+    /// Price and volume of `asset_id` from `df_train`.
+    pub fn price_volume(df_train: &DataFrame, asset_id: i64) -> Result<Chart> {
+        let label = Path::new(files::DF_TRAIN);
+        let ts = i64_column(df_train, "timestamp", label)?;
+        let asset = i64_column(df_train, "Asset_ID", label)?;
+        let close = f64_column(df_train, "Close", label)?;
+        let volume = f64_column(df_train, "Volume", label)?;
+        let mut bars: Vec<(i64, f64, f64)> = (0..ts.len())
+            .filter(|&i| asset[i] == asset_id)
+            .map(|i| (ts[i], close[i], volume[i]))
+            .collect();
+        bars.sort_by_key(|b| b.0);
+        if bars.is_empty() {
+            return Err(Error::BadArgument(format!(
+                "asset {asset_id} has no rows to draw"
+            )));
+        }
+        Ok(Chart::PriceVolume { asset_id, bars })
+    }
+
+    /// Distributions of `features` in a feature frame.
+    pub fn distributions(feature_df: &DataFrame, features: &[&str]) -> Result<Chart> {
+        let label = Path::new(files::FEATURE_DF);
+        let cols = features
+            .iter()
+            .map(|f| Ok((f.to_string(), f64_column(feature_df, f, label)?)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Chart::Distributions(cols))
+    }
+
+    /// Learning curves from modeling's record.
+    pub fn learning_curves(history: &TrainingHistory) -> Chart {
+        Chart::LearningCurves(history.clone())
+    }
+
+    /// Feature importance from modeling's record.
+    pub fn importance(importance: &FeatureImportance) -> Chart {
+        Chart::Importance(importance.clone())
+    }
+
+    /// Predicted against actual Target (thinned to [`MAX_POINTS`]).
+    pub fn predicted_vs_actual(pred: &[f64], actual: &[f32]) -> Chart {
+        let step = (pred.len() / MAX_POINTS).max(1);
+        Chart::PredictedVsActual(
+            pred.iter()
+                .zip(actual)
+                .step_by(step)
+                .map(|(p, a)| (f64::from(*a), *p))
+                .collect(),
+        )
+    }
+
+    /// File-name stem of the chart.
+    pub fn name(&self) -> String {
+        match self {
+            Chart::PriceVolume { asset_id, .. } => format!("price_volume_asset_{asset_id}"),
+            Chart::Distributions(_) => "feature_distributions".into(),
+            Chart::LearningCurves(_) => "learning_curves".into(),
+            Chart::Importance(_) => "feature_importance".into(),
+            Chart::PredictedVsActual(_) => "predicted_vs_actual".into(),
+        }
+    }
+
+    /// Draws on any plotters backend.
+    pub fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> Result<()> {
+        root.fill(&WHITE).map_err(chart_err)?;
+        match self {
+            Chart::PriceVolume { asset_id, bars } => draw_price_volume(root, *asset_id, bars),
+            Chart::Distributions(cols) => draw_distributions(root, cols),
+            Chart::LearningCurves(h) => draw_learning_curves(root, h),
+            Chart::Importance(imp) => draw_importance(root, imp),
+            Chart::PredictedVsActual(points) => draw_scatter(root, points),
+        }?;
+        root.present().map_err(chart_err)
+    }
+
+    /// The chart as SVG text.
+    pub fn to_svg(&self) -> Result<Svg> {
+        ensure_font()?;
+        let mut text = String::new();
+        {
+            let root = SVGBackend::with_string(&mut text, SIZE).into_drawing_area();
+            self.draw(&root)?;
+        }
+        Ok(Svg(text))
+    }
+
+    /// Writes the chart to `path`, PNG or SVG by its extension, atomically.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        match path.extension().and_then(|e| e.to_str()) {
+            Some("svg") => write_bytes(path, self.to_svg()?.0.as_bytes()),
+            Some("png") => {
+                ensure_font()?;
+                let stem = path
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let tmp = path.with_file_name(format!(".{stem}.tmp-{}.png", std::process::id()));
+                let drawn = {
+                    let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+                    self.draw(&root)
+                };
+                let done = drawn.and_then(|()| {
+                    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot write", e))
+                });
+                if done.is_err() {
+                    let _ = std::fs::remove_file(&tmp);
+                }
+                done
+            }
+            _ => Err(Error::BadArgument(format!(
+                "{}: charts are written as .png or .svg",
+                path.display()
+            ))),
+        }
+    }
+}
+
+fn draw_price_volume<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    asset_id: i64,
+    bars: &[(i64, f64, f64)],
+) -> Result<()> {
+    let (top, bottom) = root.split_vertically(SIZE.1 * 2 / 3);
+    let t0 = bars[0].0;
+    let days = |t: i64| (t - t0) as f64 / 86_400.0;
+    let x_max = days(bars[bars.len() - 1].0).max(1e-9);
+    let (lo, hi) = finite_range(bars.iter().map(|b| b.1));
+    let mut chart = ChartBuilder::on(&top)
+        .caption(
+            format!("Asset {asset_id}: Close and Volume"),
+            ("sans-serif", 22),
+        )
+        .margin(10)
+        .x_label_area_size(0)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..x_max, lo..hi)
+        .map_err(chart_err)?;
+    chart
+        .configure_mesh()
+        .y_desc("Close")
+        .draw()
+        .map_err(chart_err)?;
+    chart
+        .draw_series(LineSeries::new(
+            bars.iter().map(|b| (days(b.0), b.1)),
+            &BLUE,
+        ))
+        .map_err(chart_err)?;
+    let (_, vhi) = finite_range(bars.iter().map(|b| b.2));
+    let mut vol = ChartBuilder::on(&bottom)
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..x_max, 0.0..vhi.max(1e-9))
+        .map_err(chart_err)?;
+    vol.configure_mesh()
+        .x_desc(format!("days since {}", crate::calendar::civil(t0).year))
+        .y_desc("Volume")
+        .draw()
+        .map_err(chart_err)?;
+    vol.draw_series(
+        bars.iter()
+            .filter(|b| b.2.is_finite())
+            .map(|b| PathElement::new(vec![(days(b.0), 0.0), (days(b.0), b.2)], GREEN.mix(0.5))),
+    )
+    .map_err(chart_err)?;
+    Ok(())
+}
+
+fn draw_distributions<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    cols: &[(String, Vec<f64>)],
+) -> Result<()> {
+    let n = cols.len().max(1);
+    let rows = n.div_ceil(2);
+    let areas = root.split_evenly((rows, 2));
+    for ((name, values), area) in cols.iter().zip(areas.iter()) {
+        // The lab fills missing values with 0; leave those out of the shape.
+        let vals: Vec<f64> = values
+            .iter()
+            .copied()
+            .filter(|v| v.is_finite() && *v != 0.0)
+            .collect();
+        let (lo, hi) = finite_range(vals.iter().copied());
+        let bins = 40usize;
+        let width = (hi - lo) / bins as f64;
+        let mut counts = vec![0u32; bins];
+        for v in &vals {
+            let b = (((v - lo) / width) as usize).min(bins - 1);
+            counts[b] += 1;
+        }
+        let top = counts.iter().copied().max().unwrap_or(1).max(1);
+        let mut chart = ChartBuilder::on(area)
+            .caption(name, ("sans-serif", 18))
+            .margin(8)
+            .x_label_area_size(25)
+            .y_label_area_size(50)
+            .build_cartesian_2d(lo..hi, 0u32..top + top / 10)
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .x_labels(5)
+            .y_labels(4)
+            .draw()
+            .map_err(chart_err)?;
+        chart
+            .draw_series(counts.iter().enumerate().map(|(i, c)| {
+                let x0 = lo + width * i as f64;
+                Rectangle::new([(x0, 0), (x0 + width, *c)], BLUE.mix(0.6).filled())
+            }))
+            .map_err(chart_err)?;
+    }
+    Ok(())
+}
+
+fn draw_learning_curves<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    h: &TrainingHistory,
+) -> Result<()> {
+    let (left, right) = root.split_horizontally(SIZE.0 / 2);
+    let best = h.best_iteration as f64;
+    for (area, name, values, color) in [
+        (&left, "validation rmse", &h.evals.rmse, &RED),
+        (
+            &right,
+            "validation weighted correlation",
+            &h.evals.eval_wcorr,
+            &BLUE,
+        ),
+    ] {
+        let n = values.len().max(1) as f64;
+        let (lo, hi) = finite_range(values.iter().copied());
+        let mut chart = ChartBuilder::on(area)
+            .caption(name, ("sans-serif", 18))
+            .margin(10)
+            .x_label_area_size(35)
+            .y_label_area_size(70)
+            .build_cartesian_2d(1.0..n, lo..hi)
+            .map_err(chart_err)?;
+        chart
+            .configure_mesh()
+            .x_desc("round")
+            .draw()
+            .map_err(chart_err)?;
+        chart
+            .draw_series(LineSeries::new(
+                values.iter().enumerate().map(|(i, v)| ((i + 1) as f64, *v)),
+                color,
+            ))
+            .map_err(chart_err)?
+            .label(format!("best round {}", h.best_iteration))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], BLACK));
+        chart
+            .draw_series(std::iter::once(PathElement::new(
+                vec![(best, lo), (best, hi)],
+                BLACK.stroke_width(1),
+            )))
+            .map_err(chart_err)?;
+        chart
+            .configure_series_labels()
+            .background_style(WHITE.mix(0.8))
+            .border_style(BLACK)
+            .draw()
+            .map_err(chart_err)?;
+    }
+    Ok(())
+}
+
+fn draw_importance<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    imp: &FeatureImportance,
+) -> Result<()> {
+    let mut rows: Vec<(&str, f64)> = imp
+        .feature
+        .iter()
+        .map(String::as_str)
+        .zip(imp.gain.iter().copied())
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1));
+    rows.truncate(15);
+    let top = rows.first().map_or(1.0, |r| r.1).max(1e-12);
+    let n = rows.len();
+    let mut chart = ChartBuilder::on(root)
+        .caption("Feature importance (gain, best rounds)", ("sans-serif", 22))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(110)
+        .build_cartesian_2d(0.0..top * 1.05, (0..n).into_segmented())
+        .map_err(chart_err)?;
+    let names: Vec<String> = rows.iter().map(|r| r.0.to_string()).collect();
+    chart
+        .configure_mesh()
+        .y_labels(n)
+        .y_label_formatter(&|y| match y {
+            SegmentValue::CenterOf(i) => (n - 1)
+                .checked_sub(*i)
+                .and_then(|k| names.get(k))
+                .cloned()
+                .unwrap_or_default(),
+            _ => String::new(),
+        })
+        .x_desc("gain")
+        .draw()
+        .map_err(chart_err)?;
+    chart
+        .draw_series(rows.iter().enumerate().map(|(i, (_, g))| {
+            let y = n - 1 - i;
+            Rectangle::new(
+                [
+                    (0.0, SegmentValue::Exact(y)),
+                    (*g, SegmentValue::Exact(y + 1)),
+                ],
+                BLUE.mix(0.6).filled(),
+            )
+        }))
+        .map_err(chart_err)?;
+    Ok(())
+}
+
+fn draw_scatter<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    points: &[(f64, f64)],
+) -> Result<()> {
+    let (xlo, xhi) = finite_range(points.iter().map(|p| p.0));
+    let (ylo, yhi) = finite_range(points.iter().map(|p| p.1));
+    let mut chart = ChartBuilder::on(root)
+        .caption(
+            "Validation rows: predicted against actual Target",
+            ("sans-serif", 22),
+        )
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(80)
+        .build_cartesian_2d(xlo..xhi, ylo..yhi)
+        .map_err(chart_err)?;
+    chart
+        .configure_mesh()
+        .x_desc("actual Target")
+        .y_desc("predicted")
+        .draw()
+        .map_err(chart_err)?;
+    chart
+        .draw_series(
+            points
+                .iter()
+                .map(|p| Circle::new(*p, 2, BLUE.mix(0.3).filled())),
+        )
+        .map_err(chart_err)?;
+    Ok(())
+}
+
+/// The five lab charts from the artifacts in `data_path`.
+pub fn lab_charts(data_path: &Path, asset_id: i64) -> Result<Vec<Chart>> {
+    let df_train = read_parquet(&data_path.join(files::DF_TRAIN), "load-data")?;
+    let merged = read_parquet(
+        &data_path.join(files::MERGE_FEATURE_DF),
+        "merge-assets-features",
+    )?;
+    let history: TrainingHistory = read_json(&data_path.join(files::HISTORY), "modeling")?;
+    let importance: FeatureImportance =
+        read_json(&data_path.join(files::FEATURE_IMPORTANCE), "modeling")?;
+    let (pred, valid) = validation_predictions(&data_path.join(files::MODEL), &merged)?;
+    Ok(vec![
+        Chart::price_volume(&df_train, asset_id)?,
+        Chart::distributions(&merged, &DISTRIBUTION_FEATURES)?,
+        Chart::learning_curves(&history),
+        Chart::importance(&importance),
+        Chart::predicted_vs_actual(&pred, &valid.y),
+    ])
+}
+
+/// Writes every chart as PNG and SVG into `dir`; returns the files.
+pub fn save_all(charts: &[Chart], dir: &Path) -> Result<Vec<PathBuf>> {
+    crate::artifact::ensure_writable_dir(dir)?;
+    let mut written = Vec::new();
+    for chart in charts {
+        for ext in ["png", "svg"] {
+            let path = dir.join(format!("{}.{ext}", chart.name()));
+            chart.save(&path)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
