@@ -32,10 +32,15 @@ pub mod plots;
 pub mod progress;
 pub mod rng;
 pub mod runner;
+pub mod script;
 pub mod stages;
 pub mod synth;
 
 pub use error::{Error, Result};
+
+/// The crate version (also for callers such as the notebook kernel, where
+/// `env!("CARGO_PKG_VERSION")` names the caller's own crate).
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The stage functions and their options, for `use crypto_lab::prelude::*`.
 pub mod prelude {

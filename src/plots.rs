@@ -86,6 +86,15 @@ pub enum Chart {
     Importance(FeatureImportance),
     /// Predicted against actual Target on validation rows.
     PredictedVsActual(Vec<(f64, f64)>),
+    /// Named line series on shared axes (e.g. benchmark time against rows).
+    Lines {
+        /// Chart title.
+        title: String,
+        /// Axis labels (x, y).
+        labels: (String, String),
+        /// (legend, points) per series.
+        series: Vec<(String, Vec<(f64, f64)>)>,
+    },
 }
 
 fn chart_err<E: std::fmt::Debug>(e: E) -> Error {
@@ -169,6 +178,7 @@ impl Chart {
             Chart::LearningCurves(_) => "learning_curves".into(),
             Chart::Importance(_) => "feature_importance".into(),
             Chart::PredictedVsActual(_) => "predicted_vs_actual".into(),
+            Chart::Lines { .. } => "lines".into(),
         }
     }
 
@@ -181,6 +191,11 @@ impl Chart {
             Chart::LearningCurves(h) => draw_learning_curves(root, h),
             Chart::Importance(imp) => draw_importance(root, imp),
             Chart::PredictedVsActual(points) => draw_scatter(root, points),
+            Chart::Lines {
+                title,
+                labels,
+                series,
+            } => draw_lines(root, title, labels, series),
         }?;
         root.present().map_err(chart_err)
     }
@@ -457,6 +472,51 @@ fn draw_scatter<DB: DrawingBackend>(
                 .iter()
                 .map(|p| Circle::new(*p, 2, BLUE.mix(0.3).filled())),
         )
+        .map_err(chart_err)?;
+    Ok(())
+}
+
+fn draw_lines<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    labels: &(String, String),
+    series: &[(String, Vec<(f64, f64)>)],
+) -> Result<()> {
+    let (xlo, xhi) = finite_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.0)));
+    let (_, yhi) = finite_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 22))
+        .margin(10)
+        .x_label_area_size(35)
+        .y_label_area_size(70)
+        .build_cartesian_2d(xlo.min(0.0)..xhi, 0.0..yhi)
+        .map_err(chart_err)?;
+    chart
+        .configure_mesh()
+        .x_desc(labels.0.as_str())
+        .y_desc(labels.1.as_str())
+        .draw()
+        .map_err(chart_err)?;
+    for (i, (name, points)) in series.iter().enumerate() {
+        let color = Palette99::pick(i).to_rgba();
+        chart
+            .draw_series(LineSeries::new(
+                points.iter().copied(),
+                color.stroke_width(2),
+            ))
+            .map_err(chart_err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 15, y)], color));
+        chart
+            .draw_series(points.iter().map(|p| Circle::new(*p, 3, color.filled())))
+            .map_err(chart_err)?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.8))
+        .border_style(BLACK)
+        .draw()
         .map_err(chart_err)?;
     Ok(())
 }

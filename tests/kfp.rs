@@ -153,8 +153,12 @@ fn the_kfp_sdks_accept_every_exported_file() {
         &executor_input.to_string(),
     ]);
     assert!(output_file.is_file() && metrics_file.is_file());
-    assert!(std::fs::read_to_string(art.join("charts")).expect("html").contains("<svg"));
-    assert!(std::fs::read_to_string(art.join("summary")).expect("md").starts_with("# "));
+    assert!(std::fs::read_to_string(art.join("charts"))
+        .expect("html")
+        .contains("<svg"));
+    assert!(std::fs::read_to_string(art.join("summary"))
+        .expect("md")
+        .starts_with("# "));
     let ui: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&ui_file).expect("ui")).expect("json");
     assert_eq!(ui["outputs"][0]["type"], "markdown");

@@ -1,0 +1,34 @@
+#!/usr/bin/env -S rust-script --debug
+//! Lab stage merge_assets_features: feature_df.parquet + df_asset_details.parquet -> merge_feature_df.parquet.
+//!
+//! Usage: scripts/merge_assets_features.rs --data-path DIR
+//! ```cargo
+//! [package]
+//! edition = "2021"
+//!
+//! [dependencies]
+//! crypto-lab = { path = ".." }
+//!
+//! # The project's own profile, so a shared target dir reuses its build.
+//! [profile.dev]
+//! opt-level = 1
+//! debug = "line-tables-only"
+//!
+//! [profile.dev.package."*"]
+//! opt-level = 1
+//! debug = false
+//! ```
+
+use crypto_lab::prelude::*;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args =
+        crypto_lab::script::Args::from_env("scripts/merge_assets_features.rs --data-path DIR")?;
+    let df = merge_assets_features(&args.data_path())?;
+    println!(
+        "merge_assets_features: {} rows x {} columns",
+        df.height(),
+        df.width()
+    );
+    Ok(())
+}
