@@ -1,0 +1,54 @@
+#!/usr/bin/env -S rust-script --debug
+//! Draws bench/results/results.json as time against rows for both sides.
+//!
+//! Usage: bench/plot.rs --results bench/results/results.json --out bench/results/scaling
+//! ```cargo
+//! [package]
+//! edition = "2021"
+//!
+//! [dependencies]
+//! crypto-lab = { path = ".." }
+//! serde_json = "1"
+//!
+//! [profile.dev]
+//! opt-level = 1
+//! debug = "line-tables-only"
+//!
+//! [profile.dev.package."*"]
+//! opt-level = 1
+//! debug = false
+//! ```
+
+use crypto_lab::plots::Chart;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = crypto_lab::script::Args::from_env(
+        "bench/plot.rs --results FILE --out STEM (writes STEM.svg and STEM.png)",
+    )?;
+    let results = args.get_or("results", "bench/results/results.json");
+    let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&results)?)?;
+    let sizes = doc["sizes"].as_array().ok_or("no sizes in results")?;
+    let mut series = Vec::new();
+    for (side, name) in [("lab", "lab (Python)"), ("crypto_lab", "crypto-lab")] {
+        let points = sizes
+            .iter()
+            .filter_map(|e| {
+                let rows = e["rows"].as_f64()? / 1e6;
+                let secs = e[format!("end_to_end_{side}_s")].as_f64()?;
+                Some((rows, secs))
+            })
+            .collect();
+        series.push((format!("{name}, end to end"), points));
+    }
+    let chart = Chart::Lines {
+        title: "Whole lab: wall time against rows".into(),
+        labels: ("rows in train.csv (millions)".into(), "seconds".into()),
+        series,
+    };
+    let stem = args.get_or("out", "bench/results/scaling");
+    for ext in ["svg", "png"] {
+        chart.save(std::path::Path::new(&format!("{stem}.{ext}")))?;
+    }
+    println!("wrote {stem}.svg and {stem}.png");
+    Ok(())
+}
