@@ -9,7 +9,7 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use polars::prelude::DataFrame;
 
-use crate::artifact::{read_json, read_parquet, write_bytes};
+use crate::artifact::{read_json, read_parquet, read_parquet_columns, write_bytes};
 use crate::columns::{f64_column, i64_column};
 use crate::error::{Error, Result};
 use crate::stages::evaluation_result::validation_predictions;
@@ -20,6 +20,9 @@ use crate::stages::modeling::{FeatureImportance, TrainingHistory};
 pub const SIZE: (u32, u32) = (900, 500);
 /// Validation points drawn at most in the scatter (evenly spaced).
 pub const MAX_POINTS: usize = 5_000;
+/// Bars drawn at most in the price chart (evenly spaced; more cannot be
+/// told apart at this size and only bloat the SVG).
+pub const MAX_BARS: usize = 2_000;
 /// The asset whose price and volume are drawn by default (Bitcoin).
 pub const PRICE_ASSET: i64 = 1;
 /// Features whose distributions are drawn.
@@ -130,6 +133,8 @@ impl Chart {
             .map(|i| (ts[i], close[i], volume[i]))
             .collect();
         bars.sort_by_key(|b| b.0);
+        let step = bars.len().div_ceil(MAX_BARS).max(1);
+        let bars: Vec<_> = bars.into_iter().step_by(step).collect();
         if bars.is_empty() {
             return Err(Error::BadArgument(format!(
                 "asset {asset_id} has no rows to draw"
@@ -521,9 +526,41 @@ fn draw_lines<DB: DrawingBackend>(
     Ok(())
 }
 
+/// What the five lab charts are drawn from.
+pub struct ChartInputs<'a> {
+    /// The lab's data path (the price chart reads `df_train.parquet`).
+    pub data_path: &'a Path,
+    /// Asset of the price chart.
+    pub asset_id: i64,
+    /// merge_assets_features' frame (feature distributions).
+    pub merged: &'a DataFrame,
+    /// modeling's record.
+    pub history: &'a TrainingHistory,
+    /// modeling's importance.
+    pub importance: &'a FeatureImportance,
+    /// The saved model's validation predictions and the actual Targets.
+    pub predicted: (&'a [f64], &'a [f32]),
+}
+
+/// The five lab charts.
+pub fn charts(inputs: &ChartInputs) -> Result<Vec<Chart>> {
+    // Only the columns the price chart draws: df_train is the largest artifact.
+    let df_train = read_parquet_columns(
+        &inputs.data_path.join(files::DF_TRAIN),
+        "load-data",
+        &["timestamp", "Asset_ID", "Close", "Volume"],
+    )?;
+    Ok(vec![
+        Chart::price_volume(&df_train, inputs.asset_id)?,
+        Chart::distributions(inputs.merged, &DISTRIBUTION_FEATURES)?,
+        Chart::learning_curves(inputs.history),
+        Chart::importance(inputs.importance),
+        Chart::predicted_vs_actual(inputs.predicted.0, inputs.predicted.1),
+    ])
+}
+
 /// The five lab charts from the artifacts in `data_path`.
 pub fn lab_charts(data_path: &Path, asset_id: i64) -> Result<Vec<Chart>> {
-    let df_train = read_parquet(&data_path.join(files::DF_TRAIN), "load-data")?;
     let merged = read_parquet(
         &data_path.join(files::MERGE_FEATURE_DF),
         "merge-assets-features",
@@ -532,13 +569,14 @@ pub fn lab_charts(data_path: &Path, asset_id: i64) -> Result<Vec<Chart>> {
     let importance: FeatureImportance =
         read_json(&data_path.join(files::FEATURE_IMPORTANCE), "modeling")?;
     let (pred, valid) = validation_predictions(&data_path.join(files::MODEL), &merged)?;
-    Ok(vec![
-        Chart::price_volume(&df_train, asset_id)?,
-        Chart::distributions(&merged, &DISTRIBUTION_FEATURES)?,
-        Chart::learning_curves(&history),
-        Chart::importance(&importance),
-        Chart::predicted_vs_actual(&pred, &valid.y),
-    ])
+    charts(&ChartInputs {
+        data_path,
+        asset_id,
+        merged: &merged,
+        history: &history,
+        importance: &importance,
+        predicted: (&pred, &valid.y),
+    })
 }
 
 /// Writes every chart as PNG and SVG into `dir`; returns the files.

@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::metrics::{rel_diff, rmse, weighted_correlation};
 use crate::stages::files;
 use crate::stages::modeling::{
-    split_train_valid, FeatureImportance, SplitData, TrainingHistory, FEATURES,
+    validation_rows, FeatureImportance, SplitData, TrainingHistory, FEATURES,
 };
 
 /// Largest relative gap allowed between the recorded best scores and the
@@ -83,7 +83,7 @@ pub fn validation_predictions(
     let model_str = model_path.to_string_lossy();
     let booster = lightgbm3::Booster::from_file(&model_str)
         .map_err(|e| Error::bad_input(model_path, format!("not a LightGBM model: {e}")))?;
-    let (_, valid) = split_train_valid(merge_feature_df)?;
+    let valid = validation_rows(merge_feature_df)?;
     let pred = booster
         .predict(&valid.x, FEATURES.len() as i32, true)
         .map_err(|e| Error::LightGbm(e.to_string()))?;
@@ -97,10 +97,17 @@ pub fn rescore(
     merge_feature_df: &polars::prelude::DataFrame,
 ) -> Result<Rescore> {
     let (pred, valid) = validation_predictions(model_path, merge_feature_df)?;
-    Ok(Rescore {
-        rmse: rmse(&pred, &valid.y),
-        weighted_correlation: weighted_correlation(&pred, &valid.y, &valid.weight),
-    })
+    Ok(Rescore::of(&pred, &valid))
+}
+
+impl Rescore {
+    /// The metrics of `pred` on the validation rows `valid`.
+    pub fn of(pred: &[f64], valid: &SplitData) -> Self {
+        Rescore {
+            rmse: rmse(pred, &valid.y),
+            weighted_correlation: weighted_correlation(pred, &valid.y, &valid.weight),
+        }
+    }
 }
 
 /// Fails unless the re-scored metrics agree with the recorded best scores.
@@ -212,11 +219,20 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
         &data_path.join(files::MERGE_FEATURE_DF),
         "merge-assets-features",
     )?;
-    let again = rescore(&data_path.join(files::MODEL), &df)?;
-    check_rescore(&history, &again)?;
+    let (pred, valid) = validation_predictions(&data_path.join(files::MODEL), &df)?;
+    check_rescore(&history, &Rescore::of(&pred, &valid))?;
     let metrics = Metrics::from_history(&history);
     let summary = summary_markdown(&history, &importance);
-    let charts = crate::plots::lab_charts(data_path, crate::plots::PRICE_ASSET)?
+    let charts = crate::plots::charts(&crate::plots::ChartInputs {
+        data_path,
+        asset_id: crate::plots::PRICE_ASSET,
+        merged: &df,
+        history: &history,
+        importance: &importance,
+        predicted: (&pred, &valid.y),
+    })?;
+    drop(df);
+    let charts = charts
         .iter()
         .map(|c| c.to_svg())
         .collect::<Result<Vec<_>>>()?;

@@ -175,6 +175,16 @@ impl SplitData {
 /// (`train_flg == 0`) rows. Rows whose Target is missing are left out (only
 /// possible with the keep-Target-NaN correction; the lab fills them with 0).
 pub fn split_train_valid(df: &DataFrame) -> Result<(SplitData, SplitData)> {
+    split(df, true)
+}
+
+/// Only the validation rows of `merge_feature_df` (the training rows are
+/// counted but not copied: evaluation needs no training matrix).
+pub fn validation_rows(df: &DataFrame) -> Result<SplitData> {
+    Ok(split(df, false)?.1)
+}
+
+fn split(df: &DataFrame, keep_train: bool) -> Result<(SplitData, SplitData)> {
     let label = Path::new(files::MERGE_FEATURE_DF);
     let flags = i64_column(df, "train_flg", label)?;
     let target = f64_column(df, "Target", label)?;
@@ -189,11 +199,16 @@ pub fn split_train_valid(df: &DataFrame) -> Result<(SplitData, SplitData)> {
         weight: Vec::new(),
     };
     let (mut train, mut valid) = (empty(), empty());
+    let mut train_rows = 0usize;
     for row in 0..df.height() {
         if target[row].is_nan() {
             continue;
         }
         let split = match flags[row] {
+            1 if !keep_train => {
+                train_rows += 1;
+                continue;
+            }
             1 => &mut train,
             0 => &mut valid,
             other => {
@@ -207,13 +222,13 @@ pub fn split_train_valid(df: &DataFrame) -> Result<(SplitData, SplitData)> {
         split.y.push(target[row] as f32);
         split.weight.push(weight[row]);
     }
-    if train.rows() == 0 || valid.rows() == 0 {
+    train_rows += train.rows();
+    if train_rows == 0 || valid.rows() == 0 {
         return Err(Error::bad_input(
             label,
             format!(
-                "{} training rows (train_flg 1) and {} validation rows (train_flg 0): both are needed; \
+                "{train_rows} training rows (train_flg 1) and {} validation rows (train_flg 0): both are needed; \
                  the data must span the validation start date",
-                train.rows(),
                 valid.rows()
             ),
         ));
