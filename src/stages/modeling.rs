@@ -15,6 +15,8 @@ use crate::progress::Progress;
 use crate::stages::files;
 
 /// The lab's features, in the lab's order (Asset_ID first, categorical).
+/// The lab lists them apart from feature_df's columns; a test keeps the two
+/// lists consistent.
 pub const FEATURES: [&str; 24] = [
     "Asset_ID",
     "RSI_30",
@@ -427,6 +429,17 @@ mod tests {
         assert_eq!(s.check(0, 2, [1.0, 0.1]), None);
         assert_eq!(s.check(1, 2, [0.9, 0.0]), None);
         assert_eq!(s.check(2, 2, [0.95, 0.3]), Some((1, [0.9, 0.0])));
+    }
+
+    #[test]
+    fn features_are_feature_df_columns_without_keys_and_label() {
+        use crate::stages::feature_engineering::FEATURE_DF_COLUMNS;
+        let derived: Vec<&str> = FEATURE_DF_COLUMNS
+            .iter()
+            .copied()
+            .filter(|c| !["timestamp", "Target", "train_flg"].contains(c))
+            .collect();
+        assert_eq!(derived, FEATURES);
     }
 
     #[test]
