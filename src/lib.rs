@@ -18,6 +18,8 @@
 //! # Ok::<(), crypto_lab::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod artifact;
 pub mod calendar;
 pub mod columns;
