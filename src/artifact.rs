@@ -6,45 +6,53 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
 
-/// Writes `path` atomically: `fill` writes into a temporary file in the same
-/// folder, which is flushed, synced and renamed onto `path` on success and
-/// removed on failure.
-pub fn write_atomic<F>(path: &Path, fill: F) -> Result<()>
+/// Replaces `path` atomically: `fill` writes a temporary file in the same
+/// folder (its name ends with `path`'s, so the extension is kept for writers
+/// that go by it), which is renamed onto `path` on success and removed on
+/// failure.
+pub fn replace_atomically<F>(path: &Path, fill: F) -> Result<()>
 where
-    F: FnOnce(&mut BufWriter<File>) -> Result<()>,
+    F: FnOnce(&Path) -> Result<()>,
 {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
     let name = path
         .file_name()
         .ok_or_else(|| Error::BadArgument(format!("{}: not a file name", path.display())))?;
-    let tmp = dir.join(format!(
-        ".{}.tmp-{}",
-        name.to_string_lossy(),
-        std::process::id()
+    let tmp = path.with_file_name(format!(
+        ".tmp-{}-{}",
+        std::process::id(),
+        name.to_string_lossy()
     ));
-    let file = File::create(&tmp).map_err(|e| Error::io(&tmp, "cannot create", e))?;
-    let mut writer = BufWriter::with_capacity(1 << 20, file);
-    let outcome = fill(&mut writer).and_then(|()| {
-        let file = writer
-            .into_inner()
-            .map_err(|e| Error::io(&tmp, "cannot write", e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::io(&tmp, "cannot write", e))?;
+    let outcome = fill(&tmp).and_then(|()| {
         std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot replace", e))
     });
     if outcome.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
     outcome
+}
+
+/// Writes `path` atomically through a buffered writer, flushed and synced
+/// before the rename (see [`replace_atomically`]).
+pub fn write_atomic<F>(path: &Path, fill: F) -> Result<()>
+where
+    F: FnOnce(&mut BufWriter<File>) -> Result<()>,
+{
+    replace_atomically(path, |tmp| {
+        let file = File::create(tmp).map_err(|e| Error::io(tmp, "cannot create", e))?;
+        let mut writer = BufWriter::with_capacity(1 << 20, file);
+        fill(&mut writer)?;
+        let file = writer
+            .into_inner()
+            .map_err(|e| Error::io(tmp, "cannot write", e.into_error()))?;
+        file.sync_all()
+            .map_err(|e| Error::io(tmp, "cannot write", e))
+    })
 }
 
 /// Writes bytes to `path` atomically.

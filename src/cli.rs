@@ -456,15 +456,12 @@ impl Progress for Terminal {
 
 fn run_stage(command: &str, ctx: &StageContext) -> Result<()> {
     let stage = stages::find(command).with_context(|| format!("no stage `{command}`"))?;
-    ctx.progress.start(stage.name, 0);
-    let t = Instant::now();
-    let result = (stage.run)(ctx);
-    ctx.progress.finish();
-    let summary = result.with_context(|| format!("{} failed", stage.name))?;
+    let (summary, seconds) = stage
+        .execute(ctx)
+        .with_context(|| format!("{} failed", stage.name))?;
     ctx.progress.log(&format!(
-        "{}: {summary} ({:.1}s); wrote {}",
+        "{}: {summary} ({seconds:.1}s); wrote {}",
         stage.name,
-        t.elapsed().as_secs_f64(),
         stage
             .output_paths(ctx)
             .iter()

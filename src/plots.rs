@@ -9,7 +9,9 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use polars::prelude::DataFrame;
 
-use crate::artifact::{read_json, read_parquet, read_parquet_columns, write_bytes};
+use crate::artifact::{
+    read_json, read_parquet, read_parquet_columns, replace_atomically, write_bytes,
+};
 use crate::columns::{f64_column, i64_column};
 use crate::error::{Error, Result};
 use crate::stages::evaluation_result::validation_predictions;
@@ -222,22 +224,10 @@ impl Chart {
             Some("svg") => write_bytes(path, self.to_svg()?.0.as_bytes()),
             Some("png") => {
                 ensure_font()?;
-                let stem = path
-                    .file_stem()
-                    .map(|s| s.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let tmp = path.with_file_name(format!(".{stem}.tmp-{}.png", std::process::id()));
-                let drawn = {
-                    let root = BitMapBackend::new(&tmp, SIZE).into_drawing_area();
+                replace_atomically(path, |tmp| {
+                    let root = BitMapBackend::new(tmp, SIZE).into_drawing_area();
                     self.draw(&root)
-                };
-                let done = drawn.and_then(|()| {
-                    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot write", e))
-                });
-                if done.is_err() {
-                    let _ = std::fs::remove_file(&tmp);
-                }
-                done
+                })
             }
             _ => Err(Error::BadArgument(format!(
                 "{}: charts are written as .png or .svg",

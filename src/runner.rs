@@ -86,12 +86,7 @@ pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<RunReport> 
             });
             continue;
         }
-        progress.start(stage.name, 0);
-        let t = Instant::now();
-        let result = (stage.run)(ctx);
-        progress.finish();
-        let summary = result?;
-        let seconds = t.elapsed().as_secs_f64();
+        let (summary, seconds) = stage.execute(ctx)?;
         progress.log(&format!("{}: {summary} ({seconds:.1}s)", stage.name));
         report.stages.push(StageRun {
             name: stage.name,

@@ -269,6 +269,15 @@ fn with_train_csv(tag: &str, edit: impl Fn(&str) -> String) -> TempDir {
     dir
 }
 
+/// `text` with field `col` of line `line` (0 = header) replaced by `value`.
+fn set_field(text: &str, line: usize, col: usize, value: &str) -> String {
+    let mut lines: Vec<String> = text.lines().map(str::to_string).collect();
+    let mut fields: Vec<&str> = lines[line].split(',').collect();
+    fields[col] = value;
+    lines[line] = fields.join(",");
+    lines.join("\n") + "\n"
+}
+
 #[test]
 fn misspelt_column() {
     let dir = with_train_csv("bad-column", |t| t.replacen("Close", "Clsoe", 1));
@@ -285,13 +294,7 @@ fn misspelt_column() {
 
 #[test]
 fn text_where_a_number_belongs() {
-    let dir = with_train_csv("bad-number", |t| {
-        let mut lines: Vec<String> = t.lines().map(str::to_string).collect();
-        let mut f: Vec<&str> = lines[5].split(',').collect();
-        f[3] = "abc";
-        lines[5] = f.join(",");
-        lines.join("\n") + "\n"
-    });
+    let dir = with_train_csv("bad-number", |t| set_field(t, 5, 3, "abc"));
     fails(
         &["load-data", "--data-path", &dp(dir.path())],
         &["train.csv", "line 6", "`Open`", "`abc`"],
@@ -316,13 +319,7 @@ fn empty_file() {
 
 #[test]
 fn asset_outside_the_competition() {
-    let dir = with_train_csv("bad-asset", |t| {
-        let mut lines: Vec<String> = t.lines().map(str::to_string).collect();
-        let mut f: Vec<String> = lines[3].split(',').map(str::to_string).collect();
-        f[1] = "14".into();
-        lines[3] = f.join(",");
-        lines.join("\n") + "\n"
-    });
+    let dir = with_train_csv("bad-asset", |t| set_field(t, 3, 1, "14"));
     fails(
         &["load-data", "--data-path", &dp(dir.path())],
         &["train.csv", "line 4", "Asset_ID", "14", "0 to 13"],

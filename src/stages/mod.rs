@@ -145,6 +145,16 @@ impl Stage {
         self.inputs.iter().map(|f| ctx.path_of(f)).collect()
     }
 
+    /// Runs the stage with a spinner on the context's progress; returns its
+    /// summary and wall time in seconds.
+    pub fn execute(&self, ctx: &StageContext) -> Result<(String, f64)> {
+        ctx.progress.start(self.name, 0);
+        let t = std::time::Instant::now();
+        let result = (self.run)(ctx);
+        ctx.progress.finish();
+        Ok((result?, t.elapsed().as_secs_f64()))
+    }
+
     /// Output paths under the context's data path.
     pub fn output_paths(&self, ctx: &StageContext) -> Vec<PathBuf> {
         self.outputs.iter().map(|f| ctx.path_of(f)).collect()
