@@ -1,4 +1,4 @@
-#!/usr/bin/env -S rust-script --debug
+#!/usr/bin/env -S rust-script --debug --force
 //! Draws bench/results/results.json as time against rows for both sides.
 //!
 //! Usage: bench/plot.rs --results bench/results/results.json --out bench/results/scaling

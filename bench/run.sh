@@ -22,4 +22,4 @@ export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$cache/xdg}"
 export CARGO_TARGET_DIR="$XDG_CACHE_HOME/rust-script/binaries"
 cargo build --quiet --bin crypto-lab
 "$venv/bin/python" bench/bench.py --crypto-lab "$CARGO_TARGET_DIR/debug/crypto-lab" "$@"
-rust-script --debug bench/plot.rs --results bench/results/results.json --out bench/results/scaling
+rust-script --debug --force bench/plot.rs --results bench/results/results.json --out bench/results/scaling

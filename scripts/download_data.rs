@@ -1,4 +1,4 @@
-#!/usr/bin/env -S rust-script --debug
+#!/usr/bin/env -S rust-script --debug --force
 //! Lab stage download_data: the competition archive from Kaggle (or a mirror URL or a zip) -> train.csv, asset_details.csv. Credentials as for crypto-lab download-data --help.
 //!
 //! Usage: scripts/download_data.rs --data-path DIR [--dataset g-research-crypto-forecasting] [--source kaggle|URL|ZIP] [--kaggle-api URL] [--secret-dir DIR] [--force]

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S rust-script --debug
+#!/usr/bin/env -S rust-script --debug --force
 //! Lab stage evaluation_result: checks the model against its record, writes mlpipeline-metrics.json, a summary and charts.
 //!
 //! Usage: scripts/evaluation_result.rs --data-path DIR [--metrics-path FILE]

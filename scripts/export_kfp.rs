@@ -1,4 +1,4 @@
-#!/usr/bin/env -S rust-script --debug
+#!/usr/bin/env -S rust-script --debug --force
 //! The KFP exporter: component and pipeline YAML (v2 IR and v1) from the stage registry.
 //!
 //! Usage: scripts/export_kfp.rs --out DIR [--image IMAGE] [--data-path /mnt] [--pvc-size 16Gi] [--storage-class NAME] [--kaggle-secret NAME]

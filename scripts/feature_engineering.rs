@@ -1,4 +1,4 @@
-#!/usr/bin/env -S rust-script --debug
+#!/usr/bin/env -S rust-script --debug --force
 //! Lab stage feature_engineering: df_train.parquet -> feature_df.parquet.
 //!
 //! Usage: scripts/feature_engineering.rs --data-path DIR [--valid-from WHEN] [--keep-target-nan]

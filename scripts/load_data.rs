@@ -1,4 +1,4 @@
-#!/usr/bin/env -S rust-script --debug
+#!/usr/bin/env -S rust-script --debug --force
 //! Lab stage load_data: train.csv and asset_details.csv -> df_train.parquet, df_asset_details.parquet.
 //!
 //! Usage: scripts/load_data.rs --data-path DIR

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S rust-script --debug
+#!/usr/bin/env -S rust-script --debug --force
 //! Lab stage merge_assets_features: feature_df.parquet + df_asset_details.parquet -> merge_feature_df.parquet.
 //!
 //! Usage: scripts/merge_assets_features.rs --data-path DIR

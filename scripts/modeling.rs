@@ -1,4 +1,4 @@
-#!/usr/bin/env -S rust-script --debug
+#!/usr/bin/env -S rust-script --debug --force
 //! Lab stage modeling: merge_feature_df.parquet -> lgb.txt, lgb_history.json, feature_importance.json.
 //!
 //! Usage: scripts/modeling.rs --data-path DIR [--n-estimators 1200] [--learning-rate 0.01] [--seed 2022] [--early-stopping-rounds 60]
