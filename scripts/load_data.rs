@@ -17,6 +17,9 @@
 //! [profile.dev.package."*"]
 //! opt-level = 1
 //! debug = false
+//!
+//! [profile.dev.package.crypto-lab]
+//! opt-level = 3
 //! ```
 
 use crypto_lab::prelude::*;

@@ -95,29 +95,53 @@ pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
     })
 }
 
+/// Columns decoded per pass over a Parquet file. polars maps the file, and
+/// every page it touches counts towards the process's memory until the pass
+/// ends; a few columns a pass keeps that to a slice of the file instead of
+/// the whole file on top of the decoded frame.
+const COLUMNS_PER_PASS: usize = 4;
+
+fn open_parquet(path: &Path) -> Result<ParquetReader<File>> {
+    let file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+    Ok(ParquetReader::new(file))
+}
+
 /// Reads a Parquet artifact; `made_by` names the stage that writes it, for the
 /// error a user sees when it is missing.
 pub fn read_parquet(path: &Path, made_by: &str) -> Result<DataFrame> {
     check_exists(path, made_by)?;
-    let file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
-    ParquetReader::new(file)
-        .finish()
-        .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))
+    let schema = open_parquet(path)?
+        .schema()
+        .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))?;
+    let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    read_parquet_columns(path, made_by, &names)
 }
 
-/// Reads only `columns` of a Parquet artifact.
+/// Reads only `columns` of a Parquet artifact, in that order.
 pub fn read_parquet_columns(path: &Path, made_by: &str, columns: &[&str]) -> Result<DataFrame> {
     check_exists(path, made_by)?;
-    let file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
-    ParquetReader::new(file)
-        .with_columns(Some(columns.iter().map(|c| c.to_string()).collect()))
-        .finish()
-        .map_err(|e| {
-            Error::bad_input(
-                path,
-                format!("not a readable Parquet file with columns {columns:?}: {e}"),
-            )
-        })
+    let mut out: Option<DataFrame> = None;
+    for group in columns.chunks(COLUMNS_PER_PASS) {
+        let part = open_parquet(path)?
+            .with_columns(Some(group.iter().map(|c| c.to_string()).collect()))
+            .finish()
+            .and_then(|df| df.select(group.iter().copied()))
+            .map_err(|e| {
+                Error::bad_input(
+                    path,
+                    format!("not a readable Parquet file with columns {group:?}: {e}"),
+                )
+            })?;
+        out = Some(match out {
+            None => part,
+            Some(mut df) => {
+                df.hstack_mut(part.columns())?;
+                df
+            }
+        });
+    }
+    out.ok_or_else(|| Error::BadArgument(format!("{}: no columns asked for", path.display())))
 }
 
 /// Fails with a [`Error::MissingFile`] that says which stage makes `path`.

@@ -88,6 +88,167 @@ pub fn f64_column(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<f64>> {
     Ok(ca.iter().map(|v| v.unwrap_or(f64::NAN)).collect())
 }
 
+/// A numeric column read as `f64` in place: one piece per chunk of the
+/// frame, borrowed whatever the integer or float type, so a large artifact
+/// is used where it was read, without a widened copy. Nulls read as NaN.
+pub struct F64Pieces<'a> {
+    pieces: Vec<Piece<'a>>,
+    /// First row of each piece, plus the total length at the end.
+    starts: Vec<usize>,
+}
+
+/// One chunk of a column.
+enum Piece<'a> {
+    F64(&'a [f64]),
+    I64(&'a [i64]),
+    I32(&'a [i32]),
+    U32(&'a [u32]),
+    /// Anything else (other widths, chunks with nulls), widened once.
+    Owned(Vec<f64>),
+}
+
+impl Piece<'_> {
+    fn len(&self) -> usize {
+        match self {
+            Piece::F64(v) => v.len(),
+            Piece::I64(v) => v.len(),
+            Piece::I32(v) => v.len(),
+            Piece::U32(v) => v.len(),
+            Piece::Owned(v) => v.len(),
+        }
+    }
+
+    fn get(&self, i: usize) -> f64 {
+        match self {
+            Piece::F64(v) => v[i],
+            Piece::I64(v) => v[i] as f64,
+            Piece::I32(v) => f64::from(v[i]),
+            Piece::U32(v) => f64::from(v[i]),
+            Piece::Owned(v) => v[i],
+        }
+    }
+}
+
+fn pieces_of<'a, T: PolarsNumericType>(
+    ca: &'a ChunkedArray<T>,
+    borrow: fn(&'a [T::Native]) -> Piece<'a>,
+    widen: fn(T::Native) -> f64,
+) -> Vec<Piece<'a>> {
+    ca.downcast_iter()
+        .map(|arr| {
+            if arr.validity().is_none_or(|v| v.unset_bits() == 0) {
+                borrow(arr.values().as_slice())
+            } else {
+                Piece::Owned(
+                    arr.iter()
+                        .map(|v| v.map_or(f64::NAN, |x| widen(*x)))
+                        .collect(),
+                )
+            }
+        })
+        .collect()
+}
+
+impl<'a> F64Pieces<'a> {
+    /// The column `name` of `df`; an error names `path` if it is missing or
+    /// not numeric.
+    pub fn of(df: &'a DataFrame, name: &str, path: &Path) -> Result<Self> {
+        let col = column(df, name, path)?;
+        let series = col.as_materialized_series();
+        let pieces = match col.dtype() {
+            DataType::Float64 => pieces_of(series.f64()?, Piece::F64, |x| x),
+            DataType::Int64 => pieces_of(series.i64()?, Piece::I64, |x| x as f64),
+            DataType::Int32 => pieces_of(series.i32()?, Piece::I32, f64::from),
+            DataType::UInt32 => pieces_of(series.u32()?, Piece::U32, f64::from),
+            dt if dt.is_primitive_numeric() => {
+                let cast = series.cast(&DataType::Float64)?;
+                cast.f64()?
+                    .downcast_iter()
+                    .map(|arr| {
+                        Piece::Owned(arr.iter().map(|v| v.copied().unwrap_or(f64::NAN)).collect())
+                    })
+                    .collect()
+            }
+            dt => {
+                return Err(Error::bad_input(
+                    path,
+                    format!("column `{name}` holds {dt}, expected numbers"),
+                ))
+            }
+        };
+        let mut starts = Vec::with_capacity(pieces.len() + 1);
+        let mut at = 0;
+        for p in &pieces {
+            starts.push(at);
+            at += p.len();
+        }
+        starts.push(at);
+        Ok(F64Pieces { pieces, starts })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0)
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn piece_of(&self, row: usize) -> usize {
+        self.starts.partition_point(|&s| s <= row) - 1
+    }
+
+    /// The value at `row` (`row < len()`).
+    pub fn get(&self, row: usize) -> f64 {
+        let p = self.piece_of(row);
+        self.pieces[p].get(row - self.starts[p])
+    }
+
+    /// `out[i * stride] = self[rows[i]]` for ascending `rows`.
+    pub fn gather(&self, rows: &[u32], out: &mut [f64], stride: usize) {
+        let mut i = 0;
+        while i < rows.len() {
+            let p = self.piece_of(rows[i] as usize);
+            let (start, end) = (self.starts[p], self.starts[p + 1]);
+            // The run of rows inside this piece, then one tight loop per type.
+            let run = rows[i..].partition_point(|&r| (r as usize) < end);
+            let rows = &rows[i..i + run];
+            let out = &mut out[i * stride..];
+            match &self.pieces[p] {
+                Piece::F64(v) => gather_run(v, rows, start, out, stride, |x| x),
+                Piece::I64(v) => gather_run(v, rows, start, out, stride, |x| x as f64),
+                Piece::I32(v) => gather_run(v, rows, start, out, stride, f64::from),
+                Piece::U32(v) => gather_run(v, rows, start, out, stride, f64::from),
+                Piece::Owned(v) => gather_run(v, rows, start, out, stride, |x| x),
+            }
+            i += run;
+        }
+    }
+
+    /// Every value, in row order.
+    pub fn iter(&self) -> impl Iterator<Item = f64> + '_ {
+        self.pieces
+            .iter()
+            .flat_map(|p| (0..p.len()).map(move |i| p.get(i)))
+    }
+}
+
+#[inline]
+fn gather_run<T: Copy>(
+    v: &[T],
+    rows: &[u32],
+    start: usize,
+    out: &mut [f64],
+    stride: usize,
+    widen: impl Fn(T) -> f64,
+) {
+    for (j, &r) in rows.iter().enumerate() {
+        out[j * stride] = widen(v[r as usize - start]);
+    }
+}
+
 /// An integer column as `i64`; a missing value is an error naming its row.
 pub fn i64_column(df: &DataFrame, name: &str, path: &Path) -> Result<Vec<i64>> {
     let col = column(df, name, path)?;

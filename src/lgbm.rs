@@ -24,7 +24,27 @@ fn cstring(s: &str) -> Result<CString> {
     CString::new(s).map_err(|_| Error::BadArgument(format!("NUL byte in LightGBM text `{s}`")))
 }
 
-/// A LightGBM dataset built from a row-major `f64` matrix.
+/// Rows of a dataset as LightGBM should see them, handed over a block at a
+/// time so that no row-major copy of a whole split has to exist.
+pub trait RowSource {
+    /// Number of rows.
+    fn rows(&self) -> usize;
+    /// Number of columns (features).
+    fn cols(&self) -> usize;
+    /// Feature `col` of row `row` (for the bin sample).
+    fn value(&self, row: usize, col: usize) -> f64;
+    /// Writes rows `start..start + out.len() / cols` into `out`, row-major.
+    fn fill(&self, start: usize, out: &mut [f64]);
+}
+
+/// Rows pushed to LightGBM per call: large enough for its threads, small
+/// enough (a few MiB) to stay in cache.
+const PUSH_BLOCK: usize = 1 << 15;
+
+/// LightGBM's `kZeroThreshold` (a float literal widened to double).
+const ZERO_THRESHOLD: f64 = 1e-35_f32 as f64;
+
+/// A LightGBM dataset.
 pub struct Dataset {
     handle: *mut c_void,
     rows: usize,
@@ -33,6 +53,106 @@ pub struct Dataset {
 impl Dataset {
     /// Builds a dataset; `reference` makes it share the bin mappers of a
     /// training set, as `lgb.train` does for its validation sets.
+    ///
+    /// The result is the dataset `LGBM_DatasetCreateFromMat` (what Python's
+    /// `lgb.Dataset` calls for a DataFrame) builds from the same rows: the
+    /// same bin sample (LightGBM's own sample indices, the same zero and NaN
+    /// rule), then every row pushed through the same per-row path. Only the
+    /// hand-over differs: blocks of rows instead of one matrix.
+    pub fn from_source(
+        src: &dyn RowSource,
+        params: &str,
+        reference: Option<&Dataset>,
+    ) -> Result<Self> {
+        let (rows, cols) = (src.rows(), src.cols());
+        let nrow = i32::try_from(rows)
+            .map_err(|_| Error::BadArgument(format!("{rows} rows: LightGBM takes at most 2^31")))?;
+        let ncol = i32::try_from(cols)
+            .map_err(|_| Error::BadArgument(format!("{cols} features: too many for LightGBM")))?;
+        let cparams = cstring(params)?;
+        let mut handle = std::ptr::null_mut();
+        match reference {
+            None => {
+                let mut count = 0;
+                // SAFETY: valid C string and out pointer.
+                check(unsafe { sys::LGBM_GetSampleCount(nrow, cparams.as_ptr(), &mut count) })?;
+                let mut sample = vec![0i32; count.max(0) as usize];
+                let mut len = 0;
+                // SAFETY: `sample` has room for the count LightGBM asked for.
+                check(unsafe {
+                    sys::LGBM_SampleIndices(
+                        nrow,
+                        cparams.as_ptr(),
+                        sample.as_mut_ptr().cast(),
+                        &mut len,
+                    )
+                })?;
+                sample.truncate(len.max(0) as usize);
+                let mut values: Vec<Vec<f64>> = vec![Vec::new(); cols];
+                let mut indices: Vec<Vec<i32>> = vec![Vec::new(); cols];
+                for (i, &row) in sample.iter().enumerate() {
+                    for k in 0..cols {
+                        let v = src.value(row as usize, k);
+                        if v.abs() > ZERO_THRESHOLD || v.is_nan() {
+                            values[k].push(v);
+                            indices[k].push(i as i32);
+                        }
+                    }
+                }
+                let counts: Vec<i32> = values.iter().map(|v| v.len() as i32).collect();
+                let mut value_ptrs: Vec<*mut f64> =
+                    values.iter_mut().map(|v| v.as_mut_ptr()).collect();
+                let mut index_ptrs: Vec<*mut i32> =
+                    indices.iter_mut().map(|v| v.as_mut_ptr()).collect();
+                // SAFETY: one value and one index array per column, `counts`
+                // long each, alive for the call; LightGBM copies what it keeps.
+                check(unsafe {
+                    sys::LGBM_DatasetCreateFromSampledColumn(
+                        value_ptrs.as_mut_ptr(),
+                        index_ptrs.as_mut_ptr(),
+                        ncol,
+                        counts.as_ptr(),
+                        len,
+                        nrow,
+                        i64::from(nrow),
+                        cparams.as_ptr(),
+                        &mut handle,
+                    )
+                })?;
+            }
+            Some(r) => {
+                // SAFETY: r.handle is a live dataset; out pointer is valid.
+                check(unsafe {
+                    sys::LGBM_DatasetCreateByReference(r.handle, i64::from(nrow), &mut handle)
+                })?;
+            }
+        }
+        // From here on Drop frees the handle, also on a failed push.
+        let dataset = Dataset { handle, rows };
+        let mut block = vec![0.0; PUSH_BLOCK.min(rows) * cols];
+        let mut start = 0;
+        while start < rows {
+            let n = PUSH_BLOCK.min(rows - start);
+            let part = &mut block[..n * cols];
+            src.fill(start, part);
+            // SAFETY: `part` holds n rows of `cols` f64 values; LightGBM bins
+            // them and keeps no pointer. The last block finishes the dataset.
+            check(unsafe {
+                sys::LGBM_DatasetPushRows(
+                    dataset.handle,
+                    part.as_ptr().cast(),
+                    sys::C_API_DTYPE_FLOAT64 as i32,
+                    n as i32,
+                    ncol,
+                    start as i32,
+                )
+            })?;
+            start += n;
+        }
+        Ok(dataset)
+    }
+
+    /// Builds a dataset from a row-major `f64` matrix (`rows * cols` values).
     pub fn from_rows(
         data: &[f64],
         rows: usize,
@@ -46,24 +166,7 @@ impl Dataset {
                 data.len()
             )));
         }
-        let nrow = i32::try_from(rows)
-            .map_err(|_| Error::BadArgument(format!("{rows} rows: LightGBM takes at most 2^31")))?;
-        let params = cstring(params)?;
-        let mut handle = std::ptr::null_mut();
-        // SAFETY: data holds rows*cols f64 values; LightGBM copies what it needs.
-        check(unsafe {
-            sys::LGBM_DatasetCreateFromMat(
-                data.as_ptr().cast(),
-                sys::C_API_DTYPE_FLOAT64 as i32,
-                nrow,
-                cols as i32,
-                1,
-                params.as_ptr(),
-                reference.map_or(std::ptr::null_mut(), |r| r.handle),
-                &mut handle,
-            )
-        })?;
-        Ok(Dataset { handle, rows })
+        Self::from_source(&Matrix { data, rows, cols }, params, reference)
     }
 
     /// Sets the label (LightGBM stores labels as `f32`).
@@ -102,9 +205,32 @@ impl Dataset {
     }
 }
 
+/// A row-major matrix as a [`RowSource`].
+struct Matrix<'a> {
+    data: &'a [f64],
+    rows: usize,
+    cols: usize,
+}
+
+impl RowSource for Matrix<'_> {
+    fn rows(&self) -> usize {
+        self.rows
+    }
+    fn cols(&self) -> usize {
+        self.cols
+    }
+    fn value(&self, row: usize, col: usize) -> f64 {
+        self.data[row * self.cols + col]
+    }
+    fn fill(&self, start: usize, out: &mut [f64]) {
+        let from = start * self.cols;
+        out.copy_from_slice(&self.data[from..from + out.len()]);
+    }
+}
+
 impl Drop for Dataset {
     fn drop(&mut self) {
-        // SAFETY: handle came from LGBM_DatasetCreateFromMat and is freed once.
+        // SAFETY: handle came from LightGBM's dataset constructors and is freed once.
         unsafe {
             sys::LGBM_DatasetFree(self.handle);
         }

@@ -9,14 +9,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use polars::prelude::DataFrame;
 
-use crate::artifact::{
-    read_json, read_parquet, read_parquet_columns, replace_atomically, write_bytes,
-};
+use crate::artifact::{read_json, read_parquet_columns, replace_atomically, write_bytes};
 use crate::columns::{f64_column, i64_column};
 use crate::error::{Error, Result};
-use crate::stages::evaluation_result::validation_predictions;
 use crate::stages::files;
-use crate::stages::modeling::{FeatureImportance, TrainingHistory};
+use crate::stages::modeling::{FeatureImportance, TrainingHistory, ValidPredictions};
 
 /// Chart size in pixels.
 pub const SIZE: (u32, u32) = (900, 500);
@@ -551,21 +548,22 @@ pub fn charts(inputs: &ChartInputs) -> Result<Vec<Chart>> {
 
 /// The five lab charts from the artifacts in `data_path`.
 pub fn lab_charts(data_path: &Path, asset_id: i64) -> Result<Vec<Chart>> {
-    let merged = read_parquet(
+    let merged = read_parquet_columns(
         &data_path.join(files::MERGE_FEATURE_DF),
         "merge-assets-features",
+        &DISTRIBUTION_FEATURES,
     )?;
     let history: TrainingHistory = read_json(&data_path.join(files::HISTORY), "modeling")?;
     let importance: FeatureImportance =
         read_json(&data_path.join(files::FEATURE_IMPORTANCE), "modeling")?;
-    let (pred, valid) = validation_predictions(&data_path.join(files::MODEL), &merged)?;
+    let saved = ValidPredictions::read(&data_path.join(files::VALID_PREDICTIONS))?;
     charts(&ChartInputs {
         data_path,
         asset_id,
         merged: &merged,
         history: &history,
         importance: &importance,
-        predicted: (&pred, &valid.y),
+        predicted: (&saved.prediction, &saved.labels()),
     })
 }
 

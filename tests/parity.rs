@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use crypto_lab::prelude::*;
-use crypto_lab::stages::modeling::TrainingHistory;
+use crypto_lab::stages::modeling::{TrainingHistory, ValidPredictions};
 
 /// Features run the same algorithms as pandas and TA-Lib, so they must agree
 /// to rounding noise.
@@ -95,6 +95,24 @@ fn every_stage_matches_the_lab() {
         serde_json::from_str(&std::fs::read_to_string(data.join(files::HISTORY)).expect("history"))
             .expect("history json");
     assert_eq!(&on_disk, h);
+
+    // The saved best-round predictions are what the saved model predicts:
+    // evaluation and the charts read them instead of predicting again.
+    let saved = ValidPredictions::read(&data.join(files::VALID_PREDICTIONS)).expect("predictions");
+    assert_eq!(saved, model.predictions);
+    let (again, valid) = crypto_lab::stages::evaluation_result::validation_predictions(
+        &data.join(files::MODEL),
+        &merged,
+    )
+    .expect("re-predict");
+    assert_eq!(saved.prediction.len(), again.len());
+    assert_eq!(saved.labels(), valid.y);
+    for (i, (a, b)) in saved.prediction.iter().zip(&again).enumerate() {
+        assert!(
+            rel(*a, *b) < 1e-12 || a == b,
+            "validation row {i}: saved {a}, model {b}"
+        );
+    }
 
     let metrics = evaluation_result(data, None).expect("evaluation_result");
     assert!(

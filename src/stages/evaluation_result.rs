@@ -1,18 +1,20 @@
 //! Lab cell "Evaluate": publish the best validation scores as KFP metrics,
-//! after re-scoring the validation rows with the saved model.
+//! after checking the saved model and its validation predictions against
+//! modeling's record.
 
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{
-    check_exists, ensure_writable_dir, read_json, read_parquet, write_bytes, write_json,
+    check_exists, ensure_writable_dir, read_json, read_parquet_columns, read_to_string,
+    write_bytes, write_json,
 };
 use crate::error::{Error, Result};
 use crate::metrics::{rel_diff, rmse, weighted_correlation};
 use crate::stages::files;
 use crate::stages::modeling::{
-    validation_rows, FeatureImportance, SplitData, TrainingHistory, FEATURES,
+    model_inputs, FeatureImportance, SplitRows, TrainingHistory, ValidPredictions, FEATURES,
 };
 
 /// Largest relative gap allowed between the recorded best scores and the
@@ -74,40 +76,54 @@ pub struct Rescore {
 }
 
 /// Predictions of the LightGBM text model at `model_path` on the validation
-/// rows of `merge_feature_df`, with those rows.
+/// rows of `merge_feature_df`, with those rows: the slow, independent check
+/// of what modeling saved in `valid_predictions.parquet`.
 pub fn validation_predictions(
     model_path: &Path,
     merge_feature_df: &polars::prelude::DataFrame,
-) -> Result<(Vec<f64>, SplitData)> {
+) -> Result<(Vec<f64>, SplitRows)> {
     check_exists(model_path, "modeling")?;
     let model_str = model_path.to_string_lossy();
     let booster = lightgbm3::Booster::from_file(&model_str)
         .map_err(|e| Error::bad_input(model_path, format!("not a LightGBM model: {e}")))?;
-    let valid = validation_rows(merge_feature_df)?;
+    let inputs = model_inputs(merge_feature_df)?;
+    let x = inputs.rows_of(&inputs.valid).to_matrix();
     let pred = booster
-        .predict(&valid.x, FEATURES.len() as i32, true)
+        .predict(&x, FEATURES.len() as i32, true)
         .map_err(|e| Error::LightGbm(e.to_string()))?;
-    Ok((pred, valid))
-}
-
-/// Scores the LightGBM text model at `model_path` on the validation rows of
-/// `merge_feature_df`.
-pub fn rescore(
-    model_path: &Path,
-    merge_feature_df: &polars::prelude::DataFrame,
-) -> Result<Rescore> {
-    let (pred, valid) = validation_predictions(model_path, merge_feature_df)?;
-    Ok(Rescore::of(&pred, &valid))
+    Ok((pred, inputs.valid))
 }
 
 impl Rescore {
-    /// The metrics of `pred` on the validation rows `valid`.
-    pub fn of(pred: &[f64], valid: &SplitData) -> Self {
+    /// The metrics of predictions `pred` for labels `y` with weights `w`.
+    pub fn of(pred: &[f64], y: &[f32], w: &[f64]) -> Self {
         Rescore {
-            rmse: rmse(pred, &valid.y),
-            weighted_correlation: weighted_correlation(pred, &valid.y, &valid.weight),
+            rmse: rmse(pred, y),
+            weighted_correlation: weighted_correlation(pred, y, w),
         }
     }
+}
+
+/// Fails unless the model text at `model_path` holds `best_iteration` trees:
+/// modeling saves the best rounds only.
+pub fn check_model_file(model_path: &Path, history: &TrainingHistory) -> Result<()> {
+    let text = read_to_string(model_path, "modeling")?;
+    if !text.starts_with("tree") {
+        return Err(Error::bad_input(
+            model_path,
+            "not a LightGBM text model (expected it to begin with `tree`)",
+        ));
+    }
+    let trees = text.lines().filter(|l| l.starts_with("Tree=")).count();
+    if trees != history.best_iteration {
+        return Err(Error::Check(format!(
+            "{} holds {trees} trees but {} records best iteration {}: they do not belong together; run modeling again",
+            model_path.display(),
+            files::HISTORY,
+            history.best_iteration
+        )));
+    }
+    Ok(())
 }
 
 /// Fails unless the re-scored metrics agree with the recorded best scores.
@@ -123,9 +139,9 @@ pub fn check_rescore(history: &TrainingHistory, rescore: &Rescore) -> Result<()>
         let gap = rel_diff(recorded, again);
         if gap.is_nan() || gap > RESCORE_TOLERANCE {
             return Err(Error::Check(format!(
-                "the saved model scores {name} {again} on the validation rows but modeling recorded {recorded}: \
+                "the saved validation predictions score {name} {again} but modeling recorded {recorded}: \
                  {} and {} do not belong together; run modeling again",
-                files::MODEL,
+                files::VALID_PREDICTIONS,
                 files::HISTORY
             )));
         }
@@ -215,12 +231,19 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
     let history: TrainingHistory = read_json(&data_path.join(files::HISTORY), "modeling")?;
     let importance: FeatureImportance =
         read_json(&data_path.join(files::FEATURE_IMPORTANCE), "modeling")?;
-    let df = read_parquet(
+    check_model_file(&data_path.join(files::MODEL), &history)?;
+    let saved = ValidPredictions::read(&data_path.join(files::VALID_PREDICTIONS))?;
+    let labels = saved.labels();
+    check_rescore(
+        &history,
+        &Rescore::of(&saved.prediction, &labels, &saved.weight),
+    )?;
+    // The distributions chart needs a few feature columns, not the frame.
+    let df = read_parquet_columns(
         &data_path.join(files::MERGE_FEATURE_DF),
         "merge-assets-features",
+        &crate::plots::DISTRIBUTION_FEATURES,
     )?;
-    let (pred, valid) = validation_predictions(&data_path.join(files::MODEL), &df)?;
-    check_rescore(&history, &Rescore::of(&pred, &valid))?;
     let metrics = Metrics::from_history(&history);
     let summary = summary_markdown(&history, &importance);
     let charts = crate::plots::charts(&crate::plots::ChartInputs {
@@ -229,7 +252,7 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
         merged: &df,
         history: &history,
         importance: &importance,
-        predicted: (&pred, &valid.y),
+        predicted: (&saved.prediction, &labels),
     })?;
     drop(df);
     let charts = charts

@@ -38,6 +38,8 @@ pub mod files {
     pub const MODEL: &str = "lgb.txt";
     /// modeling: per-round metrics and best scores.
     pub const HISTORY: &str = "lgb_history.json";
+    /// modeling: validation rows with the best round's predictions.
+    pub const VALID_PREDICTIONS: &str = "valid_predictions.parquet";
     /// modeling: split and gain importance per feature.
     pub const FEATURE_IMPORTANCE: &str = "feature_importance.json";
     /// evaluation_result: the KFP metrics document (default location).
@@ -275,7 +277,12 @@ pub const STAGES: [Stage; 6] = [
         command: "modeling",
         description: "Train LightGBM with the lab's parameters, weighted correlation and early stopping",
         inputs: &[files::MERGE_FEATURE_DF],
-        outputs: &[files::MODEL, files::FEATURE_IMPORTANCE, files::HISTORY],
+        outputs: &[
+            files::MODEL,
+            files::VALID_PREDICTIONS,
+            files::FEATURE_IMPORTANCE,
+            files::HISTORY,
+        ],
         params: &["data_path"],
         metrics: false,
         run: run_modeling,
@@ -288,6 +295,7 @@ pub const STAGES: [Stage; 6] = [
             files::MODEL,
             files::HISTORY,
             files::FEATURE_IMPORTANCE,
+            files::VALID_PREDICTIONS,
             files::MERGE_FEATURE_DF,
             files::DF_TRAIN,
         ],

@@ -6,10 +6,12 @@ use std::path::Path;
 use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::artifact::{ensure_writable_dir, read_parquet, write_bytes, write_json};
-use crate::columns::{f64_column, i64_column};
+use crate::artifact::{
+    ensure_writable_dir, read_parquet, read_parquet_columns, write_bytes, write_json, write_parquet,
+};
+use crate::columns::{col, frame, i64_column, F64Pieces};
 use crate::error::{Error, Result};
-use crate::lgbm::{Dataset, Importance, Trainer};
+use crate::lgbm::{Dataset, Importance, RowSource, Trainer};
 use crate::metrics::weighted_correlation;
 use crate::progress::Progress;
 use crate::stages::files;
@@ -154,88 +156,209 @@ pub struct TrainedModel {
     pub history: TrainingHistory,
     /// Importance per feature.
     pub importance: FeatureImportance,
+    /// Validation rows and the best round's predictions.
+    pub predictions: ValidPredictions,
 }
 
-/// Feature matrix, label and weight of one split.
-pub struct SplitData {
-    /// Row-major matrix, one row per sample, columns as [`FEATURES`].
-    pub x: Vec<f64>,
+/// One split of `merge_feature_df`: its rows (ascending indices into the
+/// frame), their label as LightGBM stores it, and their asset weight.
+#[derive(Debug, Clone, Default)]
+pub struct SplitRows {
+    /// Row indices in the frame, in the frame's order (the lab's `query`).
+    pub rows: Vec<u32>,
     /// Target, as LightGBM stores it.
     pub y: Vec<f32>,
     /// Asset weight of each row.
     pub weight: Vec<f64>,
 }
 
-impl SplitData {
+impl SplitRows {
     /// Number of rows.
-    pub fn rows(&self) -> usize {
-        self.y.len()
+    pub fn len(&self) -> usize {
+        self.rows.len()
     }
+
+    /// Whether the split is empty.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+}
+
+/// What modeling reads from `merge_feature_df`: the feature columns, used
+/// where the frame holds them, and the training and validation rows.
+pub struct ModelInputs<'a> {
+    /// One column per entry of [`FEATURES`].
+    pub features: Vec<F64Pieces<'a>>,
+    /// `train_flg == 1`.
+    pub train: SplitRows,
+    /// `train_flg == 0`.
+    pub valid: SplitRows,
+    /// Timestamp of each validation row.
+    pub valid_timestamp: Vec<i64>,
+}
+
+/// The columns of `merge_feature_df` that modeling reads.
+pub fn model_columns() -> Vec<&'static str> {
+    let mut cols = vec!["timestamp", "Target", "train_flg", "Weight"];
+    cols.extend(FEATURES);
+    cols
 }
 
 /// Splits `merge_feature_df` into training (`train_flg == 1`) and validation
-/// (`train_flg == 0`) rows. Rows whose Target is missing are left out (only
-/// possible with the keep-Target-NaN correction; the lab fills them with 0).
-pub fn split_train_valid(df: &DataFrame) -> Result<(SplitData, SplitData)> {
-    split(df, true)
-}
-
-/// Only the validation rows of `merge_feature_df` (the training rows are
-/// counted but not copied: evaluation needs no training matrix).
-pub fn validation_rows(df: &DataFrame) -> Result<SplitData> {
-    Ok(split(df, false)?.1)
-}
-
-fn split(df: &DataFrame, keep_train: bool) -> Result<(SplitData, SplitData)> {
+/// (`train_flg == 0`) rows without copying the features. Rows whose Target
+/// is missing are left out (only possible with the keep-Target-NaN
+/// correction; the lab fills them with 0).
+pub fn model_inputs(df: &DataFrame) -> Result<ModelInputs<'_>> {
     let label = Path::new(files::MERGE_FEATURE_DF);
-    let flags = i64_column(df, "train_flg", label)?;
-    let target = f64_column(df, "Target", label)?;
-    let weight = f64_column(df, "Weight", label)?;
-    let columns: Vec<Vec<f64>> = FEATURES
+    if df.height() > u32::MAX as usize {
+        return Err(Error::bad_input(
+            label,
+            format!("{} rows: at most 2^32 are supported", df.height()),
+        ));
+    }
+    let features = FEATURES
         .iter()
-        .map(|name| f64_column(df, name, label))
-        .collect::<Result<_>>()?;
-    let empty = || SplitData {
-        x: Vec::new(),
-        y: Vec::new(),
-        weight: Vec::new(),
-    };
-    let (mut train, mut valid) = (empty(), empty());
-    let mut train_rows = 0usize;
-    for row in 0..df.height() {
-        if target[row].is_nan() {
+        .map(|name| F64Pieces::of(df, name, label))
+        .collect::<Result<Vec<_>>>()?;
+    let target = F64Pieces::of(df, "Target", label)?;
+    let weight = F64Pieces::of(df, "Weight", label)?;
+    let timestamp = F64Pieces::of(df, "timestamp", label)?;
+    let flags = F64Pieces::of(df, "train_flg", label)?;
+    let (mut train, mut valid) = (SplitRows::default(), SplitRows::default());
+    let mut valid_timestamp = Vec::new();
+    for (row, ((flag, t), w)) in flags
+        .iter()
+        .zip(target.iter())
+        .zip(weight.iter())
+        .enumerate()
+    {
+        if t.is_nan() {
             continue;
         }
-        let split = match flags[row] {
-            1 if !keep_train => {
-                train_rows += 1;
-                continue;
-            }
-            1 => &mut train,
-            0 => &mut valid,
-            other => {
-                return Err(Error::bad_input(
-                    label,
-                    format!("row {row}: train_flg is {other}, expected 0 or 1"),
-                ))
-            }
+        let split = if flag == 1.0 {
+            &mut train
+        } else if flag == 0.0 {
+            valid_timestamp.push(timestamp.get(row) as i64);
+            &mut valid
+        } else {
+            return Err(Error::bad_input(
+                label,
+                format!("row {row}: train_flg is {flag}, expected 0 or 1"),
+            ));
         };
-        split.x.extend(columns.iter().map(|c| c[row]));
-        split.y.push(target[row] as f32);
-        split.weight.push(weight[row]);
+        split.rows.push(row as u32);
+        split.y.push(t as f32);
+        split.weight.push(w);
     }
-    train_rows += train.rows();
-    if train_rows == 0 || valid.rows() == 0 {
+    if train.is_empty() || valid.is_empty() {
         return Err(Error::bad_input(
             label,
             format!(
-                "{train_rows} training rows (train_flg 1) and {} validation rows (train_flg 0): both are needed; \
+                "{} training rows (train_flg 1) and {} validation rows (train_flg 0): both are needed; \
                  the data must span the validation start date",
-                valid.rows()
+                train.len(),
+                valid.len()
             ),
         ));
     }
-    Ok((train, valid))
+    Ok(ModelInputs {
+        features,
+        train,
+        valid,
+        valid_timestamp,
+    })
+}
+
+impl ModelInputs<'_> {
+    /// The rows of `split` as LightGBM reads them.
+    pub fn rows_of<'s>(&'s self, split: &'s SplitRows) -> FeatureRows<'s> {
+        FeatureRows {
+            features: &self.features,
+            rows: &split.rows,
+        }
+    }
+}
+
+/// Feature rows of one split, gathered from the frame's columns a block at
+/// a time.
+pub struct FeatureRows<'a> {
+    features: &'a [F64Pieces<'a>],
+    rows: &'a [u32],
+}
+
+impl FeatureRows<'_> {
+    /// Every row as one row-major matrix (for prediction).
+    pub fn to_matrix(&self) -> Vec<f64> {
+        let mut out = vec![0.0; self.rows.len() * self.features.len()];
+        self.fill(0, &mut out);
+        out
+    }
+}
+
+impl RowSource for FeatureRows<'_> {
+    fn rows(&self) -> usize {
+        self.rows.len()
+    }
+    fn cols(&self) -> usize {
+        self.features.len()
+    }
+    fn value(&self, row: usize, col: usize) -> f64 {
+        self.features[col].get(self.rows[row] as usize)
+    }
+    fn fill(&self, start: usize, out: &mut [f64]) {
+        let cols = self.features.len();
+        let rows = &self.rows[start..start + out.len() / cols];
+        for (k, column) in self.features.iter().enumerate() {
+            column.gather(rows, &mut out[k..], cols);
+        }
+    }
+}
+
+/// The validation rows with the model's predictions at its best round
+/// (`valid_predictions.parquet`): what evaluation scores and charts.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ValidPredictions {
+    /// Bar time.
+    pub timestamp: Vec<i64>,
+    /// Asset.
+    pub asset_id: Vec<i64>,
+    /// Target as LightGBM stores it (`f32`), widened.
+    pub target: Vec<f64>,
+    /// Asset weight.
+    pub weight: Vec<f64>,
+    /// The model's prediction.
+    pub prediction: Vec<f64>,
+}
+
+impl ValidPredictions {
+    /// As a frame, to save.
+    pub fn to_frame(&self) -> Result<DataFrame> {
+        frame(vec![
+            col("timestamp", self.timestamp.clone()),
+            col("Asset_ID", self.asset_id.clone()),
+            col("Target", self.target.clone()),
+            col("Weight", self.weight.clone()),
+            col("prediction", self.prediction.clone()),
+        ])
+    }
+
+    /// Reads `valid_predictions.parquet`.
+    pub fn read(path: &Path) -> Result<Self> {
+        let df = read_parquet(path, "modeling")?;
+        let f = |name| F64Pieces::of(&df, name, path).map(|c| c.iter().collect::<Vec<f64>>());
+        Ok(ValidPredictions {
+            timestamp: i64_column(&df, "timestamp", path)?,
+            asset_id: i64_column(&df, "Asset_ID", path)?,
+            target: f("Target")?,
+            weight: f("Weight")?,
+            prediction: f("prediction")?,
+        })
+    }
+
+    /// Targets as LightGBM saw them.
+    pub fn labels(&self) -> Vec<f32> {
+        self.target.iter().map(|&t| t as f32).collect()
+    }
 }
 
 /// LightGBM's Python `early_stopping` callback with several metrics: stop
@@ -280,25 +403,68 @@ pub fn train_model(
     params: &ModelParams,
     progress: &dyn Progress,
 ) -> Result<TrainedModel> {
+    // A clone shares the columns: nothing is copied, and the caller's frame
+    // stays alive.
+    train_frame(merge_feature_df.clone(), params, progress)
+}
+
+/// Trains on a frame it owns, and lets it go once LightGBM has binned the
+/// rows: the frame is the largest thing in memory and training needs only
+/// the datasets, so the peak is the frame or the training, not both.
+fn train_frame(
+    merge_feature_df: DataFrame,
+    params: &ModelParams,
+    progress: &dyn Progress,
+) -> Result<TrainedModel> {
     if params.n_estimators == 0 {
         return Err(Error::BadArgument("n_estimators must be at least 1".into()));
     }
-    let (train, valid) = split_train_valid(merge_feature_df)?;
+    let clock = std::time::Instant::now();
     let lgb_params = params.lightgbm_params();
     let ncol = FEATURES.len();
     let dataset_params = format!("{lgb_params} categorical_column=0");
-    let mut train_set = Dataset::from_rows(&train.x, train.rows(), ncol, &dataset_params, None)?;
-    train_set.set_label(&train.y)?;
-    train_set.set_feature_names(&FEATURES)?;
-    let mut valid_set = Dataset::from_rows(
-        &valid.x,
-        valid.rows(),
-        ncol,
-        &dataset_params,
-        Some(&train_set),
-    )?;
-    valid_set.set_label(&valid.y)?;
-    valid_set.set_feature_names(&FEATURES)?;
+    let (train_set, valid_set, train, valid, valid_timestamp, valid_asset) = {
+        let inputs = model_inputs(&merge_feature_df)?;
+        let mut train_set =
+            Dataset::from_source(&inputs.rows_of(&inputs.train), &dataset_params, None)?;
+        train_set.set_label(&inputs.train.y)?;
+        train_set.set_feature_names(&FEATURES)?;
+        let mut valid_set = Dataset::from_source(
+            &inputs.rows_of(&inputs.valid),
+            &dataset_params,
+            Some(&train_set),
+        )?;
+        valid_set.set_label(&inputs.valid.y)?;
+        valid_set.set_feature_names(&FEATURES)?;
+        let valid_asset: Vec<i64> = inputs
+            .valid
+            .rows
+            .iter()
+            .map(|&r| inputs.features[0].get(r as usize) as i64)
+            .collect();
+        let ModelInputs {
+            train,
+            valid,
+            valid_timestamp,
+            ..
+        } = inputs;
+        (
+            train_set,
+            valid_set,
+            train,
+            valid,
+            valid_timestamp,
+            valid_asset,
+        )
+    };
+    drop(merge_feature_df);
+    progress.log(&format!(
+        "modeling: {} training and {} validation rows binned by LightGBM in {:.1}s",
+        train.len(),
+        valid.len(),
+        clock.elapsed().as_secs_f64()
+    ));
+    let (train, valid) = (&train, &valid);
     let mut trainer = Trainer::new(&train_set, &valid_set, &lgb_params)?;
 
     let mut stopper = EarlyStopping {
@@ -307,9 +473,13 @@ pub fn train_model(
         best: [None, None],
     };
     let mut evals = Evals::default();
-    let mut scores = Vec::with_capacity(valid.rows());
+    let mut scores = Vec::with_capacity(valid.len());
+    // Each metric's best round so far and the validation scores then: the
+    // best round's predictions are saved without predicting again.
+    let mut kept: [(usize, Vec<f64>); 2] = [(0, Vec::new()), (0, Vec::new())];
     let mut outcome = None;
     let last_iter = params.n_estimators - 1;
+    let train_clock = std::time::Instant::now();
     progress.start("modeling", params.n_estimators as u64);
     for iter in 0..params.n_estimators {
         trainer.update_one_iter()?;
@@ -329,7 +499,13 @@ pub fn train_model(
             ));
         }
         if params.early_stopping_rounds > 0 {
-            if let Some(stop) = stopper.check(iter, last_iter, [rmse, wcorr]) {
+            let stop = stopper.check(iter, last_iter, [rmse, wcorr]);
+            for (m, best) in stopper.best.iter().enumerate() {
+                if matches!(best, Some((at, _, _)) if *at == iter) {
+                    kept[m] = (iter, scores.clone());
+                }
+            }
+            if let Some(stop) = stop {
                 outcome = Some(stop);
                 break;
             }
@@ -337,11 +513,24 @@ pub fn train_model(
     }
     progress.finish();
     let trained = evals.rmse.len();
+    progress.log(&format!(
+        "modeling: {trained} rounds in {:.1}s ({:.2}s a round, LightGBM's own work but for the weighted correlation)",
+        train_clock.elapsed().as_secs_f64(),
+        train_clock.elapsed().as_secs_f64() / trained as f64
+    ));
     let (best_iter0, best_scores) = outcome.unwrap_or((
         trained - 1,
         [evals.rmse[trained - 1], evals.eval_wcorr[trained - 1]],
     ));
     let best_iteration = best_iter0 + 1;
+    let prediction = if outcome.is_some() {
+        kept.into_iter()
+            .find(|(at, s)| *at == best_iter0 && !s.is_empty())
+            .map(|(_, s)| s)
+            .ok_or_else(|| Error::Check(format!("no scores kept for round {best_iteration}")))?
+    } else {
+        scores
+    };
     let stopped_early = trained < params.n_estimators;
     progress.log(&format!(
         "{}, best iteration is:\n[{best_iteration}]\tvalid_0's rmse: {:.6}\tvalid_0's eval_wcorr: {:.6}",
@@ -363,11 +552,18 @@ pub fn train_model(
             weighted_correlation: best_scores[1],
             evals,
             stopped_early,
-            train_rows: train.rows(),
-            valid_rows: valid.rows(),
+            train_rows: train.len(),
+            valid_rows: valid.len(),
             params: params.clone(),
         },
         importance,
+        predictions: ValidPredictions {
+            timestamp: valid_timestamp,
+            asset_id: valid_asset,
+            target: valid.y.iter().map(|&y| f64::from(y)).collect(),
+            weight: valid.weight.clone(),
+            prediction,
+        },
     })
 }
 
@@ -380,12 +576,17 @@ pub fn modeling(
     progress: &dyn Progress,
 ) -> Result<TrainedModel> {
     ensure_writable_dir(data_path)?;
-    let df = read_parquet(
+    let df = read_parquet_columns(
         &data_path.join(files::MERGE_FEATURE_DF),
         "merge-assets-features",
+        &model_columns(),
     )?;
-    let model = train_model(&df, params, progress)?;
+    let model = train_frame(df, params, progress)?;
     write_bytes(&data_path.join(files::MODEL), model.model_text.as_bytes())?;
+    write_parquet(
+        &data_path.join(files::VALID_PREDICTIONS),
+        &mut model.predictions.to_frame()?,
+    )?;
     write_json(
         &data_path.join(files::FEATURE_IMPORTANCE),
         &model.importance,
