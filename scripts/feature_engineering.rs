@@ -34,11 +34,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             .ok_or_else(|| format!("--valid-from: cannot read `{when}`"))?;
     }
     opts.keep_target_nan = args.flag("keep-target-nan");
-    let df = feature_engineering(&args.data_path(), &opts)?;
+    let shape = feature_engineering(&args.data_path(), &opts)?;
     println!(
         "feature_engineering: {} rows x {} columns",
-        df.height(),
-        df.width()
+        shape.rows, shape.columns
     );
     Ok(())
 }

@@ -27,11 +27,10 @@ use crypto_lab::prelude::*;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args =
         crypto_lab::script::Args::from_env("scripts/merge_assets_features.rs --data-path DIR")?;
-    let df = merge_assets_features(&args.data_path())?;
+    let shape = merge_assets_features(&args.data_path())?;
     println!(
         "merge_assets_features: {} rows x {} columns",
-        df.height(),
-        df.width()
+        shape.rows, shape.columns
     );
     Ok(())
 }

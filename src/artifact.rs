@@ -82,17 +82,133 @@ pub fn read_to_string(path: &Path, made_by: &str) -> Result<String> {
     std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))
 }
 
-/// Writes a frame as Parquet atomically. Uncompressed: the artifacts are
-/// mostly float columns that compress by a fifth at best, and the next stage
-/// reads them back at once (bench/ measured zstd at nearly twice the time).
+/// Rows per Parquet row group (polars' default), also for frames written a
+/// batch at a time.
+const ROW_GROUP: usize = 512 * 512;
+
+/// The writer settings of every Parquet artifact. Uncompressed: the
+/// artifacts are mostly float columns that compress by a fifth at best, and
+/// the next stage reads them back at once (bench/ measured zstd at nearly
+/// twice the time). No min/max statistics: no reader here filters on them,
+/// and computing them cost a third of the write.
+fn parquet_writer<W: Write>(w: W) -> ParquetWriter<W> {
+    ParquetWriter::new(w)
+        .with_compression(ParquetCompression::Uncompressed)
+        .with_statistics(StatisticsOptions {
+            min_value: false,
+            max_value: false,
+            distinct_count: false,
+            null_count: true,
+            binary_statistics_truncate_length: None,
+        })
+}
+
+/// Writes a frame as Parquet atomically.
 pub fn write_parquet(path: &Path, df: &mut DataFrame) -> Result<()> {
     write_atomic(path, |w| {
-        ParquetWriter::new(w)
-            .with_compression(ParquetCompression::Uncompressed)
+        parquet_writer(w)
             .finish(df)
             .map_err(|e| Error::bad_input(path, format!("cannot write Parquet: {e}")))?;
         Ok(())
     })
+}
+
+/// Rows and columns of a frame a stage wrote.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FrameShape {
+    /// Rows.
+    pub rows: usize,
+    /// Columns.
+    pub columns: usize,
+}
+
+/// Writes a Parquet artifact a frame at a time, atomically: `fill` hands
+/// every frame (same schema, in order) to the sink it is given, so a stage
+/// never holds its whole output. Returns the shape written.
+pub fn write_parquet_batches<F>(path: &Path, fill: F) -> Result<FrameShape>
+where
+    F: FnOnce(&mut dyn FnMut(DataFrame) -> Result<()>) -> Result<()>,
+{
+    let mut shape = FrameShape {
+        rows: 0,
+        columns: 0,
+    };
+    let cannot = |e: PolarsError| Error::bad_input(path, format!("cannot write Parquet: {e}"));
+    write_atomic(path, |w| {
+        // The file goes to the batched writer at the first non-empty frame.
+        let mut file = Some(w);
+        let mut writer = None;
+        let mut first_empty = None;
+        let mut sink = |df: DataFrame| -> Result<()> {
+            if writer.is_none() {
+                shape.columns = df.width();
+                if df.height() == 0 {
+                    // Its schema makes an empty file if nothing follows.
+                    first_empty.get_or_insert(df);
+                    return Ok(());
+                }
+                let Some(w) = file.take() else {
+                    return Ok(());
+                };
+                writer = Some(parquet_writer(w).batched(df.schema()).map_err(cannot)?);
+            }
+            let Some(out) = writer.as_mut() else {
+                return Ok(());
+            };
+            let mut df = df;
+            df.align_chunks();
+            let mut offset = 0;
+            while offset < df.height() {
+                let part = df.slice(offset as i64, ROW_GROUP);
+                out.write_batch(&part).map_err(cannot)?;
+                offset += part.height();
+            }
+            shape.rows += df.height();
+            Ok(())
+        };
+        fill(&mut sink)?;
+        match (writer, first_empty) {
+            (Some(out), _) => {
+                out.finish().map_err(cannot)?;
+            }
+            (None, Some(mut empty)) => {
+                if let Some(w) = file {
+                    parquet_writer(w).finish(&mut empty).map_err(cannot)?;
+                }
+            }
+            (None, None) => {
+                return Err(Error::Check(format!(
+                    "{}: nothing to write",
+                    path.display()
+                )))
+            }
+        }
+        Ok(())
+    })?;
+    Ok(shape)
+}
+
+/// Number of rows in a Parquet artifact (from its footer).
+pub fn parquet_rows(path: &Path, made_by: &str) -> Result<usize> {
+    check_exists(path, made_by)?;
+    open_parquet(path)?
+        .num_rows()
+        .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))
+}
+
+/// Reads rows `offset..offset + len` of every column of a Parquet artifact
+/// (only the row groups that hold them).
+pub fn read_parquet_slice(
+    path: &Path,
+    made_by: &str,
+    offset: usize,
+    len: usize,
+) -> Result<DataFrame> {
+    check_exists(path, made_by)?;
+    open_parquet(path)?
+        .with_slice(Some((offset, len)))
+        .finish()
+        .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))
 }
 
 /// Columns decoded per pass over a Parquet file. polars maps the file, and

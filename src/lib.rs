@@ -37,6 +37,7 @@ pub mod runner;
 pub mod script;
 pub mod stages;
 pub mod synth;
+pub mod train_csv;
 
 pub use error::{Error, Result};
 

@@ -278,6 +278,19 @@ fn set_field(text: &str, line: usize, col: usize, value: &str) -> String {
     lines.join("\n") + "\n"
 }
 
+/// Index in `text.lines()` of the first row load_data keeps (2020-01-01 on):
+/// rows before it are dropped after reading their timestamp only.
+fn first_kept_line(text: &str) -> usize {
+    text.lines()
+        .position(|l| {
+            l.split(',')
+                .next()
+                .and_then(|t| t.parse::<i64>().ok())
+                .is_some_and(|t| t >= 1_577_836_800)
+        })
+        .expect("a row from 2020 on")
+}
+
 #[test]
 fn misspelt_column() {
     let dir = with_train_csv("bad-column", |t| t.replacen("Close", "Clsoe", 1));
@@ -294,10 +307,21 @@ fn misspelt_column() {
 
 #[test]
 fn text_where_a_number_belongs() {
-    let dir = with_train_csv("bad-number", |t| set_field(t, 5, 3, "abc"));
+    let text = std::fs::read_to_string(fixture_dir().join("train.csv")).expect("train");
+    let kept = first_kept_line(&text);
+    let dir = with_train_csv("bad-number", |t| set_field(t, kept + 2, 3, "abc"));
+    let line = format!("line {}", kept + 3);
     fails(
         &["load-data", "--data-path", &dp(dir.path())],
-        &["train.csv", "line 6", "`Open`", "`abc`"],
+        &["train.csv", &line, "`Open`", "`abc`"],
+    );
+    // A row the lab drops is read for its timestamp only.
+    let dir = with_train_csv("dropped-row", |t| set_field(t, 5, 3, "abc"));
+    ok(&["load-data", "--data-path", &dp(dir.path())]);
+    let dir = with_train_csv("bad-timestamp", |t| set_field(t, 5, 0, "soon"));
+    fails(
+        &["load-data", "--data-path", &dp(dir.path())],
+        &["train.csv", "line 6", "`timestamp`", "`soon`"],
     );
 }
 
@@ -319,10 +343,13 @@ fn empty_file() {
 
 #[test]
 fn asset_outside_the_competition() {
-    let dir = with_train_csv("bad-asset", |t| set_field(t, 3, 1, "14"));
+    let text = std::fs::read_to_string(fixture_dir().join("train.csv")).expect("train");
+    let kept = first_kept_line(&text);
+    let dir = with_train_csv("bad-asset", |t| set_field(t, kept, 1, "14"));
+    let line = format!("line {}", kept + 1);
     fails(
         &["load-data", "--data-path", &dp(dir.path())],
-        &["train.csv", "line 4", "Asset_ID", "14", "0 to 13"],
+        &["train.csv", &line, "Asset_ID", "14", "0 to 13"],
     );
 }
 

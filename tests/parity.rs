@@ -37,8 +37,32 @@ fn every_stage_matches_the_lab() {
         (0..14).map(f64::from).collect::<Vec<_>>()
     );
 
-    feature_engineering(data, &FeatureOptions::default()).expect("feature_engineering");
-    let merged = merge_assets_features(data).expect("merge_assets_features");
+    let shape = feature_engineering(data, &FeatureOptions::default()).expect("feature_engineering");
+    let feature_df = read_parquet(&data.join(files::FEATURE_DF));
+    assert_eq!(
+        (shape.rows, shape.columns),
+        (feature_df.height(), feature_df.width())
+    );
+    // Written an asset at a time, the file holds what the in-memory form returns.
+    let in_memory = build_features(&loaded.df_train, &FeatureOptions::default()).expect("build");
+    assert_frames_match(&feature_df, &in_memory, 0.0, &[]);
+
+    let shape = merge_assets_features(data).expect("merge_assets_features");
+    let merged = read_parquet(&data.join(files::MERGE_FEATURE_DF));
+    assert_eq!(
+        (shape.rows, shape.columns),
+        (merged.height(), merged.width())
+    );
+    let in_memory = merge_frames(&in_memory, &loaded.df_asset_details).expect("merge");
+    assert_frames_match(&merged, &in_memory, 0.0, &[]);
+    // Many small passes make the same file as one.
+    crypto_lab::stages::merge_assets_features::merge_in_passes(data, 7).expect("small passes");
+    assert_frames_match(
+        &read_parquet(&data.join(files::MERGE_FEATURE_DF)),
+        &in_memory,
+        0.0,
+        &[],
+    );
     let expected = read_parquet(&fixture_dir().join("expected_merge_feature_df.parquet"));
     let names: Vec<String> = merged
         .get_column_names()
@@ -53,8 +77,6 @@ fn every_stage_matches_the_lab() {
         .collect();
     assert_eq!(names, expected_names, "columns and their order");
     assert_frames_match(&merged, &expected, FEATURE_TOLERANCE, &[]);
-    let written = read_parquet(&data.join(files::MERGE_FEATURE_DF));
-    assert_frames_match(&written, &expected, FEATURE_TOLERANCE, &[]);
 
     let model = modeling(data, &ModelParams::default(), &Silent).expect("modeling");
     let expected: serde_json::Value = serde_json::from_str(

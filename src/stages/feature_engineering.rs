@@ -5,7 +5,9 @@ use std::path::Path;
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use crate::artifact::{ensure_writable_dir, read_parquet, write_parquet};
+use crate::artifact::{
+    ensure_writable_dir, read_parquet_columns, write_parquet_batches, FrameShape,
+};
 use crate::calendar::{civil, season};
 use crate::columns::{col, f64_column, frame, i64_column};
 use crate::error::Result;
@@ -268,12 +270,44 @@ pub fn build_features(df_train: &DataFrame, opts: &FeatureOptions) -> Result<Dat
     to_frame(parts)
 }
 
+/// The columns of `df_train` the features are made from.
+const INPUT_COLUMNS: [&str; 7] = [
+    "timestamp",
+    "Asset_ID",
+    "Open",
+    "High",
+    "Low",
+    "Close",
+    "Target",
+];
+
 /// File form, as the lab's `feature_engineering(data_path)`: reads
-/// `df_train.parquet`, writes `feature_df.parquet`.
-pub fn feature_engineering(data_path: &Path, opts: &FeatureOptions) -> Result<DataFrame> {
+/// `df_train.parquet`, writes `feature_df.parquet`. Assets are computed a
+/// few at a time (one per core) and written as they finish, in asset order,
+/// so the whole feature frame is never in memory; the file holds the same
+/// frame [`build_features`] returns.
+pub fn feature_engineering(data_path: &Path, opts: &FeatureOptions) -> Result<FrameShape> {
     ensure_writable_dir(data_path)?;
-    let df_train = read_parquet(&data_path.join(files::DF_TRAIN), "load-data")?;
-    let mut features = build_features(&df_train, opts)?;
-    write_parquet(&data_path.join(files::FEATURE_DF), &mut features)?;
-    Ok(features)
+    let bars = {
+        let df_train = read_parquet_columns(
+            &data_path.join(files::DF_TRAIN),
+            "load-data",
+            &INPUT_COLUMNS,
+        )?;
+        Bars::from_frame(&df_train, Path::new(files::DF_TRAIN))?
+    };
+    let ids: Vec<i64> = (0..NUM_ASSETS).collect();
+    let at_once = rayon::current_num_threads().max(1);
+    write_parquet_batches(&data_path.join(files::FEATURE_DF), |sink| {
+        for group in ids.chunks(at_once) {
+            let parts: Vec<AssetFeatures> = group
+                .par_iter()
+                .map(|&id| compute_asset(&bars, id, opts))
+                .collect();
+            for part in parts {
+                sink(to_frame(vec![part])?)?;
+            }
+        }
+        Ok(())
+    })
 }

@@ -7,8 +7,9 @@ use polars::prelude::*;
 use crate::artifact::{ensure_writable_dir, write_parquet};
 use crate::columns::i64_column;
 use crate::error::{Error, Result};
-use crate::kaggle_csv::{read_asset_details_csv, read_train_csv, NUM_ASSETS};
+use crate::kaggle_csv::{read_asset_details_csv, NUM_ASSETS};
 use crate::stages::files;
+use crate::train_csv::read_train_csv_from;
 
 /// `2020-01-01 00:00:00` UTC: the lab keeps rows from this instant on.
 pub const START_TIMESTAMP: i64 = 1_577_836_800;
@@ -32,19 +33,7 @@ pub fn load_frames(
     train_name: &Path,
     details_name: &Path,
 ) -> Result<LoadedData> {
-    let ids = i64_column(df_asset_details, "Asset_ID", details_name)?;
-    let mut seen = [false; NUM_ASSETS as usize];
-    for (row, &id) in ids.iter().enumerate() {
-        check_asset_id(id, row, details_name)?;
-        if std::mem::replace(&mut seen[id as usize], true) {
-            return Err(Error::bad_input(
-                details_name,
-                format!("line {}: Asset_ID {id} appears twice", row + 2),
-            ));
-        }
-    }
-    let df_asset_details = df_asset_details.sort(["Asset_ID"], SortMultipleOptions::default())?;
-
+    let df_asset_details = sort_asset_details(df_asset_details, details_name)?;
     let asset = i64_column(df_train, "Asset_ID", train_name)?;
     for (row, &id) in asset.iter().enumerate() {
         check_asset_id(id, row, train_name)?;
@@ -56,6 +45,23 @@ pub fn load_frames(
         df_train,
         df_asset_details,
     })
+}
+
+/// Checks the asset table (each competition asset at most once) and sorts
+/// it by Asset_ID, as the lab's `sort_values("Asset_ID")`.
+fn sort_asset_details(df_asset_details: &DataFrame, details_name: &Path) -> Result<DataFrame> {
+    let ids = i64_column(df_asset_details, "Asset_ID", details_name)?;
+    let mut seen = [false; NUM_ASSETS as usize];
+    for (row, &id) in ids.iter().enumerate() {
+        check_asset_id(id, row, details_name)?;
+        if std::mem::replace(&mut seen[id as usize], true) {
+            return Err(Error::bad_input(
+                details_name,
+                format!("line {}: Asset_ID {id} appears twice", row + 2),
+            ));
+        }
+    }
+    Ok(df_asset_details.sort(["Asset_ID"], SortMultipleOptions::default())?)
 }
 
 fn check_asset_id(id: i64, row: usize, path: &Path) -> Result<()> {
@@ -81,8 +87,14 @@ pub fn load_data(data_path: &Path) -> Result<LoadedData> {
     let details_path = data_path.join(files::ASSET_DETAILS_CSV);
     ensure_writable_dir(data_path)?;
     let details = read_asset_details_csv(&details_path)?;
-    let train = read_train_csv(&train_path)?;
-    let mut loaded = load_frames(&train, &details, &train_path, &details_path)?;
+    let df_asset_details = sort_asset_details(&details, &details_path)?;
+    // The fast reader filters as it reads (the lab's >= 2020-01-01), and
+    // checks every kept row as load_frames would.
+    let df_train = read_train_csv_from(&train_path, START_TIMESTAMP)?;
+    let mut loaded = LoadedData {
+        df_train,
+        df_asset_details,
+    };
     write_parquet(&data_path.join(files::DF_TRAIN), &mut loaded.df_train)?;
     write_parquet(
         &data_path.join(files::DF_ASSET_DETAILS),

@@ -5,7 +5,10 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::artifact::{ensure_writable_dir, read_parquet, write_parquet};
+use crate::artifact::{
+    ensure_writable_dir, parquet_rows, read_parquet, read_parquet_slice, write_parquet_batches,
+    FrameShape,
+};
 use crate::columns::{f64_column, i64_column};
 use crate::error::Result;
 use crate::stages::files;
@@ -28,14 +31,33 @@ pub fn merge_frames(feature_df: &DataFrame, df_asset_details: &DataFrame) -> Res
     Ok(merged)
 }
 
+/// Rows merged per pass in the file form: a few hundred MiB of features.
+const ROWS_PER_PASS: usize = 1 << 20;
+
 /// File form, as the lab's `merge_assets_features(data_path)`: reads
 /// `feature_df.parquet` and `df_asset_details.parquet`, writes
-/// `merge_feature_df.parquet`.
-pub fn merge_assets_features(data_path: &Path) -> Result<DataFrame> {
+/// `merge_feature_df.parquet`. The features go through [`merge_frames`] a
+/// slice of rows at a time, so neither frame is ever whole in memory.
+pub fn merge_assets_features(data_path: &Path) -> Result<FrameShape> {
+    merge_in_passes(data_path, ROWS_PER_PASS)
+}
+
+/// The file form with `rows_per_pass` rows a pass (at least 1).
+pub fn merge_in_passes(data_path: &Path, rows_per_pass: usize) -> Result<FrameShape> {
+    let rows_per_pass = rows_per_pass.max(1);
     ensure_writable_dir(data_path)?;
-    let features = read_parquet(&data_path.join(files::FEATURE_DF), "feature-engineering")?;
+    let features = data_path.join(files::FEATURE_DF);
     let details = read_parquet(&data_path.join(files::DF_ASSET_DETAILS), "load-data")?;
-    let mut merged = merge_frames(&features, &details)?;
-    write_parquet(&data_path.join(files::MERGE_FEATURE_DF), &mut merged)?;
-    Ok(merged)
+    let rows = parquet_rows(&features, "feature-engineering")?;
+    write_parquet_batches(&data_path.join(files::MERGE_FEATURE_DF), |sink| {
+        let mut offset = 0;
+        loop {
+            let part = read_parquet_slice(&features, "feature-engineering", offset, rows_per_pass)?;
+            sink(merge_frames(&part, &details)?)?;
+            offset += rows_per_pass;
+            if offset >= rows {
+                return Ok(());
+            }
+        }
+    })
 }

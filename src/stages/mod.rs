@@ -186,13 +186,13 @@ fn run_load_data(ctx: &StageContext) -> Result<String> {
 }
 
 fn run_feature_engineering(ctx: &StageContext) -> Result<String> {
-    let df = feature_engineering::feature_engineering(&ctx.data_path, &ctx.features)?;
-    Ok(format!("{} rows x {} columns", df.height(), df.width()))
+    let shape = feature_engineering::feature_engineering(&ctx.data_path, &ctx.features)?;
+    Ok(format!("{} rows x {} columns", shape.rows, shape.columns))
 }
 
 fn run_merge_assets_features(ctx: &StageContext) -> Result<String> {
-    let df = merge_assets_features::merge_assets_features(&ctx.data_path)?;
-    Ok(format!("{} rows x {} columns", df.height(), df.width()))
+    let shape = merge_assets_features::merge_assets_features(&ctx.data_path)?;
+    Ok(format!("{} rows x {} columns", shape.rows, shape.columns))
 }
 
 fn run_modeling(ctx: &StageContext) -> Result<String> {
