@@ -18,6 +18,30 @@
 //! opt-level = 1
 //! debug = false
 //!
+//! [profile.dev.package.polars]
+//! opt-level = 3
+//!
+//! [profile.dev.package.polars-arrow]
+//! opt-level = 3
+//!
+//! [profile.dev.package.polars-buffer]
+//! opt-level = 3
+//!
+//! [profile.dev.package.polars-compute]
+//! opt-level = 3
+//!
+//! [profile.dev.package.polars-core]
+//! opt-level = 3
+//!
+//! [profile.dev.package.polars-io]
+//! opt-level = 3
+//!
+//! [profile.dev.package.polars-parquet]
+//! opt-level = 3
+//!
+//! [profile.dev.package.polars-utils]
+//! opt-level = 3
+//!
 //! [profile.dev.package.crypto-lab]
 //! opt-level = 3
 //! ```

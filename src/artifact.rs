@@ -124,66 +124,86 @@ pub struct FrameShape {
 
 /// Writes a Parquet artifact a frame at a time, atomically: `fill` hands
 /// every frame (same schema, in order) to the sink it is given, so a stage
-/// never holds its whole output. Returns the shape written.
+/// never holds its whole output. A thread of its own encodes and writes
+/// while `fill` makes the next frame: writing gigabytes into the page cache
+/// is kernel time on one core, and the other core can compute meanwhile.
+/// Returns the shape written.
 pub fn write_parquet_batches<F>(path: &Path, fill: F) -> Result<FrameShape>
 where
     F: FnOnce(&mut dyn FnMut(DataFrame) -> Result<()>) -> Result<()>,
 {
+    let cannot = |e: PolarsError| Error::bad_input(path, format!("cannot write Parquet: {e}"));
     let mut shape = FrameShape {
         rows: 0,
         columns: 0,
     };
-    let cannot = |e: PolarsError| Error::bad_input(path, format!("cannot write Parquet: {e}"));
     write_atomic(path, |w| {
-        // The file goes to the batched writer at the first non-empty frame.
-        let mut file = Some(w);
-        let mut writer = None;
-        let mut first_empty = None;
-        let mut sink = |df: DataFrame| -> Result<()> {
-            if writer.is_none() {
-                shape.columns = df.width();
-                if df.height() == 0 {
-                    // Its schema makes an empty file if nothing follows.
-                    first_empty.get_or_insert(df);
-                    return Ok(());
-                }
-                let Some(w) = file.take() else {
-                    return Ok(());
+        // One frame waits while one is written: enough to overlap, and the
+        // memory of two frames at most besides the one being made.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<DataFrame>(1);
+        std::thread::scope(|s| {
+            let writer = s.spawn(move || -> Result<FrameShape> {
+                let mut shape = FrameShape {
+                    rows: 0,
+                    columns: 0,
                 };
-                writer = Some(parquet_writer(w).batched(df.schema()).map_err(cannot)?);
-            }
-            let Some(out) = writer.as_mut() else {
-                return Ok(());
-            };
-            let mut df = df;
-            df.align_chunks();
-            let mut offset = 0;
-            while offset < df.height() {
-                let part = df.slice(offset as i64, ROW_GROUP);
-                out.write_batch(&part).map_err(cannot)?;
-                offset += part.height();
-            }
-            shape.rows += df.height();
-            Ok(())
-        };
-        fill(&mut sink)?;
-        match (writer, first_empty) {
-            (Some(out), _) => {
-                out.finish().map_err(cannot)?;
-            }
-            (None, Some(mut empty)) => {
-                if let Some(w) = file {
-                    parquet_writer(w).finish(&mut empty).map_err(cannot)?;
+                let mut file = Some(w);
+                let mut out = None;
+                let mut first_empty = None;
+                for df in rx {
+                    shape.columns = df.width();
+                    if out.is_none() {
+                        if df.height() == 0 {
+                            // Its schema makes an empty file if nothing follows.
+                            first_empty.get_or_insert(df);
+                            continue;
+                        }
+                        if let Some(w) = file.take() {
+                            out = Some(parquet_writer(w).batched(df.schema()).map_err(cannot)?);
+                        }
+                    }
+                    let Some(out) = out.as_mut() else { continue };
+                    let mut df = df;
+                    df.align_chunks();
+                    let mut offset = 0;
+                    while offset < df.height() {
+                        let part = df.slice(offset as i64, ROW_GROUP);
+                        out.write_batch(&part).map_err(cannot)?;
+                        offset += part.height();
+                    }
+                    shape.rows += df.height();
                 }
-            }
-            (None, None) => {
-                return Err(Error::Check(format!(
-                    "{}: nothing to write",
-                    path.display()
-                )))
-            }
-        }
-        Ok(())
+                match (out, first_empty, file) {
+                    (Some(out), _, _) => {
+                        out.finish().map_err(cannot)?;
+                    }
+                    (None, Some(mut empty), Some(w)) => {
+                        parquet_writer(w).finish(&mut empty).map_err(cannot)?;
+                    }
+                    _ => {
+                        return Err(Error::Check(format!(
+                            "{}: nothing to write",
+                            path.display()
+                        )))
+                    }
+                }
+                Ok(shape)
+            });
+            let mut sink = |df: DataFrame| -> Result<()> {
+                // A closed channel means the writer stopped on an error,
+                // which the join below reports.
+                let _ = tx.send(df);
+                Ok(())
+            };
+            let filled = fill(&mut sink);
+            drop(tx);
+            let written = writer.join().map_err(|_| {
+                Error::Check(format!("{}: the writer thread failed", path.display()))
+            })?;
+            filled?;
+            shape = written?;
+            Ok(())
+        })
     })?;
     Ok(shape)
 }
