@@ -216,16 +216,18 @@ pub fn parquet_rows(path: &Path, made_by: &str) -> Result<usize> {
         .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))
 }
 
-/// Reads rows `offset..offset + len` of every column of a Parquet artifact
-/// (only the row groups that hold them).
+/// Reads rows `offset..offset + len` of a Parquet artifact (only the row
+/// groups that hold them), of `columns` or of every column.
 pub fn read_parquet_slice(
     path: &Path,
     made_by: &str,
+    columns: Option<&[&str]>,
     offset: usize,
     len: usize,
 ) -> Result<DataFrame> {
     check_exists(path, made_by)?;
     open_parquet(path)?
+        .with_columns(columns.map(|c| c.iter().map(|s| s.to_string()).collect()))
         .with_slice(Some((offset, len)))
         .finish()
         .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))

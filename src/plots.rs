@@ -9,8 +9,11 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use polars::prelude::DataFrame;
 
-use crate::artifact::{read_json, read_parquet_columns, replace_atomically, write_bytes};
-use crate::columns::{f64_column, i64_column};
+use crate::artifact::{
+    parquet_rows, read_json, read_parquet_columns, read_parquet_slice, replace_atomically,
+    write_bytes,
+};
+use crate::columns::F64Pieces;
 use crate::error::{Error, Result};
 use crate::stages::files;
 use crate::stages::modeling::{FeatureImportance, TrainingHistory, ValidPredictions};
@@ -81,7 +84,7 @@ pub enum Chart {
         bars: Vec<(i64, f64, f64)>,
     },
     /// Histograms of a few features.
-    Distributions(Vec<(String, Vec<f64>)>),
+    Distributions(Vec<Histogram>),
     /// Validation rmse and weighted correlation per round.
     LearningCurves(TrainingHistory),
     /// Gain importance per feature.
@@ -97,6 +100,44 @@ pub enum Chart {
         /// (legend, points) per series.
         series: Vec<(String, Vec<(f64, f64)>)>,
     },
+}
+
+/// Bins of a feature histogram.
+const HISTOGRAM_BINS: usize = 40;
+
+/// A feature's histogram: counted once, so a chart holds 40 numbers, not
+/// the column.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    /// Feature name.
+    pub name: String,
+    /// Left edge of the first bin.
+    pub lo: f64,
+    /// Bin width.
+    pub width: f64,
+    /// Values per bin.
+    pub counts: Vec<u32>,
+}
+
+impl Histogram {
+    /// The histogram of `values`, leaving out the missing values the lab
+    /// filled with 0 (and anything not finite), which would hide the shape.
+    pub fn of(name: &str, values: &F64Pieces) -> Histogram {
+        let kept = || values.iter().filter(|v| v.is_finite() && *v != 0.0);
+        let (lo, hi) = finite_range(kept());
+        let width = (hi - lo) / HISTOGRAM_BINS as f64;
+        let mut counts = vec![0u32; HISTOGRAM_BINS];
+        for v in kept() {
+            let b = (((v - lo) / width) as usize).min(HISTOGRAM_BINS - 1);
+            counts[b] += 1;
+        }
+        Histogram {
+            name: name.to_string(),
+            lo,
+            width,
+            counts,
+        }
+    }
 }
 
 fn chart_err<E: std::fmt::Debug>(e: E) -> Error {
@@ -122,15 +163,12 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
 impl Chart {
     /// Price and volume of `asset_id` from `df_train`.
     pub fn price_volume(df_train: &DataFrame, asset_id: i64) -> Result<Chart> {
-        let label = Path::new(files::DF_TRAIN);
-        let ts = i64_column(df_train, "timestamp", label)?;
-        let asset = i64_column(df_train, "Asset_ID", label)?;
-        let close = f64_column(df_train, "Close", label)?;
-        let volume = f64_column(df_train, "Volume", label)?;
-        let mut bars: Vec<(i64, f64, f64)> = (0..ts.len())
-            .filter(|&i| asset[i] == asset_id)
-            .map(|i| (ts[i], close[i], volume[i]))
-            .collect();
+        Chart::price_volume_of(price_bars(df_train, asset_id)?, asset_id)
+    }
+
+    /// The price chart from (timestamp, close, volume) bars of one asset, in
+    /// any order; thinned to [`MAX_BARS`].
+    pub fn price_volume_of(mut bars: Vec<(i64, f64, f64)>, asset_id: i64) -> Result<Chart> {
         bars.sort_by_key(|b| b.0);
         let step = bars.len().div_ceil(MAX_BARS).max(1);
         let bars: Vec<_> = bars.into_iter().step_by(step).collect();
@@ -145,11 +183,11 @@ impl Chart {
     /// Distributions of `features` in a feature frame.
     pub fn distributions(feature_df: &DataFrame, features: &[&str]) -> Result<Chart> {
         let label = Path::new(files::FEATURE_DF);
-        let cols = features
+        let hists = features
             .iter()
-            .map(|f| Ok((f.to_string(), f64_column(feature_df, f, label)?)))
+            .map(|f| Ok(Histogram::of(f, &F64Pieces::of(feature_df, f, label)?)))
             .collect::<Result<Vec<_>>>()?;
-        Ok(Chart::Distributions(cols))
+        Ok(Chart::Distributions(hists))
     }
 
     /// Learning curves from modeling's record.
@@ -191,7 +229,7 @@ impl Chart {
         root.fill(&WHITE).map_err(chart_err)?;
         match self {
             Chart::PriceVolume { asset_id, bars } => draw_price_volume(root, *asset_id, bars),
-            Chart::Distributions(cols) => draw_distributions(root, cols),
+            Chart::Distributions(hists) => draw_distributions(root, hists),
             Chart::LearningCurves(h) => draw_learning_curves(root, h),
             Chart::Importance(imp) => draw_importance(root, imp),
             Chart::PredictedVsActual(points) => draw_scatter(root, points),
@@ -288,29 +326,17 @@ fn draw_price_volume<DB: DrawingBackend>(
 
 fn draw_distributions<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
-    cols: &[(String, Vec<f64>)],
+    hists: &[Histogram],
 ) -> Result<()> {
-    let n = cols.len().max(1);
+    let n = hists.len().max(1);
     let rows = n.div_ceil(2);
     let areas = root.split_evenly((rows, 2));
-    for ((name, values), area) in cols.iter().zip(areas.iter()) {
-        // The lab fills missing values with 0; leave those out of the shape.
-        let vals: Vec<f64> = values
-            .iter()
-            .copied()
-            .filter(|v| v.is_finite() && *v != 0.0)
-            .collect();
-        let (lo, hi) = finite_range(vals.iter().copied());
-        let bins = 40usize;
-        let width = (hi - lo) / bins as f64;
-        let mut counts = vec![0u32; bins];
-        for v in &vals {
-            let b = (((v - lo) / width) as usize).min(bins - 1);
-            counts[b] += 1;
-        }
-        let top = counts.iter().copied().max().unwrap_or(1).max(1);
+    for (h, area) in hists.iter().zip(areas.iter()) {
+        let (lo, width) = (h.lo, h.width);
+        let hi = lo + width * h.counts.len() as f64;
+        let top = h.counts.iter().copied().max().unwrap_or(1).max(1);
         let mut chart = ChartBuilder::on(area)
-            .caption(name, ("sans-serif", 18))
+            .caption(&h.name, ("sans-serif", 18))
             .margin(8)
             .x_label_area_size(25)
             .y_label_area_size(50)
@@ -323,13 +349,30 @@ fn draw_distributions<DB: DrawingBackend>(
             .draw()
             .map_err(chart_err)?;
         chart
-            .draw_series(counts.iter().enumerate().map(|(i, c)| {
+            .draw_series(h.counts.iter().enumerate().map(|(i, c)| {
                 let x0 = lo + width * i as f64;
                 Rectangle::new([(x0, 0), (x0 + width, *c)], BLUE.mix(0.6).filled())
             }))
             .map_err(chart_err)?;
     }
     Ok(())
+}
+
+/// (timestamp, close, volume) of `asset_id`'s rows in a `df_train` frame.
+fn price_bars(df_train: &DataFrame, asset_id: i64) -> Result<Vec<(i64, f64, f64)>> {
+    let label = Path::new(files::DF_TRAIN);
+    let ts = F64Pieces::of(df_train, "timestamp", label)?;
+    let asset = F64Pieces::of(df_train, "Asset_ID", label)?;
+    let close = F64Pieces::of(df_train, "Close", label)?;
+    let volume = F64Pieces::of(df_train, "Volume", label)?;
+    let wanted = asset_id as f64;
+    Ok(asset
+        .iter()
+        .zip(ts.iter())
+        .zip(close.iter().zip(volume.iter()))
+        .filter(|((a, _), _)| *a == wanted)
+        .map(|((_, t), (c, v))| (t as i64, c, v))
+        .collect())
 }
 
 fn draw_learning_curves<DB: DrawingBackend>(
@@ -515,12 +558,11 @@ fn draw_lines<DB: DrawingBackend>(
 
 /// What the five lab charts are drawn from.
 pub struct ChartInputs<'a> {
-    /// The lab's data path (the price chart reads `df_train.parquet`).
+    /// The lab's data path: the price chart reads `df_train.parquet`, the
+    /// distributions `merge_feature_df.parquet`.
     pub data_path: &'a Path,
     /// Asset of the price chart.
     pub asset_id: i64,
-    /// merge_assets_features' frame (feature distributions).
-    pub merged: &'a DataFrame,
     /// modeling's record.
     pub history: &'a TrainingHistory,
     /// modeling's importance.
@@ -529,17 +571,38 @@ pub struct ChartInputs<'a> {
     pub predicted: (&'a [f64], &'a [f32]),
 }
 
-/// The five lab charts.
+/// Rows of `df_train` read per pass for the price chart.
+const PRICE_ROWS_PER_PASS: usize = 1 << 20;
+
+/// The five lab charts. The large artifacts are read a slice or a column at
+/// a time: a chart needs one asset's bars or a histogram, not the frames.
 pub fn charts(inputs: &ChartInputs) -> Result<Vec<Chart>> {
-    // Only the columns the price chart draws: df_train is the largest artifact.
-    let df_train = read_parquet_columns(
-        &inputs.data_path.join(files::DF_TRAIN),
-        "load-data",
-        &["timestamp", "Asset_ID", "Close", "Volume"],
-    )?;
+    let train = inputs.data_path.join(files::DF_TRAIN);
+    let rows = parquet_rows(&train, "load-data")?;
+    let mut bars = Vec::new();
+    let mut offset = 0;
+    while offset < rows {
+        let part = read_parquet_slice(
+            &train,
+            "load-data",
+            Some(&["timestamp", "Asset_ID", "Close", "Volume"]),
+            offset,
+            PRICE_ROWS_PER_PASS,
+        )?;
+        bars.extend(price_bars(&part, inputs.asset_id)?);
+        offset += PRICE_ROWS_PER_PASS;
+    }
+    let merged = inputs.data_path.join(files::MERGE_FEATURE_DF);
+    let hists = DISTRIBUTION_FEATURES
+        .iter()
+        .map(|f| {
+            let df = read_parquet_columns(&merged, "merge-assets-features", &[f])?;
+            Ok(Histogram::of(f, &F64Pieces::of(&df, f, &merged)?))
+        })
+        .collect::<Result<Vec<_>>>()?;
     Ok(vec![
-        Chart::price_volume(&df_train, inputs.asset_id)?,
-        Chart::distributions(inputs.merged, &DISTRIBUTION_FEATURES)?,
+        Chart::price_volume_of(bars, inputs.asset_id)?,
+        Chart::Distributions(hists),
         Chart::learning_curves(inputs.history),
         Chart::importance(inputs.importance),
         Chart::predicted_vs_actual(inputs.predicted.0, inputs.predicted.1),
@@ -548,11 +611,6 @@ pub fn charts(inputs: &ChartInputs) -> Result<Vec<Chart>> {
 
 /// The five lab charts from the artifacts in `data_path`.
 pub fn lab_charts(data_path: &Path, asset_id: i64) -> Result<Vec<Chart>> {
-    let merged = read_parquet_columns(
-        &data_path.join(files::MERGE_FEATURE_DF),
-        "merge-assets-features",
-        &DISTRIBUTION_FEATURES,
-    )?;
     let history: TrainingHistory = read_json(&data_path.join(files::HISTORY), "modeling")?;
     let importance: FeatureImportance =
         read_json(&data_path.join(files::FEATURE_IMPORTANCE), "modeling")?;
@@ -560,7 +618,6 @@ pub fn lab_charts(data_path: &Path, asset_id: i64) -> Result<Vec<Chart>> {
     charts(&ChartInputs {
         data_path,
         asset_id,
-        merged: &merged,
         history: &history,
         importance: &importance,
         predicted: (&saved.prediction, &saved.labels()),
@@ -579,4 +636,26 @@ pub fn save_all(charts: &[Chart], dir: &Path) -> Result<Vec<PathBuf>> {
         }
     }
     Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::columns::col;
+
+    #[test]
+    fn histogram_leaves_out_filled_zeros_and_keeps_every_value() {
+        let df = DataFrame::new_infer_height(vec![col(
+            "x",
+            vec![0.0, 1.0, 2.0, 2.0, 3.0, f64::NAN, f64::INFINITY, 0.0],
+        )])
+        .expect("frame");
+        let h = Histogram::of("x", &F64Pieces::of(&df, "x", Path::new("f")).expect("col"));
+        assert_eq!(h.counts.len(), HISTOGRAM_BINS);
+        assert_eq!(h.counts.iter().sum::<u32>(), 4);
+        assert!(h.lo < 1.0 && h.lo + h.width * HISTOGRAM_BINS as f64 > 3.0);
+        let bin_of = |v: f64| ((v - h.lo) / h.width) as usize;
+        assert_eq!(h.counts[bin_of(2.0)], 2);
+        assert_eq!(h.counts[bin_of(1.0)], 1);
+    }
 }

@@ -8,7 +8,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver};
+use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
 use std::sync::Mutex;
 
 use polars::prelude::*;
@@ -19,7 +19,7 @@ use crate::kaggle_csv::{NUM_ASSETS, TRAIN_COLUMNS};
 
 /// Bytes read per block: big enough that a block is a few hundred thousand
 /// rows, small enough that the blocks in flight stay a few dozen MiB.
-const BLOCK: usize = 8 << 20;
+const BLOCK: usize = 16 << 20;
 
 /// Float columns of `train.csv`, in [`TRAIN_COLUMNS`] order after the two
 /// integer ones.
@@ -52,6 +52,18 @@ struct BadLine {
 /// order, as the frame `read_train_csv` and the lab's filter would give.
 /// Rows before `from` are checked for a valid timestamp only.
 pub fn read_train_csv_from(path: &Path, from: i64) -> Result<DataFrame> {
+    scan_train_csv(path, from, &mut |_| Ok(()))
+}
+
+/// [`read_train_csv_from`] that also hands the kept rows to `sink` a block
+/// at a time, in file order, as soon as they are parsed (load_data writes
+/// them while the rest is read). The frame returned shares its memory with
+/// the blocks the sink got.
+pub fn scan_train_csv(
+    path: &Path,
+    from: i64,
+    sink: &mut dyn FnMut(DataFrame) -> Result<()>,
+) -> Result<DataFrame> {
     let mut file = File::open(path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::NotFound {
             Error::MissingFile {
@@ -62,10 +74,19 @@ pub fn read_train_csv_from(path: &Path, from: i64) -> Result<DataFrame> {
             Error::io(path, "cannot open", e)
         }
     })?;
-    let mut first = vec![0u8; BLOCK];
-    let n = read_full(&mut file, &mut first, path)?;
-    first.truncate(n);
-    let header_end = memchr::memchr(b'\n', &first).unwrap_or(first.len());
+    // The header, and whatever follows it in the first read.
+    let mut first = Vec::new();
+    let header_end = loop {
+        let start = first.len();
+        first.resize(start + (64 << 10), 0);
+        let n = read_full(&mut file, &mut first[start..], path)?;
+        first.truncate(start + n);
+        match memchr::memchr(b'\n', &first[start..]) {
+            Some(i) => break start + i,
+            None if n == 0 => break first.len(),
+            None => {}
+        }
+    };
     let layout = layout(path, &first[..header_end])?;
     let carry = first.get(header_end + 1..).unwrap_or_default().to_vec();
     drop(first);
@@ -74,47 +95,87 @@ pub fn read_train_csv_from(path: &Path, from: i64) -> Result<DataFrame> {
     let in_flight = workers * 2;
     let (free_tx, free_rx) = sync_channel::<Vec<u8>>(in_flight);
     for _ in 0..in_flight {
-        let _ = free_tx.send(Vec::with_capacity(BLOCK + 4096));
+        // Zeroed once, lazily by the OS; reused without clearing.
+        let _ = free_tx.send(vec![0u8; BLOCK]);
     }
-    let (work_tx, work_rx) = sync_channel::<(usize, Vec<u8>)>(in_flight);
+    let (work_tx, work_rx) = sync_channel::<Work>(in_flight);
     let work_rx = Mutex::new(work_rx);
-    let results: Mutex<Vec<(usize, std::result::Result<Rows, BadLine>)>> = Mutex::new(Vec::new());
+    let (done_tx, done_rx) = channel::<(usize, std::result::Result<Rows, BadLine>)>();
     // The first failing block: later blocks need not be parsed, earlier ones
-    // still are, to number the bad line.
+    // still are, to number the bad line. 0 stops everything.
     let failed = AtomicUsize::new(usize::MAX);
 
-    let read_result = std::thread::scope(|s| {
+    std::thread::scope(|s| {
         for _ in 0..workers {
-            s.spawn(|| worker(&work_rx, &free_tx, &results, &failed, &layout, from));
+            let done = done_tx.clone();
+            let (work_rx, free_tx, failed, layout) = (&work_rx, &free_tx, &failed, &layout);
+            s.spawn(move || worker(work_rx, free_tx, &done, failed, layout, from));
         }
-        let r = feed(&mut file, path, carry, &free_rx, &work_tx, &failed);
-        drop(work_tx);
-        r
-    });
-    read_result?;
+        drop(done_tx);
+        let failed_ref = &failed;
+        let reader = s.spawn(move || {
+            let r = feed(&mut file, path, carry, &free_rx, &work_tx, failed_ref);
+            if r.is_err() {
+                failed_ref.store(0, Ordering::Relaxed);
+            }
+            r
+        });
+        let collected = collect_in_order(path, &done_rx, sink, &failed);
+        if collected.is_err() {
+            failed.store(0, Ordering::Relaxed);
+        }
+        // Drain so no worker blocks, then let the reader report.
+        for _ in done_rx.iter() {}
+        let read = reader
+            .join()
+            .map_err(|_| Error::Check(format!("{}: the reader thread failed", path.display())))?;
+        read?;
+        collected
+    })
+}
 
-    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    results.sort_by_key(|(idx, _)| *idx);
+/// Takes the parsed blocks in file order: numbers a bad line from the
+/// lines before it, hands each block to `sink`, and joins them.
+fn collect_in_order(
+    path: &Path,
+    done: &Receiver<(usize, std::result::Result<Rows, BadLine>)>,
+    sink: &mut dyn FnMut(DataFrame) -> Result<()>,
+    failed: &AtomicUsize,
+) -> Result<DataFrame> {
+    let mut pending = std::collections::BTreeMap::new();
+    let mut next = 0;
     let mut lines_before = 1; // the header
-    let mut kept = 0;
-    for (_, r) in &results {
-        match r {
-            Ok(rows) => {
-                lines_before += rows.lines;
-                kept += rows.timestamp.len();
+    let mut all: Option<DataFrame> = None;
+    for (idx, r) in done.iter() {
+        pending.insert(idx, r);
+        while let Some(r) = pending.remove(&next) {
+            match r {
+                Ok(rows) => {
+                    lines_before += rows.lines;
+                    let df = rows_frame(rows)?;
+                    sink(df.clone())?;
+                    match all.as_mut() {
+                        None => all = Some(df),
+                        Some(acc) => {
+                            acc.vstack_mut(&df)?;
+                        }
+                    }
+                }
+                Err(bad) => {
+                    failed.store(0, Ordering::Relaxed);
+                    return Err(Error::bad_input(
+                        path,
+                        format!("line {}{}", lines_before + bad.line, bad.message),
+                    ));
+                }
             }
-            Err(bad) => {
-                return Err(Error::bad_input(
-                    path,
-                    format!("line {}{}", lines_before + bad.line, bad.message),
-                ))
-            }
+            next += 1;
         }
     }
     if lines_before == 1 {
         return Err(Error::bad_input(path, "no rows after the header"));
     }
-    assemble(results, kept)
+    all.map_or_else(|| rows_frame(Rows::default()), Ok)
 }
 
 fn read_full(file: &mut File, buf: &mut [u8], path: &Path) -> Result<usize> {
@@ -152,46 +213,56 @@ fn layout(path: &Path, header: &[u8]) -> Result<Layout> {
     })
 }
 
+/// A block for a worker: its number, its buffer and how much of it is data.
+type Work = (usize, Vec<u8>, usize);
+
 /// Reads the file block by block, each cut after its last full line, and
-/// queues the blocks for the workers.
+/// queues the blocks for the workers. Buffers come back from the workers
+/// and are filled again as they are: no clearing, no zeroing.
 fn feed(
     file: &mut File,
     path: &Path,
     mut carry: Vec<u8>,
     free: &Receiver<Vec<u8>>,
-    work: &std::sync::mpsc::SyncSender<(usize, Vec<u8>)>,
+    work: &SyncSender<Work>,
     failed: &AtomicUsize,
 ) -> Result<()> {
     let mut idx = 0;
     let mut eof = false;
     while !eof && failed.load(Ordering::Relaxed) == usize::MAX {
         let Ok(mut buf) = free.recv() else { break };
-        buf.clear();
-        buf.append(&mut carry);
-        // Fill to BLOCK; a line longer than a block grows the buffer.
+        let mut len = carry.len();
+        if buf.len() < len + BLOCK {
+            buf.resize(len + BLOCK, 0);
+        }
+        buf[..len].copy_from_slice(&carry);
+        carry.clear();
         loop {
-            let start = buf.len();
-            buf.resize(BLOCK.max(start + 4096), 0);
+            if len == buf.len() {
+                // A line longer than the buffer.
+                buf.resize(buf.len() * 2, 0);
+            }
+            let start = len;
             let n = read_full(file, &mut buf[start..], path)?;
-            buf.truncate(start + n);
+            len += n;
             if n == 0 {
                 eof = true;
                 break;
             }
-            if memchr::memchr(b'\n', &buf[start..]).is_some() {
+            if memchr::memchr(b'\n', &buf[start..len]).is_some() {
                 break;
             }
         }
         if !eof {
             // The carry held no newline, so the last one is in what was read.
-            let last = memchr::memrchr(b'\n', &buf).unwrap_or(buf.len() - 1);
-            carry.extend_from_slice(&buf[last + 1..]);
-            buf.truncate(last + 1);
+            let last = memchr::memrchr(b'\n', &buf[..len]).unwrap_or(len - 1);
+            carry.extend_from_slice(&buf[last + 1..len]);
+            len = last + 1;
         }
-        if buf.is_empty() {
+        if len == 0 {
             continue;
         }
-        if work.send((idx, buf)).is_err() {
+        if work.send((idx, buf, len)).is_err() {
             break;
         }
         idx += 1;
@@ -200,9 +271,9 @@ fn feed(
 }
 
 fn worker(
-    work: &Mutex<Receiver<(usize, Vec<u8>)>>,
-    free: &std::sync::mpsc::SyncSender<Vec<u8>>,
-    results: &Mutex<Vec<(usize, std::result::Result<Rows, BadLine>)>>,
+    work: &Mutex<Receiver<Work>>,
+    free: &SyncSender<Vec<u8>>,
+    done: &Sender<(usize, std::result::Result<Rows, BadLine>)>,
     failed: &AtomicUsize,
     layout: &Layout,
     from: i64,
@@ -212,15 +283,13 @@ fn worker(
             Ok(rx) => rx.recv(),
             Err(_) => return,
         };
-        let Ok((idx, buf)) = next else { return };
+        let Ok((idx, buf, len)) = next else { return };
         if idx < failed.load(Ordering::Relaxed) {
-            let r = parse_block(&buf, layout, from);
+            let r = parse_block(&buf[..len], layout, from);
             if r.is_err() {
                 failed.fetch_min(idx, Ordering::Relaxed);
             }
-            if let Ok(mut all) = results.lock() {
-                all.push((idx, r));
-            }
+            let _ = done.send((idx, r));
         }
         let _ = free.send(buf);
     }
@@ -347,28 +416,14 @@ fn parse_float(field: &[u8]) -> Option<f64> {
     fast_float2::parse(field).ok()
 }
 
-/// The blocks' rows as one frame, in file order; NaN is stored as missing,
-/// as pandas hands NaN to Parquet.
-fn assemble(
-    results: Vec<(usize, std::result::Result<Rows, BadLine>)>,
-    kept: usize,
-) -> Result<DataFrame> {
-    let mut timestamp = Vec::with_capacity(kept);
-    let mut asset_id = Vec::with_capacity(kept);
-    let mut floats: [Vec<f64>; FLOATS] = std::array::from_fn(|_| Vec::with_capacity(kept));
-    for (_, r) in results {
-        let Ok(rows) = r else { continue };
-        timestamp.extend_from_slice(&rows.timestamp);
-        asset_id.extend_from_slice(&rows.asset_id);
-        for (all, part) in floats.iter_mut().zip(&rows.floats) {
-            all.extend_from_slice(part);
-        }
-    }
+/// One block's rows as a frame; NaN is stored as missing, as pandas hands
+/// NaN to Parquet.
+fn rows_frame(rows: Rows) -> Result<DataFrame> {
     let mut columns = vec![
-        Series::from_vec(TRAIN_COLUMNS[0].into(), timestamp).into_column(),
-        Series::from_vec(TRAIN_COLUMNS[1].into(), asset_id).into_column(),
+        Series::from_vec(TRAIN_COLUMNS[0].into(), rows.timestamp).into_column(),
+        Series::from_vec(TRAIN_COLUMNS[1].into(), rows.asset_id).into_column(),
     ];
-    for (name, values) in TRAIN_COLUMNS[2..].iter().zip(floats) {
+    for (name, values) in TRAIN_COLUMNS[2..].iter().zip(rows.floats) {
         let series = if values.iter().any(|v| v.is_nan()) {
             Float64Chunked::from_iter_options(
                 (*name).into(),

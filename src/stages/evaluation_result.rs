@@ -7,8 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{
-    check_exists, ensure_writable_dir, read_json, read_parquet_columns, read_to_string,
-    write_bytes, write_json,
+    check_exists, ensure_writable_dir, read_json, read_to_string, write_bytes, write_json,
 };
 use crate::error::{Error, Result};
 use crate::metrics::{rel_diff, rmse, weighted_correlation};
@@ -238,23 +237,15 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
         &history,
         &Rescore::of(&saved.prediction, &labels, &saved.weight),
     )?;
-    // The distributions chart needs a few feature columns, not the frame.
-    let df = read_parquet_columns(
-        &data_path.join(files::MERGE_FEATURE_DF),
-        "merge-assets-features",
-        &crate::plots::DISTRIBUTION_FEATURES,
-    )?;
     let metrics = Metrics::from_history(&history);
     let summary = summary_markdown(&history, &importance);
     let charts = crate::plots::charts(&crate::plots::ChartInputs {
         data_path,
         asset_id: crate::plots::PRICE_ASSET,
-        merged: &df,
         history: &history,
         importance: &importance,
         predicted: (&saved.prediction, &labels),
     })?;
-    drop(df);
     let charts = charts
         .iter()
         .map(|c| c.to_svg())

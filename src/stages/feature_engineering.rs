@@ -204,21 +204,29 @@ fn compute_asset(bars: &Bars, asset_id: i64, opts: &FeatureOptions) -> AssetFeat
 }
 
 fn to_frame(parts: Vec<AssetFeatures>) -> Result<DataFrame> {
-    let total: usize = parts.iter().map(|p| p.timestamp.len()).sum();
-    let mut timestamp = Vec::with_capacity(total);
-    let mut asset = Vec::with_capacity(total);
-    let mut train_flg = Vec::with_capacity(total);
-    let mut floats: Vec<Vec<f64>> = (0..20).map(|_| Vec::with_capacity(total)).collect();
-    let mut calendar: [Vec<i32>; 4] = Default::default();
-    for p in parts {
-        timestamp.extend(p.timestamp);
-        asset.extend(p.asset);
-        train_flg.extend(p.train_flg);
-        for (dst, src) in floats.iter_mut().zip(p.floats) {
+    // The first part's vectors are moved, not copied: the file form makes a
+    // frame per asset, and copying gigabytes of features costs seconds.
+    fn append<T>(dst: &mut Vec<T>, src: Vec<T>) {
+        if dst.is_empty() {
+            *dst = src;
+        } else {
             dst.extend(src);
         }
+    }
+    let mut timestamp = Vec::new();
+    let mut asset = Vec::new();
+    let mut train_flg = Vec::new();
+    let mut floats: Vec<Vec<f64>> = (0..20).map(|_| Vec::new()).collect();
+    let mut calendar: [Vec<i32>; 4] = Default::default();
+    for p in parts {
+        append(&mut timestamp, p.timestamp);
+        append(&mut asset, p.asset);
+        append(&mut train_flg, p.train_flg);
+        for (dst, src) in floats.iter_mut().zip(p.floats) {
+            append(dst, src);
+        }
         for (dst, src) in calendar.iter_mut().zip(p.calendar) {
-            dst.extend(src);
+            append(dst, src);
         }
     }
     let names = &FEATURE_DF_COLUMNS;

@@ -4,12 +4,12 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::artifact::{ensure_writable_dir, write_parquet};
+use crate::artifact::{ensure_writable_dir, write_parquet, write_parquet_batches};
 use crate::columns::i64_column;
 use crate::error::{Error, Result};
 use crate::kaggle_csv::{read_asset_details_csv, NUM_ASSETS};
 use crate::stages::files;
-use crate::train_csv::read_train_csv_from;
+use crate::train_csv::scan_train_csv;
 
 /// `2020-01-01 00:00:00` UTC: the lab keeps rows from this instant on.
 pub const START_TIMESTAMP: i64 = 1_577_836_800;
@@ -90,12 +90,16 @@ pub fn load_data(data_path: &Path) -> Result<LoadedData> {
     let df_asset_details = sort_asset_details(&details, &details_path)?;
     // The fast reader filters as it reads (the lab's >= 2020-01-01), and
     // checks every kept row as load_frames would.
-    let df_train = read_train_csv_from(&train_path, START_TIMESTAMP)?;
+    // Blocks are written as they are parsed.
+    let mut df_train = None;
+    write_parquet_batches(&data_path.join(files::DF_TRAIN), |sink| {
+        df_train = Some(scan_train_csv(&train_path, START_TIMESTAMP, sink)?);
+        Ok(())
+    })?;
     let mut loaded = LoadedData {
-        df_train,
+        df_train: df_train.ok_or_else(|| Error::Check("train.csv was not read".into()))?,
         df_asset_details,
     };
-    write_parquet(&data_path.join(files::DF_TRAIN), &mut loaded.df_train)?;
     write_parquet(
         &data_path.join(files::DF_ASSET_DETAILS),
         &mut loaded.df_asset_details,

@@ -52,7 +52,13 @@ pub fn merge_in_passes(data_path: &Path, rows_per_pass: usize) -> Result<FrameSh
     write_parquet_batches(&data_path.join(files::MERGE_FEATURE_DF), |sink| {
         let mut offset = 0;
         loop {
-            let part = read_parquet_slice(&features, "feature-engineering", offset, rows_per_pass)?;
+            let part = read_parquet_slice(
+                &features,
+                "feature-engineering",
+                None,
+                offset,
+                rows_per_pass,
+            )?;
             sink(merge_frames(&part, &details)?)?;
             offset += rows_per_pass;
             if offset >= rows {
