@@ -4,6 +4,7 @@
 use std::path::Path;
 
 use polars::prelude::*;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{
@@ -306,11 +307,19 @@ impl RowSource for FeatureRows<'_> {
         self.features[col].get(self.rows[row] as usize)
     }
     fn fill(&self, start: usize, out: &mut [f64]) {
+        // LightGBM's threads wait while a block is gathered: gather it on
+        // every core, a run of rows each.
+        const ROWS_PER_TASK: usize = 4096;
         let cols = self.features.len();
-        let rows = &self.rows[start..start + out.len() / cols];
-        for (k, column) in self.features.iter().enumerate() {
-            column.gather(rows, &mut out[k..], cols);
-        }
+        out.par_chunks_mut(cols * ROWS_PER_TASK)
+            .enumerate()
+            .for_each(|(i, part)| {
+                let first = start + i * ROWS_PER_TASK;
+                let rows = &self.rows[first..first + part.len() / cols];
+                for (k, column) in self.features.iter().enumerate() {
+                    column.gather(rows, &mut part[k..], cols);
+                }
+            });
     }
 }
 
