@@ -10,8 +10,7 @@ use plotters::prelude::*;
 use polars::prelude::DataFrame;
 
 use crate::artifact::{
-    parquet_rows, read_json, read_parquet_columns, read_parquet_slice, replace_atomically,
-    write_bytes,
+    parquet_rows, read_json, read_parquet_slice, replace_atomically, write_bytes,
 };
 use crate::columns::F64Pieces;
 use crate::error::{Error, Result};
@@ -123,21 +122,79 @@ impl Histogram {
     /// The histogram of `values`, leaving out the missing values the lab
     /// filled with 0 (and anything not finite), which would hide the shape.
     pub fn of(name: &str, values: &F64Pieces) -> Histogram {
-        let kept = || values.iter().filter(|v| v.is_finite() && *v != 0.0);
-        let (lo, hi) = finite_range(kept());
-        let width = (hi - lo) / HISTOGRAM_BINS as f64;
-        let mut counts = vec![0u32; HISTOGRAM_BINS];
-        for v in kept() {
-            let b = (((v - lo) / width) as usize).min(HISTOGRAM_BINS - 1);
-            counts[b] += 1;
-        }
+        let (lo, hi) = finite_range(values.iter().filter(|v| Self::kept(*v)));
+        let mut h = Histogram::spanning(name, lo, hi);
+        h.add(values);
+        h
+    }
+
+    /// The histogram of a column of a Parquet file, read a slice of rows at
+    /// a time (two passes: range, then counts).
+    pub fn of_file(name: &str, path: &Path, made_by: &str) -> Result<Histogram> {
+        let (mut lo, mut hi) = (f64::INFINITY, f64::NEG_INFINITY);
+        for_each_slice(path, made_by, &[name], |df| {
+            for v in F64Pieces::of(df, name, path)?
+                .iter()
+                .filter(|v| Self::kept(*v))
+            {
+                lo = lo.min(v);
+                hi = hi.max(v);
+            }
+            Ok(())
+        })?;
+        let (lo, hi) = padded_range(lo, hi);
+        let mut h = Histogram::spanning(name, lo, hi);
+        for_each_slice(path, made_by, &[name], |df| {
+            h.add(&F64Pieces::of(df, name, path)?);
+            Ok(())
+        })?;
+        Ok(h)
+    }
+
+    fn kept(v: f64) -> bool {
+        v.is_finite() && v != 0.0
+    }
+
+    fn spanning(name: &str, lo: f64, hi: f64) -> Histogram {
         Histogram {
             name: name.to_string(),
             lo,
-            width,
-            counts,
+            width: (hi - lo) / HISTOGRAM_BINS as f64,
+            counts: vec![0; HISTOGRAM_BINS],
         }
     }
+
+    fn add(&mut self, values: &F64Pieces) {
+        for v in values.iter().filter(|v| Self::kept(*v)) {
+            let b = (((v - self.lo) / self.width) as usize).min(HISTOGRAM_BINS - 1);
+            self.counts[b] += 1;
+        }
+    }
+}
+
+/// Rows read per pass when a chart streams a large artifact.
+const ROWS_PER_PASS: usize = 1 << 18;
+
+/// Calls `f` with `columns` of a Parquet artifact, a slice of rows at a time.
+fn for_each_slice(
+    path: &Path,
+    made_by: &str,
+    columns: &[&str],
+    mut f: impl FnMut(&DataFrame) -> Result<()>,
+) -> Result<()> {
+    let rows = parquet_rows(path, made_by)?;
+    let mut offset = 0;
+    while offset < rows {
+        f(&read_parquet_slice(
+            path,
+            made_by,
+            Some(columns),
+            offset,
+            ROWS_PER_PASS,
+        )?)?;
+        offset += ROWS_PER_PASS;
+    }
+    Ok(())
 }
 
 fn chart_err<E: std::fmt::Debug>(e: E) -> Error {
@@ -150,6 +207,12 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v), hi.max(v))
         });
+    padded_range(lo, hi)
+}
+
+/// An axis range around `lo..=hi` (the finite extremes, or infinities when
+/// there were none), with a little room on both sides.
+fn padded_range(lo: f64, hi: f64) -> (f64, f64) {
     if !lo.is_finite() {
         (0.0, 1.0)
     } else if lo == hi {
@@ -158,6 +221,11 @@ fn finite_range(values: impl Iterator<Item = f64>) -> (f64, f64) {
         let pad = (hi - lo) * 0.03;
         (lo - pad, hi + pad)
     }
+}
+
+/// Every `thin_step(len)`-th point is drawn, at most [`MAX_POINTS`].
+fn thin_step(len: usize) -> usize {
+    (len / MAX_POINTS).max(1)
 }
 
 impl Chart {
@@ -202,14 +270,31 @@ impl Chart {
 
     /// Predicted against actual Target (thinned to [`MAX_POINTS`]).
     pub fn predicted_vs_actual(pred: &[f64], actual: &[f32]) -> Chart {
-        let step = (pred.len() / MAX_POINTS).max(1);
         Chart::PredictedVsActual(
             pred.iter()
                 .zip(actual)
-                .step_by(step)
+                .step_by(thin_step(pred.len()))
                 .map(|(p, a)| (f64::from(*a), *p))
                 .collect(),
         )
+    }
+
+    /// [`Chart::predicted_vs_actual`] of modeling's `valid_predictions.parquet`,
+    /// read a slice at a time.
+    pub fn predicted_vs_actual_file(path: &Path) -> Result<Chart> {
+        let step = thin_step(parquet_rows(path, "modeling")?);
+        let mut points = Vec::new();
+        let mut row = 0;
+        ValidPredictions::for_each_slice(path, |pred, actual, _| {
+            for (p, a) in pred.iter().zip(actual) {
+                if row % step == 0 {
+                    points.push((f64::from(*a), *p));
+                }
+                row += 1;
+            }
+            Ok(())
+        })?;
+        Ok(Chart::PredictedVsActual(points))
     }
 
     /// File-name stem of the chart.
@@ -556,10 +641,11 @@ fn draw_lines<DB: DrawingBackend>(
     Ok(())
 }
 
-/// What the five lab charts are drawn from.
+/// What the five lab charts are drawn from besides the data path.
 pub struct ChartInputs<'a> {
     /// The lab's data path: the price chart reads `df_train.parquet`, the
-    /// distributions `merge_feature_df.parquet`.
+    /// distributions `merge_feature_df.parquet`, the last chart
+    /// `valid_predictions.parquet`.
     pub data_path: &'a Path,
     /// Asset of the price chart.
     pub asset_id: i64,
@@ -567,45 +653,61 @@ pub struct ChartInputs<'a> {
     pub history: &'a TrainingHistory,
     /// modeling's importance.
     pub importance: &'a FeatureImportance,
-    /// The saved model's validation predictions and the actual Targets.
-    pub predicted: (&'a [f64], &'a [f32]),
 }
 
-/// Rows of `df_train` read per pass for the price chart.
-const PRICE_ROWS_PER_PASS: usize = 1 << 20;
-
-/// The five lab charts. The large artifacts are read a slice or a column at
-/// a time: a chart needs one asset's bars or a histogram, not the frames.
+/// The five lab charts. The large artifacts are read a slice of rows at a
+/// time: a chart needs one asset's bars, a histogram or a thinned sample,
+/// never a whole frame.
 pub fn charts(inputs: &ChartInputs) -> Result<Vec<Chart>> {
     let train = inputs.data_path.join(files::DF_TRAIN);
-    let rows = parquet_rows(&train, "load-data")?;
-    let mut bars = Vec::new();
-    let mut offset = 0;
-    while offset < rows {
-        let part = read_parquet_slice(
-            &train,
-            "load-data",
-            Some(&["timestamp", "Asset_ID", "Close", "Volume"]),
-            offset,
-            PRICE_ROWS_PER_PASS,
-        )?;
-        bars.extend(price_bars(&part, inputs.asset_id)?);
-        offset += PRICE_ROWS_PER_PASS;
-    }
+    // A first pass counts the asset's bars and checks they are in time
+    // order (as load_data leaves them); then only the bars the chart
+    // draws are kept, the same ones price_volume_of would pick.
+    let (mut count, mut sorted, mut last) = (0usize, true, i64::MIN);
+    let wanted = inputs.asset_id as f64;
+    for_each_slice(&train, "load-data", &["timestamp", "Asset_ID"], |df| {
+        let ts = F64Pieces::of(df, "timestamp", &train)?;
+        let asset = F64Pieces::of(df, "Asset_ID", &train)?;
+        for (t, a) in ts.iter().zip(asset.iter()) {
+            if a == wanted {
+                count += 1;
+                sorted &= t as i64 >= last;
+                last = t as i64;
+            }
+        }
+        Ok(())
+    })?;
+    let step = if sorted {
+        count.div_ceil(MAX_BARS).max(1)
+    } else {
+        1
+    };
+    let (mut bars, mut k) = (Vec::new(), 0usize);
+    for_each_slice(
+        &train,
+        "load-data",
+        &["timestamp", "Asset_ID", "Close", "Volume"],
+        |df| {
+            for bar in price_bars(df, inputs.asset_id)? {
+                if k % step == 0 {
+                    bars.push(bar);
+                }
+                k += 1;
+            }
+            Ok(())
+        },
+    )?;
     let merged = inputs.data_path.join(files::MERGE_FEATURE_DF);
     let hists = DISTRIBUTION_FEATURES
         .iter()
-        .map(|f| {
-            let df = read_parquet_columns(&merged, "merge-assets-features", &[f])?;
-            Ok(Histogram::of(f, &F64Pieces::of(&df, f, &merged)?))
-        })
+        .map(|f| Histogram::of_file(f, &merged, "merge-assets-features"))
         .collect::<Result<Vec<_>>>()?;
     Ok(vec![
         Chart::price_volume_of(bars, inputs.asset_id)?,
         Chart::Distributions(hists),
         Chart::learning_curves(inputs.history),
         Chart::importance(inputs.importance),
-        Chart::predicted_vs_actual(inputs.predicted.0, inputs.predicted.1),
+        Chart::predicted_vs_actual_file(&inputs.data_path.join(files::VALID_PREDICTIONS))?,
     ])
 }
 
@@ -614,13 +716,11 @@ pub fn lab_charts(data_path: &Path, asset_id: i64) -> Result<Vec<Chart>> {
     let history: TrainingHistory = read_json(&data_path.join(files::HISTORY), "modeling")?;
     let importance: FeatureImportance =
         read_json(&data_path.join(files::FEATURE_IMPORTANCE), "modeling")?;
-    let saved = ValidPredictions::read(&data_path.join(files::VALID_PREDICTIONS))?;
     charts(&ChartInputs {
         data_path,
         asset_id,
         history: &history,
         importance: &importance,
-        predicted: (&saved.prediction, &saved.labels()),
     })
 }
 

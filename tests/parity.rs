@@ -128,6 +128,21 @@ fn every_stage_matches_the_lab() {
     )
     .expect("re-predict");
     assert_eq!(saved.prediction.len(), again.len());
+    // Streamed a slice at a time, the saved predictions give the same bits.
+    let streamed =
+        crypto_lab::stages::evaluation_result::saved_scores(&data.join(files::VALID_PREDICTIONS))
+            .expect("streamed scores");
+    let whole = crypto_lab::stages::evaluation_result::Rescore::of(
+        &saved.prediction,
+        &saved.labels(),
+        &saved.weight,
+    );
+    assert_eq!(streamed, whole);
+    assert!(
+        streamed.rmse == h.rmse && streamed.weighted_correlation == h.weighted_correlation
+            || (rel(streamed.rmse, h.rmse) < 1e-12
+                && rel(streamed.weighted_correlation, h.weighted_correlation) < 1e-12)
+    );
     assert_eq!(saved.labels(), valid.y);
     for (i, (a, b)) in saved.prediction.iter().zip(&again).enumerate() {
         assert!(

@@ -10,7 +10,7 @@ use crate::artifact::{
     check_exists, ensure_writable_dir, read_json, read_to_string, write_bytes, write_json,
 };
 use crate::error::{Error, Result};
-use crate::metrics::{rel_diff, rmse, weighted_correlation};
+use crate::metrics::{rel_diff, rmse, weighted_correlation, Rmse, WeightedCorrelation};
 use crate::stages::files;
 use crate::stages::modeling::{
     model_inputs, FeatureImportance, SplitRows, TrainingHistory, ValidPredictions, FEATURES,
@@ -101,6 +101,26 @@ impl Rescore {
             weighted_correlation: weighted_correlation(pred, y, w),
         }
     }
+}
+
+/// The metrics of modeling's saved validation predictions, read a slice at
+/// a time: the same sums in the same order as [`Rescore::of`] on the whole.
+pub fn saved_scores(path: &Path) -> Result<Rescore> {
+    let mut corr = WeightedCorrelation::default();
+    let mut rmse = Rmse::default();
+    ValidPredictions::for_each_slice(path, |pred, y, w| {
+        corr.first_pass(pred, y, w);
+        rmse.add(pred, y);
+        Ok(())
+    })?;
+    ValidPredictions::for_each_slice(path, |pred, y, w| {
+        corr.second_pass(pred, y, w);
+        Ok(())
+    })?;
+    Ok(Rescore {
+        rmse: rmse.value(),
+        weighted_correlation: corr.value(),
+    })
 }
 
 /// Fails unless the model text at `model_path` holds `best_iteration` trees:
@@ -231,11 +251,9 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
     let importance: FeatureImportance =
         read_json(&data_path.join(files::FEATURE_IMPORTANCE), "modeling")?;
     check_model_file(&data_path.join(files::MODEL), &history)?;
-    let saved = ValidPredictions::read(&data_path.join(files::VALID_PREDICTIONS))?;
-    let labels = saved.labels();
     check_rescore(
         &history,
-        &Rescore::of(&saved.prediction, &labels, &saved.weight),
+        &saved_scores(&data_path.join(files::VALID_PREDICTIONS))?,
     )?;
     let metrics = Metrics::from_history(&history);
     let summary = summary_markdown(&history, &importance);
@@ -244,7 +262,6 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
         asset_id: crate::plots::PRICE_ASSET,
         history: &history,
         importance: &importance,
-        predicted: (&saved.prediction, &labels),
     })?;
     let charts = charts
         .iter()
