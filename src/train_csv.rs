@@ -477,29 +477,23 @@ mod tests {
         assert_eq!(rows.floats[7], vec![0.5, 8.0]);
         assert_eq!(rows.lines, 4);
 
-        let bad = parse_block(b"10,2,1,2,3,4,5,6,7,8\n10,2,1,2,3\n", &l, 0)
-            .err()
-            .expect("bad");
-        assert_eq!(bad.line, 2);
-        assert!(
-            bad.message.contains("5 fields, expected 10"),
-            "{}",
-            bad.message
-        );
-        let bad = parse_block(b"10,14,1,2,3,4,5,6,7,8\n", &l, 0)
-            .err()
-            .expect("bad");
-        assert!(
-            bad.message.contains("14 is not an asset"),
-            "{}",
-            bad.message
-        );
-        let bad = parse_block(b"10,1,1,2,x,4,5,6,7,8\n", &l, 0)
-            .err()
-            .expect("bad");
-        assert!(bad
-            .message
-            .contains("column `High`: expected a number, found `x`"));
+        for (block, line, says) in [
+            (
+                &b"10,2,1,2,3,4,5,6,7,8\n10,2,1,2,3\n"[..],
+                2,
+                "5 fields, expected 10",
+            ),
+            (b"10,14,1,2,3,4,5,6,7,8\n", 1, "14 is not an asset"),
+            (
+                b"10,1,1,2,x,4,5,6,7,8\n",
+                1,
+                "column `High`: expected a number, found `x`",
+            ),
+        ] {
+            let bad = parse_block(block, &l, 0).err().expect("bad");
+            assert_eq!(bad.line, line);
+            assert!(bad.message.contains(says), "{}", bad.message);
+        }
     }
 
     /// A file of several blocks, against the polars reader and the filter.
