@@ -31,7 +31,7 @@ for stage in "${stages[@]}"; do
     echo
     echo "## top symbols (self time)"
     perf report -i "$rec" --no-children --sort dso,symbol --stdio 2>/dev/null \
-      | grep -E '^ +[0-9.]+%' | head -25
+      | grep -E '^ +[0-9.]+%' | sed -E 's/[[:space:]]+-[[:space:]]+-[[:space:]]*$//' | cut -c1-160 | head -25 || true
   } > "$report"
   rm -f "$rec"
   echo "$stage: $report"
