@@ -152,23 +152,6 @@ impl Dataset {
         Ok(dataset)
     }
 
-    /// Builds a dataset from a row-major `f64` matrix (`rows * cols` values).
-    pub fn from_rows(
-        data: &[f64],
-        rows: usize,
-        cols: usize,
-        params: &str,
-        reference: Option<&Dataset>,
-    ) -> Result<Self> {
-        if data.len() != rows * cols {
-            return Err(Error::Check(format!(
-                "matrix has {} values, expected {rows} x {cols}",
-                data.len()
-            )));
-        }
-        Self::from_source(&Matrix { data, rows, cols }, params, reference)
-    }
-
     /// Sets the label (LightGBM stores labels as `f32`).
     pub fn set_label(&mut self, label: &[f32]) -> Result<()> {
         if label.len() != self.rows {
@@ -202,29 +185,6 @@ impl Dataset {
         check(unsafe {
             sys::LGBM_DatasetSetFeatureNames(self.handle, ptrs.as_mut_ptr(), ptrs.len() as i32)
         })
-    }
-}
-
-/// A row-major matrix as a [`RowSource`].
-struct Matrix<'a> {
-    data: &'a [f64],
-    rows: usize,
-    cols: usize,
-}
-
-impl RowSource for Matrix<'_> {
-    fn rows(&self) -> usize {
-        self.rows
-    }
-    fn cols(&self) -> usize {
-        self.cols
-    }
-    fn value(&self, row: usize, col: usize) -> f64 {
-        self.data[row * self.cols + col]
-    }
-    fn fill(&self, start: usize, out: &mut [f64]) {
-        let from = start * self.cols;
-        out.copy_from_slice(&self.data[from..from + out.len()]);
     }
 }
 
