@@ -208,6 +208,34 @@ where
     Ok(shape)
 }
 
+/// Calls `f` with rows of a Parquet artifact (`columns`, or every column), a
+/// slice of `rows_per_pass` at a time, in order; at least once, so an empty
+/// file still hands over its schema.
+pub fn for_each_parquet_slice(
+    path: &Path,
+    made_by: &str,
+    columns: Option<&[&str]>,
+    rows_per_pass: usize,
+    mut f: impl FnMut(DataFrame) -> Result<()>,
+) -> Result<()> {
+    let rows_per_pass = rows_per_pass.max(1);
+    let rows = parquet_rows(path, made_by)?;
+    let mut offset = 0;
+    loop {
+        f(read_parquet_slice(
+            path,
+            made_by,
+            columns,
+            offset,
+            rows_per_pass,
+        )?)?;
+        offset += rows_per_pass;
+        if offset >= rows {
+            return Ok(());
+        }
+    }
+}
+
 /// Number of rows in a Parquet artifact (from its footer).
 pub fn parquet_rows(path: &Path, made_by: &str) -> Result<usize> {
     check_exists(path, made_by)?;

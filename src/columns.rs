@@ -281,6 +281,20 @@ where
     Series::from_vec(name.into(), values).into_column()
 }
 
+/// A float column whose NaNs are stored as nulls, as pandas hands NaN to
+/// Parquet.
+pub fn nan_as_null(name: &str, values: Vec<f64>) -> Column {
+    if values.iter().any(|v| v.is_nan()) {
+        Float64Chunked::from_iter_options(
+            name.into(),
+            values.into_iter().map(|v| (!v.is_nan()).then_some(v)),
+        )
+        .into_column()
+    } else {
+        col(name, values)
+    }
+}
+
 /// A frame from columns of equal length.
 pub fn frame(columns: Vec<Column>) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(columns)?)

@@ -10,7 +10,7 @@ use plotters::prelude::*;
 use polars::prelude::DataFrame;
 
 use crate::artifact::{
-    parquet_rows, read_json, read_parquet_slice, replace_atomically, write_bytes,
+    for_each_parquet_slice, parquet_rows, read_json, replace_atomically, write_bytes,
 };
 use crate::columns::F64Pieces;
 use crate::error::{Error, Result};
@@ -182,19 +182,7 @@ fn for_each_slice(
     columns: &[&str],
     mut f: impl FnMut(&DataFrame) -> Result<()>,
 ) -> Result<()> {
-    let rows = parquet_rows(path, made_by)?;
-    let mut offset = 0;
-    while offset < rows {
-        f(&read_parquet_slice(
-            path,
-            made_by,
-            Some(columns),
-            offset,
-            ROWS_PER_PASS,
-        )?)?;
-        offset += ROWS_PER_PASS;
-    }
-    Ok(())
+    for_each_parquet_slice(path, made_by, Some(columns), ROWS_PER_PASS, |df| f(&df))
 }
 
 fn chart_err<E: std::fmt::Debug>(e: E) -> Error {

@@ -13,7 +13,7 @@ use std::sync::Mutex;
 
 use polars::prelude::*;
 
-use crate::columns::require_columns;
+use crate::columns::{nan_as_null, require_columns};
 use crate::error::{Error, Result};
 use crate::kaggle_csv::{NUM_ASSETS, TRAIN_COLUMNS};
 
@@ -424,16 +424,7 @@ fn rows_frame(rows: Rows) -> Result<DataFrame> {
         Series::from_vec(TRAIN_COLUMNS[1].into(), rows.asset_id).into_column(),
     ];
     for (name, values) in TRAIN_COLUMNS[2..].iter().zip(rows.floats) {
-        let series = if values.iter().any(|v| v.is_nan()) {
-            Float64Chunked::from_iter_options(
-                (*name).into(),
-                values.iter().map(|&v| (!v.is_nan()).then_some(v)),
-            )
-            .into_series()
-        } else {
-            Series::from_vec((*name).into(), values)
-        };
-        columns.push(series.into_column());
+        columns.push(nan_as_null(name, values));
     }
     Ok(DataFrame::new_infer_height(columns)?)
 }

@@ -9,7 +9,7 @@ use crate::artifact::{
     ensure_writable_dir, read_parquet_columns, write_parquet_batches, FrameShape,
 };
 use crate::calendar::{civil, season};
-use crate::columns::{col, f64_column, frame, i64_column};
+use crate::columns::{col, f64_column, frame, i64_column, nan_as_null};
 use crate::error::Result;
 use crate::indicators::{atr, dema, nan_max, nan_min, pct_return, rolling_mean, rsi};
 use crate::kaggle_csv::NUM_ASSETS;
@@ -233,7 +233,7 @@ fn to_frame(parts: Vec<AssetFeatures>) -> Result<DataFrame> {
     let mut columns = vec![col(names[0], timestamp), col(names[1], asset)];
     let mut floats = floats.into_iter();
     if let Some(target) = floats.next() {
-        columns.push(float_col(names[2], target));
+        columns.push(nan_as_null(names[2], target));
     }
     columns.push(col(names[3], train_flg));
     for (name, values) in names[4..23].iter().zip(floats) {
@@ -243,19 +243,6 @@ fn to_frame(parts: Vec<AssetFeatures>) -> Result<DataFrame> {
         columns.push(col(name, values));
     }
     frame(columns)
-}
-
-/// A float column whose NaNs are stored as nulls, as pandas writes them.
-fn float_col(name: &str, values: Vec<f64>) -> Column {
-    if values.iter().any(|v| v.is_nan()) {
-        Float64Chunked::from_iter_options(
-            name.into(),
-            values.into_iter().map(|v| (!v.is_nan()).then_some(v)),
-        )
-        .into_column()
-    } else {
-        col(name, values)
-    }
 }
 
 /// The lab's `get_features(df, asset_id, train=True)` for one asset.

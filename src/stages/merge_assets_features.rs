@@ -6,8 +6,7 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::artifact::{
-    ensure_writable_dir, parquet_rows, read_parquet, read_parquet_slice, write_parquet_batches,
-    FrameShape,
+    ensure_writable_dir, for_each_parquet_slice, read_parquet, write_parquet_batches, FrameShape,
 };
 use crate::columns::{f64_column, i64_column};
 use crate::error::Result;
@@ -44,26 +43,16 @@ pub fn merge_assets_features(data_path: &Path) -> Result<FrameShape> {
 
 /// The file form with `rows_per_pass` rows a pass (at least 1).
 pub fn merge_in_passes(data_path: &Path, rows_per_pass: usize) -> Result<FrameShape> {
-    let rows_per_pass = rows_per_pass.max(1);
     ensure_writable_dir(data_path)?;
     let features = data_path.join(files::FEATURE_DF);
     let details = read_parquet(&data_path.join(files::DF_ASSET_DETAILS), "load-data")?;
-    let rows = parquet_rows(&features, "feature-engineering")?;
     write_parquet_batches(&data_path.join(files::MERGE_FEATURE_DF), |sink| {
-        let mut offset = 0;
-        loop {
-            let part = read_parquet_slice(
-                &features,
-                "feature-engineering",
-                None,
-                offset,
-                rows_per_pass,
-            )?;
-            sink(merge_frames(&part, &details)?)?;
-            offset += rows_per_pass;
-            if offset >= rows {
-                return Ok(());
-            }
-        }
+        for_each_parquet_slice(
+            &features,
+            "feature-engineering",
+            None,
+            rows_per_pass,
+            |part| sink(merge_frames(&part, &details)?),
+        )
     })
 }

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::artifact::{
-    ensure_writable_dir, parquet_rows, read_parquet, read_parquet_columns, read_parquet_slice,
-    write_bytes, write_json, write_parquet,
+    ensure_writable_dir, for_each_parquet_slice, read_parquet, read_parquet_columns, write_bytes,
+    write_json, write_parquet,
 };
 use crate::columns::{col, frame, i64_column, F64Pieces};
 use crate::error::{Error, Result};
@@ -373,18 +373,13 @@ impl ValidPredictions {
         mut f: impl FnMut(&[f64], &[f32], &[f64]) -> Result<()>,
     ) -> Result<()> {
         const ROWS_PER_PASS: usize = 1 << 18;
-        let rows = parquet_rows(path, "modeling")?;
         let columns = ["prediction", "Target", "Weight"];
-        let mut offset = 0;
-        while offset < rows {
-            let df = read_parquet_slice(path, "modeling", Some(&columns), offset, ROWS_PER_PASS)?;
+        for_each_parquet_slice(path, "modeling", Some(&columns), ROWS_PER_PASS, |df| {
             let values =
                 |name| F64Pieces::of(&df, name, path).map(|c| c.iter().collect::<Vec<_>>());
             let target: Vec<f32> = values("Target")?.iter().map(|&t| t as f32).collect();
-            f(&values("prediction")?, &target, &values("Weight")?)?;
-            offset += ROWS_PER_PASS;
-        }
-        Ok(())
+            f(&values("prediction")?, &target, &values("Weight")?)
+        })
     }
 
     /// Targets as LightGBM saw them.
