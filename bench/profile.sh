@@ -15,7 +15,7 @@ stages=("$@")
 if [ ${#stages[@]} -eq 0 ]; then
   stages=(load-data feature-engineering merge-assets-features modeling evaluation-result)
 fi
-bin="${CRYPTO_LAB_BIN:-${CARGO_TARGET_DIR:-target}/debug/crypto-lab}"
+bin="${CRYPTO_LAB_BIN:-${CARGO_TARGET_DIR:-target}/$(rustc -vV | sed -n 's/^host: //p')/debug/crypto-lab}"
 [ -x "$bin" ] || cargo build --quiet --bin crypto-lab
 command -v perf >/dev/null || { echo "perf is not installed (Debian: apt install linux-perf)" >&2; exit 1; }
 [ -f "$data/train.csv" ] || { echo "$data/train.csv is missing: run bench/run.sh or crypto-lab synth first" >&2; exit 1; }

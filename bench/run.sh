@@ -16,10 +16,8 @@ if ! "$venv/bin/python" -c 'import pandas, talib, lightgbm, pyarrow, joblib, tqd
     'pandas==3.1.1' 'ta-lib==0.8.2' 'lightgbm==4.7.0' pyarrow joblib tqdm
 fi
 command -v rust-script >/dev/null || cargo install --locked rust-script@0.36.0
-# The project's one cargo profile; rust-script's build folder is the same one,
-# so bench/plot.rs reuses this build.
-export XDG_CACHE_HOME="${XDG_CACHE_HOME:-$cache/xdg}"
-export CARGO_TARGET_DIR="$XDG_CACHE_HOME/rust-script/binaries"
+# The project's one build (.cargo/config.toml): binaries for the host triple.
 cargo build --quiet --bin crypto-lab
-"$venv/bin/python" bench/bench.py --crypto-lab "$CARGO_TARGET_DIR/debug/crypto-lab" "$@"
-rust-script --debug --force bench/plot.rs --results bench/results/results.json --out bench/results/scaling
+bin="target/$(rustc -vV | sed -n 's/^host: //p')/debug/crypto-lab"
+"$venv/bin/python" bench/bench.py --crypto-lab "$bin" "$@"
+bench/plot.rs --results bench/results/results.json --out bench/results/scaling

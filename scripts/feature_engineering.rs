@@ -1,4 +1,4 @@
-#!/usr/bin/env -S rust-script --debug --force
+#!/usr/bin/env -S sh -c 'p=$(rust-script -p "$0") && cp "${0%/*}/../Cargo.lock" "$p/" && exec cargo run --config "${0%/*}/../.cargo/config.toml" --manifest-path "$p/Cargo.toml" -- "$@"'
 //! Lab stage feature_engineering: df_train.parquet -> feature_df.parquet.
 //!
 //! Usage: scripts/feature_engineering.rs --data-path DIR [--valid-from WHEN] [--keep-target-nan]
@@ -8,42 +8,6 @@
 //!
 //! [dependencies]
 //! crypto-lab = { path = ".." }
-//!
-//! # The project's own profile, so a shared target dir reuses its build.
-//! [profile.dev]
-//! opt-level = 1
-//! debug = "line-tables-only"
-//!
-//! [profile.dev.package."*"]
-//! opt-level = 1
-//! debug = false
-//!
-//! [profile.dev.package.polars]
-//! opt-level = 3
-//!
-//! [profile.dev.package.polars-arrow]
-//! opt-level = 3
-//!
-//! [profile.dev.package.polars-buffer]
-//! opt-level = 3
-//!
-//! [profile.dev.package.polars-compute]
-//! opt-level = 3
-//!
-//! [profile.dev.package.polars-core]
-//! opt-level = 3
-//!
-//! [profile.dev.package.polars-io]
-//! opt-level = 3
-//!
-//! [profile.dev.package.polars-parquet]
-//! opt-level = 3
-//!
-//! [profile.dev.package.polars-utils]
-//! opt-level = 3
-//!
-//! [profile.dev.package.crypto-lab]
-//! opt-level = 3
 //! ```
 
 use crypto_lab::prelude::*;
