@@ -120,7 +120,7 @@ fn kernel_builds_into_the_project_target_with_cargos_flags() {
         ":build_env RUSTFLAGS=\n",
         ":build_env CARGO_TARGET_DIR=../../target\n",
         ":build_env CARGO_BUILD_BUILD_DIR=../../target\n",
-        "\"../Cargo.lock\", \".evcxr/Cargo.lock\"",
+        "! cp ../Cargo.lock .evcxr/Cargo.lock",
     ] {
         assert!(evcxr.contains(line), "notebooks/evcxr.toml lacks {line:?}");
     }
