@@ -447,6 +447,14 @@ fn kaggle_credentials_are_located_never_shown_and_the_rules_asked() {
     );
     assert_eq!(seen[0].headers.get("authorization"), Some(&basic()));
 
+    // An API mirror that answers 200 instead of redirecting: accepted too.
+    let mirror = Server::start(Behaviour {
+        body: b"PK".to_vec(),
+        ..Behaviour::default()
+    });
+    let text = assert_ready(&w.doctor(&["--kaggle-api", &mirror.url]));
+    assert_eq!(status(&text, "kaggle rules"), "ok", "{text}");
+
     // Rules not accepted: Kaggle answers 403.
     api.set(|b| b.status = Some(403));
     let out = w.doctor(&["--kaggle-api", &api_root]);
@@ -507,6 +515,15 @@ fn a_kfp_host_must_answer_its_healthz() {
     assert_eq!(status(&text, "kfp"), "ok");
     assert!(line(&text, "kfp").contains("answered 200"));
     assert_eq!(kfp.seen()[0].path, "/apis/v2beta1/healthz");
+
+    // Something answers, but not KFP's API.
+    let other = Server::start(Behaviour {
+        redirect_to: Some("http://127.0.0.1:9/".into()),
+        status: Some(500),
+        ..Behaviour::default()
+    });
+    let text = assert_not_ready(&w.doctor(&["--kfp-host", &other.url]), &["kfp"]);
+    assert!(line(&text, "kfp").contains("answered 500"), "{text}");
 
     let text = assert_not_ready(&w.doctor(&["--kfp-host", &closed_port()]), &["kfp"]);
     assert!(line(&text, "kfp").contains("unreachable (is the port-forward running?)"));
