@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crypto_lab::calendar::parse_instant;
 use crypto_lab::credentials::Lookup;
+use crypto_lab::doctor;
 use crypto_lab::kfp::{export_kfp, ExportOptions};
 use crypto_lab::prelude::*;
 use crypto_lab::runner::Outcome;
@@ -30,6 +31,7 @@ exactly as the lab's components share a volume:
   run                    all of the above in order (synthetic data if there is no train.csv)
   plot                   the lab's charts as PNG and SVG into DIR/plots
   export-kfp             KFP component and pipeline YAML whose containers run these subcommands
+  doctor                 is this machine ready for the workshop? (checks only, changes nothing)
 
 Quick start:  crypto-lab run --data-path data
 With Kaggle:  crypto-lab run --data-path data --source kaggle   (credentials: see download-data --help)";
@@ -45,6 +47,35 @@ Credentials (Kaggle source), first found wins; they are never printed or written
 Before the first download, accept the competition's rules on kaggle.com while signed in.
 The archive goes to DIR/<dataset>.zip (a cut download resumes from DIR/<dataset>.zip.part);
 only the wanted members are extracted, each checked and written atomically.";
+
+const DOCTOR_ABOUT: &str =
+    "Check that this machine is ready for the workshop; run it the day before.
+
+It only looks: it runs `--version`-style commands and `jupyter kernelspec list`,
+reads files and folder listings, and sends at most two short HTTP requests. It
+builds, installs and writes nothing.
+
+One line per check: ok, warn or missing, a short detail, and for anything not ok
+the command that fixes it.
+  rust             cargo and rustc on PATH; cargo >= 1.91 (.cargo/config.toml builds for host-tuple)
+  c/c++ compiler   cc and g++ (LightGBM's C++)
+  clang/libclang   clang and libclang (bindgen, for LightGBM's Rust bindings)
+  cmake            CMake >= 3.28 (LightGBM 4.7)
+  jupyter          jupyter on PATH with JupyterLab or Notebook
+  rust kernel      the `rust` kernel registered (evcxr_jupyter --install), evcxr_jupyter on PATH
+  kernel build     warm (polars and LightGBM built in target/: first cell about 1 min)
+                   or cold (the first cell compiles everything, ~15 min on 2 cores)
+  build env        RUSTFLAGS or CARGO_TARGET_DIR set (the kernel would rebuild everything)
+  font             a TrueType font for the charts (CRYPTO_LAB_FONT, CRYPTO_LAB_FONT_SEARCH)
+  kaggle           where credentials were found (never their value), and whether the
+                   competition's rules are accepted (asks Kaggle; offline: not checked)
+  disk             free space in --data-path for the full data set
+  kfp              with --kfp-host: GET HOST/apis/v2beta1/healthz
+
+Exit status 0 when the workshop path works: nothing is `missing` (build tools, Jupyter
+and the Rust kernel, a font; and the KFP host when one is given). Warnings (a cold
+kernel build, no Kaggle credentials, little disk for the full data) do not fail it:
+the notebook then runs slower, or on synthetic data.";
 
 #[derive(Parser)]
 #[command(name = "crypto-lab", version, about = ABOUT, long_about = ABOUT)]
@@ -304,6 +335,35 @@ enum Command {
     },
     /// List the stages with their inputs and outputs.
     Stages,
+    /// Check that this machine is ready for the workshop (changes nothing).
+    #[command(long_about = DOCTOR_ABOUT)]
+    Doctor {
+        /// The crypto-lab checkout [default: the one holding the current folder].
+        #[arg(long, value_name = "DIR")]
+        project: Option<PathBuf>,
+        /// Where the lab's data would go (free disk is checked there).
+        #[arg(long, value_name = "DIR", default_value = "data")]
+        data_path: PathBuf,
+        /// Competition whose rules are checked.
+        #[arg(long, default_value = "g-research-crypto-forecasting")]
+        dataset: String,
+        /// Kaggle's API root; point it at a private mirror of the API.
+        #[arg(
+            long,
+            value_name = "URL",
+            default_value = "https://www.kaggle.com/api/v1"
+        )]
+        kaggle_api: String,
+        /// A mounted Kubernetes secret folder with files `username` and `key`.
+        #[arg(long, value_name = "DIR")]
+        secret_dir: Option<PathBuf>,
+        /// A KFP host to reach, e.g. http://localhost:8080 (a port-forward).
+        #[arg(long, value_name = "URL")]
+        kfp_host: Option<String>,
+        /// Seconds each HTTP request may take.
+        #[arg(long, value_name = "SECS", default_value_t = 5)]
+        timeout: u64,
+    },
 }
 
 fn parse_when(s: &str) -> std::result::Result<i64, String> {
@@ -590,6 +650,38 @@ pub fn main() -> Result<()> {
                 out.join("pipeline.yaml").display()
             ));
         }
+        Command::Doctor {
+            project,
+            data_path,
+            dataset,
+            kaggle_api,
+            secret_dir,
+            kfp_host,
+            timeout,
+        } => {
+            let cwd = std::env::current_dir().context("cannot read the current folder")?;
+            let project = project
+                .or_else(|| doctor::find_project(&cwd))
+                .unwrap_or(cwd);
+            let opts = doctor::Options {
+                project,
+                data_path,
+                kaggle_api,
+                dataset,
+                secret_dir,
+                kfp_host,
+                timeout: std::time::Duration::from_secs(timeout.max(1)),
+                env: doctor::Env::from_process(),
+            };
+            let report = doctor::run(&opts);
+            print_doctor(&report);
+            if !report.ready() {
+                bail!(
+                    "not ready for the workshop: {} missing (fixes above)",
+                    report.missing().join(", ")
+                );
+            }
+        }
         Command::Stages => {
             for s in &STAGES {
                 println!("{:24} {}", s.command, s.description);
@@ -599,6 +691,30 @@ pub fn main() -> Result<()> {
         }
     }
     Ok(())
+}
+
+fn print_doctor(report: &doctor::Report) {
+    let width = report
+        .checks
+        .iter()
+        .map(|c| c.name.len())
+        .max()
+        .unwrap_or(0);
+    for c in &report.checks {
+        let fix = match &c.fix {
+            Some(fix) if c.status != doctor::Status::Ok => format!("  -> fix: {fix}"),
+            _ => String::new(),
+        };
+        println!(
+            "{:7}  {:width$}  {}{fix}",
+            c.status.label(),
+            c.name,
+            c.detail
+        );
+    }
+    if report.ready() {
+        println!("ready for the workshop");
+    }
 }
 
 fn print_summary(ctx: &StageContext, report: &RunReport, total: f64) -> Result<()> {

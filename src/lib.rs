@@ -24,6 +24,7 @@ pub mod artifact;
 pub mod calendar;
 pub mod columns;
 pub mod credentials;
+pub mod doctor;
 pub mod error;
 pub mod indicators;
 pub mod kaggle_csv;
