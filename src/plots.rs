@@ -758,7 +758,10 @@ fn draw_importance<DB: DrawingBackend>(
         .margin_right(MARGIN_RIGHT)
         .x_label_area_size(x_label_area("gain"))
         .y_label_area_size(y_label_area(root, longest, ""))
-        .build_cartesian_2d(gain, (0..n).into_segmented())
+        // A usize range includes its end, so 0..n - 1 holds the n rows
+        // (0..n would leave an empty row on top); one row keeps 0..1, as
+        // a range of one value has no length to map.
+        .build_cartesian_2d(gain, (0..n.saturating_sub(1).max(1)).into_segmented())
         .map_err(chart_err)?;
     // Largest first, read from the top.
     let y_label = |y: &SegmentValue<usize>| match y {
@@ -772,8 +775,6 @@ fn draw_importance<DB: DrawingBackend>(
     let mut mesh = chart.configure_mesh();
     styled_mesh(&mut mesh)
         .disable_y_mesh()
-        // Names need no tick marks; one would stand on the empty top row.
-        .set_tick_mark_size(LabelAreaPosition::Left, 0)
         .y_labels(n)
         .y_label_formatter(&y_label)
         .x_desc("gain")

@@ -155,7 +155,13 @@ fn rendered(chart: &Chart) -> (String, Vec<Vec<String>>) {
     for t in texts(&svg) {
         // plotters writes font-size as pixels / 1.24; its default tick
         // labels come out below 10.
-        assert!(t.size * 1.24 >= 19.0, "{}: {:?} is small", chart.name(), t);
+        let px = t.size * 1.24;
+        assert!(
+            px >= f64::from(style::TICK_PX) - 0.01,
+            "{}: {:?} is small",
+            chart.name(),
+            t
+        );
     }
     for plain in ["#FF0000", "#00FF00", "#0000FF"] {
         assert!(!svg.contains(plain), "{}: uses {plain}", chart.name());
