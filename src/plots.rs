@@ -503,7 +503,7 @@ fn styled_mesh<'m, 'a, 'b, X: Ranged, Y: Ranged, DB: DrawingBackend>(
 /// Builds a numeric panel and draws its axes, labelled by [`ticks`].
 fn numeric_panel<'a, DB: DrawingBackend>(
     area: &'a DrawingArea<DB, Shift>,
-    p: &Panel,
+    p: Panel,
 ) -> Result<NumericChart<'a, DB>> {
     let mut builder = ChartBuilder::on(area);
     if !p.title.is_empty() {
@@ -521,9 +521,7 @@ fn numeric_panel<'a, DB: DrawingBackend>(
             p.y_area
                 .unwrap_or_else(|| y_label_area(area, p.y.ticks.longest(), p.y_desc)),
         );
-    let mut chart = builder
-        .build_cartesian_2d(p.x.clone(), p.y.clone())
-        .map_err(chart_err)?;
+    let mut chart = builder.build_cartesian_2d(p.x, p.y).map_err(chart_err)?;
     let mut mesh = chart.configure_mesh();
     styled_mesh(&mut mesh);
     if !p.x_desc.is_empty() {
@@ -593,7 +591,7 @@ fn draw_price_volume<DB: DrawingBackend>(
     ));
     let mut chart = numeric_panel(
         &top,
-        &Panel {
+        Panel {
             title: "",
             x: Axis::dates(t0, t1, 8),
             y: price,
@@ -613,7 +611,7 @@ fn draw_price_volume<DB: DrawingBackend>(
         .map_err(chart_err)?;
     let mut vol = numeric_panel(
         &bottom,
-        &Panel {
+        Panel {
             title: "",
             x: Axis::dates(t0, t1, 8),
             y: volume,
@@ -649,7 +647,7 @@ fn draw_distributions<DB: DrawingBackend>(
         let top = f64::from(h.counts.iter().copied().max().unwrap_or(1).max(1));
         let mut chart = numeric_panel(
             area,
-            &Panel {
+            Panel {
                 title: &h.name,
                 x: Axis::numbers((lo, hi), 5),
                 y: Axis::integers((0.0, top * 1.1), 5),
@@ -698,7 +696,7 @@ fn draw_learning_curves<DB: DrawingBackend>(
         let (lo, hi) = finite_range(values.iter().copied());
         let mut chart = numeric_panel(
             area,
-            &Panel {
+            Panel {
                 title,
                 x: Axis::integers((1.0, rounds), 6),
                 y: Axis::numbers((lo, hi), 6),
@@ -810,7 +808,7 @@ fn draw_scatter<DB: DrawingBackend>(
         .map_err(chart_err)?;
     let mut chart = numeric_panel(
         &body,
-        &Panel {
+        Panel {
             title: "",
             x: Axis::numbers(finite_range(points.iter().map(|p| p.0)), 8),
             y: Axis::numbers(finite_range(points.iter().map(|p| p.1)), 6),
@@ -843,7 +841,7 @@ fn draw_lines<DB: DrawingBackend>(
     let (_, yhi) = finite_range(series.iter().flat_map(|s| s.1.iter().map(|p| p.1)));
     let mut chart = numeric_panel(
         &body,
-        &Panel {
+        Panel {
             title: "",
             x: Axis::numbers((xlo.min(0.0), xhi), 8),
             y: Axis::numbers((0.0, yhi), 6),

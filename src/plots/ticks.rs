@@ -29,7 +29,7 @@ impl Ticks {
             .unwrap_or_default()
     }
 
-    /// Characters in the longest label (to size the label area).
+    /// The longest label (to size the label area).
     pub fn longest(&self) -> &str {
         self.labels
             .iter()
