@@ -50,3 +50,268 @@ fn every_chart_renders_png_and_svg() {
     let summary = std::fs::read_to_string(data.join(files::SUMMARY)).expect("summary");
     assert!(summary.contains("| weighted-correlation |"));
 }
+
+// ---- Labels a class can read -------------------------------------------
+//
+// The charts below are drawn from small inputs shaped like the lab's (an
+// rmse that moves only in its fifth significant digit, Bitcoin near
+// 58,000 over several days, a few hundred rounds) and checked in their SVG
+// text: per axis, tick labels differ; rounds and counts are whole numbers;
+// time axes show dates; prices have no trailing ".0"; text is large.
+
+use crypto_lab::plots::{style, Histogram};
+use crypto_lab::stages::modeling::{Evals, FeatureImportance, ModelParams, TrainingHistory};
+
+/// One `<text>` of an SVG: anchor, position and content.
+#[derive(Debug, Clone)]
+struct Text {
+    anchor: String,
+    x: f64,
+    y: f64,
+    size: f64,
+    content: String,
+}
+
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let start = tag.find(&format!(" {name}=\""))? + name.len() + 3;
+    let len = tag[start..].find('"')?;
+    Some(tag[start..start + len].to_string())
+}
+
+fn texts(svg: &str) -> Vec<Text> {
+    svg.split("<text")
+        .skip(1)
+        .filter_map(|piece| {
+            let (tag, rest) = piece.split_once('>')?;
+            let (content, _) = rest.split_once("</text>")?;
+            Some(Text {
+                anchor: attr(tag, "text-anchor")?,
+                x: attr(tag, "x")?.parse().ok()?,
+                y: attr(tag, "y")?.parse().ok()?,
+                size: attr(tag, "font-size")?.parse().ok()?,
+                content: content.trim().replace("&apos;", "'").replace("&amp;", "&"),
+            })
+        })
+        .collect()
+}
+
+/// The tick labels of each axis. plotters writes an axis' labels one after
+/// the other, all sharing a coordinate: x for a y axis' right-aligned
+/// labels, y for an x axis' centred ones. A run of texts with the same
+/// anchor and shared coordinate is one axis (titles and descriptions
+/// stand alone, so runs of one are left out).
+fn axes(svg: &str) -> Vec<Vec<String>> {
+    let mut runs: Vec<(String, f64, Vec<String>)> = Vec::new();
+    for t in texts(svg) {
+        let shared = if t.anchor == "middle" { t.y } else { t.x };
+        match runs.last_mut() {
+            Some((anchor, coord, labels)) if *anchor == t.anchor && *coord == shared => {
+                labels.push(t.content)
+            }
+            _ => runs.push((t.anchor, shared, vec![t.content])),
+        }
+    }
+    runs.into_iter()
+        .map(|r| r.2)
+        .filter(|labels| labels.len() >= 2)
+        .collect()
+}
+
+fn number(label: &str) -> Option<f64> {
+    label.replace(',', "").parse().ok()
+}
+
+fn is_date(label: &str) -> bool {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    match label.split_once(' ') {
+        Some((m, d)) => {
+            MONTHS.contains(&m)
+                && d.len() == 2
+                && d.parse::<u32>().is_ok_and(|d| (1..=31).contains(&d))
+        }
+        None => false,
+    }
+}
+
+/// Renders `chart` and checks what holds for every chart: each axis'
+/// labels distinct, text at projector size, Okabe–Ito colours only.
+fn rendered(chart: &Chart) -> (String, Vec<Vec<String>>) {
+    let svg = chart.to_svg().expect("svg").0;
+    let axes = axes(&svg);
+    assert!(!axes.is_empty(), "{}: no tick labels found", chart.name());
+    for labels in &axes {
+        let mut sorted = labels.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            labels.len(),
+            "{}: repeated tick labels {labels:?}",
+            chart.name()
+        );
+    }
+    for t in texts(&svg) {
+        // plotters writes font-size as pixels / 1.24; its default tick
+        // labels come out below 10.
+        let px = t.size * 1.24;
+        assert!(
+            px >= f64::from(style::TICK_PX) - 0.01,
+            "{}: {:?} is small",
+            chart.name(),
+            t
+        );
+    }
+    for plain in ["#FF0000", "#00FF00", "#0000FF"] {
+        assert!(!svg.contains(plain), "{}: uses {plain}", chart.name());
+    }
+    (svg, axes)
+}
+
+fn day(d: i64) -> i64 {
+    // 2021-04-01 00:00 UTC.
+    1_617_235_200 + d * 86_400
+}
+
+#[test]
+fn rmse_axis_labels_differ_and_rounds_are_whole() {
+    let rounds = 300;
+    let rmse: Vec<f64> = (0..rounds)
+        .map(|i| 0.004691 - 0.000008 * (1.0 - (-(i as f64) / 60.0).exp()))
+        .collect();
+    let wcorr: Vec<f64> = (0..rounds)
+        .map(|i| 0.02 + 0.03 * (1.0 - (-(i as f64) / 80.0).exp()))
+        .collect();
+    let history = TrainingHistory {
+        best_iteration: 214,
+        rmse: rmse[213],
+        weighted_correlation: wcorr[213],
+        evals: Evals {
+            rmse,
+            eval_wcorr: wcorr,
+        },
+        stopped_early: true,
+        train_rows: 1000,
+        valid_rows: 100,
+        params: ModelParams::default(),
+    };
+    let (svg, axes) = rendered(&Chart::learning_curves(&history));
+    let rounds: Vec<_> = axes
+        .iter()
+        .filter(|a| a.iter().all(|l| number(l).is_some_and(|v| v >= 1.0)))
+        .collect();
+    assert_eq!(rounds.len(), 2, "{axes:?}");
+    for a in &rounds {
+        assert!(a.len() >= 4, "{a:?}");
+        assert!(a.iter().all(|l| !l.contains('.')), "{a:?}");
+        assert!(a.contains(&"100".to_string()), "{a:?}");
+    }
+    let rmse_axis = axes
+        .iter()
+        .find(|a| a.iter().all(|l| l.starts_with("0.0046")))
+        .unwrap_or_else(|| panic!("no rmse axis in {axes:?}"));
+    assert!(rmse_axis.len() >= 3, "{rmse_axis:?}");
+    assert!(svg.contains("best round 214"));
+}
+
+#[test]
+fn price_axis_has_dates_and_whole_prices() {
+    let bars: Vec<(i64, f64, f64)> = (0..6 * 24)
+        .map(|h| {
+            let t = day(0) + h * 3600;
+            let close = 58_000.0 + 1_200.0 * ((h as f64) / 17.0).sin() + 0.37;
+            (t, close, 40.0 + 25.0 * ((h as f64) / 5.0).cos().abs())
+        })
+        .collect();
+    let chart = Chart::price_volume_of(bars, 1).expect("chart");
+    let (svg, axes) = rendered(&chart);
+    let dates = axes
+        .iter()
+        .find(|a| a.iter().all(|l| is_date(l)))
+        .unwrap_or_else(|| panic!("no date axis in {axes:?}"));
+    assert!(
+        dates.len() >= 4 && dates.contains(&"Apr 03".to_string()),
+        "{dates:?}"
+    );
+    let prices = axes
+        .iter()
+        .find(|a| a.iter().all(|l| number(l).is_some_and(|v| v > 50_000.0)))
+        .unwrap_or_else(|| panic!("no price axis in {axes:?}"));
+    assert!(prices.len() >= 3, "{prices:?}");
+    assert!(
+        prices.iter().all(|l| !l.ends_with(".0") && l.contains(',')),
+        "{prices:?}"
+    );
+    assert!(!svg.contains("days since"));
+    assert!(
+        svg.contains("2021-04-01") && svg.contains("2021-04-06"),
+        "period in the title"
+    );
+    assert!(svg.contains("Bitcoin"));
+}
+
+#[test]
+fn histogram_counts_are_whole_numbers() {
+    let hist = |name: &str, lo: f64, width: f64| Histogram {
+        name: name.into(),
+        lo,
+        width,
+        counts: (0..40u32).map(|i| 50 * i * (40 - i)).collect(),
+    };
+    let chart = Chart::Distributions(vec![
+        hist("RSI_30", 10.0, 2.0),
+        hist("return_30", -0.02, 0.001),
+        hist("sma_30", 0.999, 0.00005),
+        hist("HL", 0.0, 0.0002),
+    ]);
+    let (_, axes) = rendered(&chart);
+    // Four panels, two axes each.
+    assert_eq!(axes.len(), 8, "{axes:?}");
+    let counts: Vec<_> = axes
+        .iter()
+        .filter(|a| a.iter().any(|l| number(l).is_some_and(|v| v >= 1000.0)))
+        .collect();
+    assert_eq!(counts.len(), 4, "{axes:?}");
+    for a in counts {
+        assert!(a.iter().all(|l| !l.contains('.')), "{a:?}");
+    }
+}
+
+#[test]
+fn importance_scatter_and_lines_label_their_axes() {
+    let importance = FeatureImportance {
+        feature: (0..20).map(|i| format!("feature_{i}")).collect(),
+        split: vec![1.0; 20],
+        gain: (0..20).map(|i| 0.0031 / f64::from(i + 1)).collect(),
+    };
+    let (svg, axes) = rendered(&Chart::importance(&importance));
+    assert!(svg.contains("feature_0") && !svg.contains("feature_15"));
+    assert!(axes.iter().any(|a| a.iter().all(|l| number(l).is_some())));
+
+    let actual: Vec<f32> = (0..3000)
+        .map(|i| ((i as f32) * 0.37).sin() * 0.01)
+        .collect();
+    let pred: Vec<f64> = actual.iter().map(|a| f64::from(*a) * 0.05 + 1e-5).collect();
+    let (_, axes) = rendered(&Chart::predicted_vs_actual(&pred, &actual));
+    assert_eq!(axes.len(), 2, "{axes:?}");
+
+    let lines = Chart::Lines {
+        title: "Whole lab: wall time against rows".into(),
+        labels: ("rows (millions)".into(), "seconds".into()),
+        series: (0..3)
+            .map(|s| {
+                let points = (1..6)
+                    .map(|r| (r as f64 * 4.0, r as f64 * (10.0 + s as f64)))
+                    .collect();
+                (format!("series {s}"), points)
+            })
+            .collect(),
+    };
+    let (svg, _) = rendered(&lines);
+    // Successive series take successive Okabe–Ito colours.
+    for c in &style::SERIES[..3] {
+        let hex = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
+        assert!(svg.contains(&hex), "{hex}");
+    }
+}
