@@ -10,6 +10,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crypto_lab::calendar::parse_instant;
 use crypto_lab::credentials::Lookup;
+use crypto_lab::kfp::volume::{prepare_volume, Prepared, STORAGE_CLASS_NOTE};
 use crypto_lab::kfp::{export_kfp, ExportOptions};
 use crypto_lab::prelude::*;
 use crypto_lab::runner::Outcome;
@@ -30,6 +31,7 @@ exactly as the lab's components share a volume:
   run                    all of the above in order (synthetic data if there is no train.csv)
   plot                   the lab's charts as PNG and SVG into DIR/plots
   export-kfp             KFP component and pipeline YAML whose containers run these subcommands
+  prepare-volume         (first Kubeflow step) make a fresh volume writable for the image's user
 
 Quick start:  crypto-lab run --data-path data
 With Kaggle:  crypto-lab run --data-path data --source kaggle   (credentials: see download-data --help)";
@@ -174,6 +176,40 @@ impl SynthArgs {
     }
 }
 
+#[derive(Args, Clone)]
+struct ExportArgs {
+    /// Container image with the crypto-lab binary (see the Dockerfile).
+    #[arg(long, default_value = concat!("crypto-lab:", env!("CARGO_PKG_VERSION")))]
+    image: String,
+    /// Where the shared volume is mounted in every step, and so every
+    /// step's data_path (fixed here; not a run parameter in the v2 pipeline).
+    #[arg(long, value_name = "PATH", default_value = "/mnt")]
+    data_path: String,
+    /// Size of the volume claim the pipeline creates.
+    #[arg(long, default_value = "16Gi")]
+    pvc_size: String,
+    /// Storage class of the claim. Give it: without it KFP v2's driver asks
+    /// for the class `standard`, not the cluster's default
+    /// (`kubectl get storageclass` shows which is marked default).
+    #[arg(long, value_name = "NAME")]
+    storage_class: Option<String>,
+    /// Kubernetes Secret holding the Kaggle `username` and `key`.
+    #[arg(long, value_name = "NAME", default_value = "kaggle-secret")]
+    kaggle_secret: String,
+}
+
+impl ExportArgs {
+    fn options(&self) -> ExportOptions {
+        ExportOptions {
+            image: self.image.clone(),
+            data_path: self.data_path.clone(),
+            pvc_size: self.pvc_size.clone(),
+            storage_class: self.storage_class.clone(),
+            kaggle_secret: self.kaggle_secret.clone(),
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Lab stage download_data: fetch the competition from Kaggle (or a mirror).
@@ -262,21 +298,22 @@ enum Command {
         /// Output folder.
         #[arg(long, value_name = "DIR", default_value = "kfp")]
         out: PathBuf,
-        /// Container image with the crypto-lab binary (see the Dockerfile).
-        #[arg(long, default_value = concat!("crypto-lab:", env!("CARGO_PKG_VERSION")))]
-        image: String,
-        /// Where the shared volume is mounted in every step (the default data_path).
-        #[arg(long, default_value = "/mnt")]
-        data_path: String,
-        /// Size of the volume claim the pipeline creates.
-        #[arg(long, default_value = "16Gi")]
-        pvc_size: String,
-        /// Storage class of the claim [default: the cluster's].
-        #[arg(long)]
-        storage_class: Option<String>,
-        /// Kubernetes Secret holding the Kaggle `username` and `key`.
-        #[arg(long, default_value = "kaggle-secret")]
-        kaggle_secret: String,
+        #[command(flatten)]
+        export: ExportArgs,
+    },
+    /// First step of the exported Kubeflow pipeline: make the freshly mounted
+    /// volume writable for the image's user. Does nothing when it already is;
+    /// else hands the folder over (chown) or, without CAP_CHOWN, sets its
+    /// mode to 01777. Runs as the volume's owner (root).
+    PrepareVolume {
+        #[command(flatten)]
+        data: DataPath,
+        /// The user the lab's steps run as (the image's `lab`).
+        #[arg(long, default_value_t = crypto_lab::kfp::volume::IMAGE_UID)]
+        uid: u32,
+        /// That user's group.
+        #[arg(long, default_value_t = crypto_lab::kfp::volume::IMAGE_GID)]
+        gid: u32,
     },
     /// Run the whole lab locally: synthetic data if DIR has no train.csv, then
     /// every stage; stages whose outputs are newer than their inputs are skipped.
@@ -456,18 +493,24 @@ impl Progress for Terminal {
 
 fn run_stage(command: &str, ctx: &StageContext) -> Result<()> {
     let stage = stages::find(command).with_context(|| format!("no stage `{command}`"))?;
-    let (summary, seconds) = stage
+    let ran = stage
         .execute(ctx)
         .with_context(|| format!("{} failed", stage.name))?;
-    ctx.progress.log(&format!(
-        "{}: {summary} ({seconds:.1}s); wrote {}",
-        stage.name,
-        stage
+    // Only a stage that wrote its files says so (download_data may find
+    // them already there).
+    let wrote = if ran.wrote {
+        let paths: Vec<String> = stage
             .output_paths(ctx)
             .iter()
             .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        format!("; wrote {}", paths.join(", "))
+    } else {
+        String::new()
+    };
+    ctx.progress.log(&format!(
+        "{}: {} ({:.1}s){wrote}",
+        stage.name, ran.summary, ran.seconds
     ));
     Ok(())
 }
@@ -567,21 +610,8 @@ pub fn main() -> Result<()> {
                 t.elapsed().as_secs_f64()
             ));
         }
-        Command::ExportKfp {
-            out,
-            image,
-            data_path,
-            pvc_size,
-            storage_class,
-            kaggle_secret,
-        } => {
-            let opts = ExportOptions {
-                image,
-                data_path,
-                pvc_size,
-                storage_class,
-                kaggle_secret,
-            };
+        Command::ExportKfp { out, export } => {
+            let opts = export.options();
             let written = export_kfp(&out, &opts)?;
             term.log(&format!(
                 "export-kfp: wrote {} files under {}; upload {} in the KFP UI",
@@ -589,6 +619,21 @@ pub fn main() -> Result<()> {
                 out.display(),
                 out.join("pipeline.yaml").display()
             ));
+            if opts.storage_class.is_none() {
+                // Said even with --quiet: the claim may never bind.
+                eprintln!("warning: {STORAGE_CLASS_NOTE}");
+            }
+        }
+        Command::PrepareVolume { data, uid, gid } => {
+            let path = &data.data_path;
+            let what = match prepare_volume(path, uid, gid)? {
+                Prepared::AlreadyWritable => format!("already writable for uid {uid}, unchanged"),
+                Prepared::Chowned => format!("now owned by {uid}:{gid}"),
+                Prepared::OpenedMode => {
+                    format!("mode set to 01777 (no CAP_CHOWN to hand it to {uid}:{gid})")
+                }
+            };
+            term.log(&format!("prepare-volume: {}: {what}", path.display()));
         }
         Command::Stages => {
             for s in &STAGES {
