@@ -12,6 +12,7 @@
 //!   platform spec (second YAML document);
 //! - `v1/pipeline.yaml`: the same pipeline as a KFP v1 Argo Workflow.
 
+pub mod client;
 pub mod executor;
 pub mod v1;
 pub mod v2;
