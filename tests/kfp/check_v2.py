@@ -8,8 +8,9 @@ Usage: python check_v2.py EXPORT_DIR [EXECUTOR_OUTPUT_JSON]
   KubernetesExecutorConfig per executor; every component, executor, task and
   parameter reference resolves;
 - a pipeline built here with kfp + kfp-kubernetes from the exported component files
-  compiles to the same documents as EXPORT_DIR/pipeline.yaml (parsed data, ignoring
-  sdkVersion and comments);
+  (CreatePVC; prepare-volume as root through set_security_context; the six stages with
+  data_path the mount path, not a run parameter) compiles to the same documents as
+  EXPORT_DIR/pipeline.yaml (parsed data, ignoring sdkVersion and comments);
 - EXECUTOR_OUTPUT_JSON, if given (what evaluation-result wrote), parses as the kfp
   ExecutorOutput proto with the two metrics on the metrics artifact.
 Exits non-zero on any failure.

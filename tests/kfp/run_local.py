@@ -20,8 +20,9 @@ platform spec (which kfp.local itself ignores):
   is found in --bin-dir, the stand-in for the image; the environment is the container's;
 - the pipeline root (the launcher's scratch space in a pod) is handed to the step's user.
 
-Without root (no namespaces, no user switch) the mount path is rewritten to the claim's
-folder instead, and steps run as the current user; the summary says so.
+Where mount namespaces are not available (no root, or a container without
+CAP_SYS_ADMIN) the mount path in the args is rewritten to the claim's folder instead;
+without root the steps also run as the current user. The summary says which.
 
 Prints a line `RESULT <json>` (tasks in the order run, their resolved commands, the
 claim's listing with owners, the executor output of evaluation-result) and exits 0
@@ -81,8 +82,9 @@ class Cluster:
         self.claim_of_task = {}  # producer task -> claim name
         self.ran = []  # one entry per task, in order
         self.root = os.geteuid() == 0
-        self.namespaces = self.root and subprocess.run(
-            ["unshare", "-m", "true"], capture_output=True).returncode == 0
+        # CRYPTO_LAB_NO_NAMESPACES=1 tries the fallback where namespaces work.
+        self.namespaces = self.root and not os.environ.get("CRYPTO_LAB_NO_NAMESPACES") \
+            and subprocess.run(["unshare", "-m", "true"], capture_output=True).returncode == 0
 
 
 def parse_args():
@@ -149,6 +151,14 @@ def step_command(cluster, task, command, env):
     task.update(uid=uid, gid=gid, mounts=[b[1] for b in binds],
                 security_context=ctx)
     envs = ["env", "-i"] + [f"{k}={v}" for k, v in sorted(env.items())]
+    user = []
+    if cluster.root:
+        user = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
+        if ctx:
+            # KFP's driver drops every capability where the pipeline sets a security
+            # context.
+            user += ["--inh-caps=-all", "--bounding-set=-all"]
+        user += ["--"]
     if not cluster.namespaces:
         # No namespaces: point the step at the claim's folder itself.
         rewritten = []
@@ -157,17 +167,13 @@ def step_command(cluster, task, command, env):
                 if arg == mount or arg.startswith(mount + "/"):
                     arg = claim + arg[len(mount):]
             rewritten.append(arg)
-        return envs + rewritten
-    user = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups"]
-    if ctx:
-        # KFP's driver drops every capability where the pipeline sets a security context.
-        user += ["--inh-caps=-all", "--bounding-set=-all"]
+        return user + envs + rewritten
     script = "".join(f'mount --bind "${2 * i + 1}" "${2 * i + 2}" && '
                      for i in range(len(binds)))
     script += f'shift {2 * len(binds)} && exec "$@"'
     bind_args = [p for pair in binds for p in pair]
     return ["unshare", "-m", "--propagation", "private", "sh", "-c", script, "sh",
-            *bind_args, *user, "--", *envs, *command]
+            *bind_args, *user, *envs, *command]
 
 
 def main():
