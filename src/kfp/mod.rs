@@ -7,7 +7,7 @@
 //!   `components/prepare_volume.yaml`, the step that hands a fresh claim
 //!   to the image's user ([`volume`]);
 //! - `components/v1/<stage>.yaml`: KFP v1 `component.yaml`, the form the
-//!   lab's `create_component_from_func` produced;
+//!   lab's `create_component_from_func` produced (prepare_volume too);
 //! - `pipeline.yaml`: the lab's pipeline in KFP v2 IR plus its Kubernetes
 //!   platform spec (second YAML document);
 //! - `v1/pipeline.yaml`: the same pipeline as a KFP v1 Argo Workflow.
@@ -111,7 +111,14 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
     }
     let mut written = Vec::new();
     let header = header(opts);
-    let mut v1_components = Vec::new();
+    // The v1 pipeline's first step after the claim: prepare-volume, as a
+    // v1 component of its own (the v2 one is written below).
+    let prepare = &volume::PREPARE_STAGE;
+    let path = comps_v1.join(format!("{}.yaml", prepare.name));
+    let text = v1::component_text(prepare, opts);
+    write_bytes(&path, text.as_bytes())?;
+    written.push(path);
+    let mut v1_components = vec![(prepare, text)];
     for stage in &STAGES {
         let path = comps.join(format!("{}.yaml", stage.name));
         write_yaml(&path, &[v2::component_file(stage, opts)], &header)?;

@@ -15,11 +15,36 @@ use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use crate::error::{Error, Result};
+use crate::stages::{Ran, Stage, StageContext};
 
 /// The image's user (the Dockerfile's `useradd --uid 1000 lab`).
 pub const IMAGE_UID: u32 = 1000;
 /// The image user's group.
 pub const IMAGE_GID: u32 = 1000;
+
+/// prepare-volume as a stage of the KFP v1 pipeline (its component and
+/// Argo step are made like the lab's stages'); not one of the lab's
+/// [`crate::stages::STAGES`], and the v2 pipeline has its own component.
+pub const PREPARE_STAGE: Stage = Stage {
+    name: "prepare_volume",
+    command: "prepare-volume",
+    description:
+        "Make the freshly mounted volume writable for the image's user (runs as root, first)",
+    inputs: &[],
+    outputs: &[],
+    params: &["data_path"],
+    metrics: false,
+    run: run_prepare,
+};
+
+fn run_prepare(ctx: &StageContext) -> Result<Ran> {
+    let done = prepare_volume(&ctx.data_path, IMAGE_UID, IMAGE_GID)?;
+    Ok(Ran {
+        summary: format!("{done:?}"),
+        wrote: false,
+        seconds: 0.0,
+    })
+}
 
 /// What [`prepare_volume`] did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
