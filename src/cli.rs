@@ -11,6 +11,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use crypto_lab::calendar::parse_instant;
 use crypto_lab::credentials::Lookup;
 use crypto_lab::doctor;
+use crypto_lab::kfp::volume::{prepare_volume, Prepared, STORAGE_CLASS_NOTE};
 use crypto_lab::kfp::{export_kfp, ExportOptions};
 use crypto_lab::prelude::*;
 use crypto_lab::runner::Outcome;
@@ -31,7 +32,9 @@ exactly as the lab's components share a volume:
   run                    all of the above in order (synthetic data if there is no train.csv)
   plot                   the lab's charts as PNG and SVG into DIR/plots
   export-kfp             KFP component and pipeline YAML whose containers run these subcommands
+  submit                 upload the pipeline to a Kubeflow Pipelines API, start a run, follow it
   doctor                 is this machine ready for the workshop? (checks only, changes nothing)
+  prepare-volume         (first Kubeflow step) make a fresh volume writable for the image's user
 
 Quick start:  crypto-lab run --data-path data
 With Kaggle:  crypto-lab run --data-path data --source kaggle   (credentials: see download-data --help)";
@@ -205,6 +208,109 @@ impl SynthArgs {
     }
 }
 
+#[derive(Args, Clone)]
+struct ExportArgs {
+    /// Container image with the crypto-lab binary (see the Dockerfile).
+    #[arg(long, default_value = concat!("crypto-lab:", env!("CARGO_PKG_VERSION")))]
+    image: String,
+    /// Where the shared volume is mounted in every step, and so every
+    /// step's data_path (fixed here; not a run parameter in the v2 pipeline).
+    #[arg(long, value_name = "PATH", default_value = "/mnt")]
+    data_path: String,
+    /// Size of the volume claim the pipeline creates.
+    #[arg(long, default_value = "16Gi")]
+    pvc_size: String,
+    /// Storage class of the claim. Give it: without it KFP v2's driver asks
+    /// for the class `standard`, not the cluster's default
+    /// (`kubectl get storageclass` shows which is marked default).
+    #[arg(long, value_name = "NAME")]
+    storage_class: Option<String>,
+    /// Kubernetes Secret holding the Kaggle `username` and `key`.
+    #[arg(long, value_name = "NAME", default_value = "kaggle-secret")]
+    kaggle_secret: String,
+}
+
+impl ExportArgs {
+    fn options(&self) -> ExportOptions {
+        ExportOptions {
+            image: self.image.clone(),
+            data_path: self.data_path.clone(),
+            pvc_size: self.pvc_size.clone(),
+            storage_class: self.storage_class.clone(),
+            kaggle_secret: self.kaggle_secret.clone(),
+        }
+    }
+}
+
+const SUBMIT_ABOUT: &str = "Send the lab's pipeline to Kubeflow Pipelines and start a run, as kfp.Client does,
+over the KFP REST API (v2beta1):
+
+  1. the pipeline: exported here with the same options as export-kfp (or --package FILE),
+     uploaded as a new pipeline, or as a new version of the pipeline of that name;
+  2. the experiment: found by name, created when missing (--namespace in multi-user mode);
+  3. the run: created with the --param values; its UI link is printed;
+  4. with --wait: each task's state as it changes, then the run's; the exit status is 0 only
+     when the run SUCCEEDED (otherwise the failed tasks are named). --timeout bounds the wait.
+
+--host is the address the KFP UI is served at. From a workstation:
+  kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80
+  crypto-lab submit --host http://localhost:8080 --image REGISTRY/crypto-lab:0.1.0 \\
+      --storage-class STANDARD_CLASS --param source=kaggle --wait
+
+Credentials, as kfp.Client finds them (never printed):
+  --token TOKEN, else $KF_PIPELINES_TOKEN     sent as `Authorization: Bearer TOKEN`
+  else the file $KF_PIPELINES_SA_TOKEN_PATH   (default /var/run/secrets/kubeflow/pipelines/token,
+                                              the ServiceAccount token in a notebook pod)
+  --cookie 'authservice_session=...'          a Dex/Istio session cookie (from a signed-in browser)
+A token for a profile: kubectl create token default-editor -n NAMESPACE --audience pipelines.kubeflow.org
+Prefer $KF_PIPELINES_TOKEN to --token: command lines are visible to other users.
+
+Run parameters of the exported pipeline: dataset (the Kaggle competition) and source (kaggle,
+an http(s) URL of the same archive, or a zip path inside the image). data_path is not one:
+every step works on the volume, mounted at --data-path.";
+
+#[derive(Args, Clone)]
+struct SubmitArgs {
+    /// The KFP API root: the address of the KFP UI (e.g. http://localhost:8080).
+    #[arg(long, value_name = "URL")]
+    host: String,
+    /// Kubernetes namespace (your profile) in multi-user mode.
+    #[arg(long, value_name = "NS")]
+    namespace: Option<String>,
+    /// Experiment the run goes to (created when missing).
+    #[arg(long, value_name = "NAME", default_value = "Default")]
+    experiment: String,
+    /// Name of the pipeline on the server; a new version is uploaded when it exists.
+    #[arg(long, value_name = "NAME", default_value = crypto_lab::kfp::PIPELINE_NAME)]
+    pipeline_name: String,
+    /// Name of the run [default: pipeline name and time].
+    #[arg(long, value_name = "NAME")]
+    run_name: Option<String>,
+    /// Upload this pipeline.yaml instead of exporting one (the export options are then unused).
+    #[arg(long, value_name = "FILE")]
+    package: Option<PathBuf>,
+    #[command(flatten)]
+    export: ExportArgs,
+    /// A run parameter, KEY=VALUE (repeatable), e.g. --param source=https://mirror/archive.zip.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_run_param)]
+    params: Vec<(String, String)>,
+    /// Follow the run: a line per task state change, then the run's end state.
+    #[arg(long)]
+    wait: bool,
+    /// Give up waiting after this many seconds (the run goes on).
+    #[arg(long, value_name = "SECS", requires = "wait")]
+    timeout: Option<u64>,
+    /// Seconds between polls while waiting.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    poll_interval: f64,
+    /// Bearer token [else $KF_PIPELINES_TOKEN, else the ServiceAccount token file].
+    #[arg(long, value_name = "TOKEN", hide_default_value = true)]
+    token: Option<String>,
+    /// Session cookie for Dex/Istio deployments, e.g. 'authservice_session=...'.
+    #[arg(long, value_name = "COOKIE")]
+    cookie: Option<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Lab stage download_data: fetch the competition from Kaggle (or a mirror).
@@ -288,26 +394,31 @@ enum Command {
     },
     /// Write KFP component YAML (v2 IR and v1) for every stage and the lab's
     /// pipeline (v2 IR with its Kubernetes platform spec, and a v1 Argo
-    /// Workflow). Upload DIR/pipeline.yaml in the KFP UI.
+    /// Workflow). Upload DIR/pipeline.yaml in the KFP UI, or use `submit`.
     ExportKfp {
         /// Output folder.
         #[arg(long, value_name = "DIR", default_value = "kfp")]
         out: PathBuf,
-        /// Container image with the crypto-lab binary (see the Dockerfile).
-        #[arg(long, default_value = concat!("crypto-lab:", env!("CARGO_PKG_VERSION")))]
-        image: String,
-        /// Where the shared volume is mounted in every step (the default data_path).
-        #[arg(long, default_value = "/mnt")]
-        data_path: String,
-        /// Size of the volume claim the pipeline creates.
-        #[arg(long, default_value = "16Gi")]
-        pvc_size: String,
-        /// Storage class of the claim [default: the cluster's].
-        #[arg(long)]
-        storage_class: Option<String>,
-        /// Kubernetes Secret holding the Kaggle `username` and `key`.
-        #[arg(long, default_value = "kaggle-secret")]
-        kaggle_secret: String,
+        #[command(flatten)]
+        export: ExportArgs,
+    },
+    /// Send the pipeline to a Kubeflow Pipelines API and start a run, as
+    /// kfp.Client does; --wait follows it to its end.
+    #[command(long_about = SUBMIT_ABOUT)]
+    Submit(Box<SubmitArgs>),
+    /// First step of the exported Kubeflow pipeline: make the freshly mounted
+    /// volume writable for the image's user. Does nothing when it already is;
+    /// else hands the folder over (chown) or, without CAP_CHOWN, sets its
+    /// mode to 01777. Runs as the volume's owner (root).
+    PrepareVolume {
+        #[command(flatten)]
+        data: DataPath,
+        /// The user the lab's steps run as (the image's `lab`).
+        #[arg(long, default_value_t = crypto_lab::kfp::volume::IMAGE_UID)]
+        uid: u32,
+        /// That user's group.
+        #[arg(long, default_value_t = crypto_lab::kfp::volume::IMAGE_GID)]
+        gid: u32,
     },
     /// Run the whole lab locally: synthetic data if DIR has no train.csv, then
     /// every stage; stages whose outputs are newer than their inputs are skipped.
@@ -369,6 +480,60 @@ enum Command {
 fn parse_when(s: &str) -> std::result::Result<i64, String> {
     parse_instant(s)
         .ok_or_else(|| format!("`{s}`: expected YYYY-MM-DD[THH:MM[:SS]] (UTC) or unix seconds"))
+}
+
+fn parse_run_param(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}`: expected KEY=VALUE")),
+    }
+}
+
+/// `crypto-lab submit`: the library does the work; this prints it.
+fn submit(args: &SubmitArgs) -> Result<()> {
+    use crypto_lab::kfp::client::{self, Credentials, KfpClient};
+    let (package, base) = match &args.package {
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .with_context(|| format!("cannot read --package {}", path.display()))?;
+            // Its parameters are checked by the server.
+            (bytes, client::SubmitOptions::default())
+        }
+        None => {
+            let export = args.export.options();
+            if export.storage_class.is_none() {
+                eprintln!("warning: {STORAGE_CLASS_NOTE}");
+            }
+            (
+                crypto_lab::kfp::pipeline_yaml(&export).into_bytes(),
+                client::SubmitOptions::for_export(&export),
+            )
+        }
+    };
+    if !(args.poll_interval > 0.0 && args.poll_interval.is_finite()) {
+        bail!("--poll-interval must be a positive number of seconds");
+    }
+    let credentials = Credentials::lookup(args.token.clone(), args.cookie.clone())?;
+    let api = KfpClient::new(&args.host, credentials)?;
+    let opts = client::SubmitOptions {
+        pipeline_name: args.pipeline_name.clone(),
+        experiment: args.experiment.clone(),
+        run_name: args.run_name.clone(),
+        namespace: args.namespace.clone(),
+        params: args.params.clone(),
+        wait: args.wait,
+        timeout: args.timeout.map(std::time::Duration::from_secs),
+        poll: std::time::Duration::from_secs_f64(args.poll_interval),
+        ..base
+    };
+    let done = client::submit(&api, &package, &opts, &mut |event| println!("{event}"))?;
+    if let Some(run) = &done.run {
+        if let Some(failure) = run.failure() {
+            bail!("run {} {failure} (logs: {})", done.run_id, done.link);
+        }
+        println!("run {} SUCCEEDED: {}", done.run_id, done.link);
+    }
+    Ok(())
 }
 
 fn parse_param(s: &str) -> std::result::Result<(String, String), String> {
@@ -516,18 +681,24 @@ impl Progress for Terminal {
 
 fn run_stage(command: &str, ctx: &StageContext) -> Result<()> {
     let stage = stages::find(command).with_context(|| format!("no stage `{command}`"))?;
-    let (summary, seconds) = stage
+    let ran = stage
         .execute(ctx)
         .with_context(|| format!("{} failed", stage.name))?;
-    ctx.progress.log(&format!(
-        "{}: {summary} ({seconds:.1}s); wrote {}",
-        stage.name,
-        stage
+    // Only a stage that wrote its files says so (download_data may find
+    // them already there).
+    let wrote = if ran.wrote {
+        let paths: Vec<String> = stage
             .output_paths(ctx)
             .iter()
             .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ")
+            .collect();
+        format!("; wrote {}", paths.join(", "))
+    } else {
+        String::new()
+    };
+    ctx.progress.log(&format!(
+        "{}: {} ({:.1}s){wrote}",
+        stage.name, ran.summary, ran.seconds
     ));
     Ok(())
 }
@@ -627,28 +798,31 @@ pub fn main() -> Result<()> {
                 t.elapsed().as_secs_f64()
             ));
         }
-        Command::ExportKfp {
-            out,
-            image,
-            data_path,
-            pvc_size,
-            storage_class,
-            kaggle_secret,
-        } => {
-            let opts = ExportOptions {
-                image,
-                data_path,
-                pvc_size,
-                storage_class,
-                kaggle_secret,
-            };
+        Command::Submit(args) => submit(&args)?,
+        Command::ExportKfp { out, export } => {
+            let opts = export.options();
             let written = export_kfp(&out, &opts)?;
             term.log(&format!(
-                "export-kfp: wrote {} files under {}; upload {} in the KFP UI",
+                "export-kfp: wrote {} files under {}; upload {} in the KFP UI (or crypto-lab submit)",
                 written.len(),
                 out.display(),
                 out.join("pipeline.yaml").display()
             ));
+            if opts.storage_class.is_none() {
+                // Said even with --quiet: the claim may never bind.
+                eprintln!("warning: {STORAGE_CLASS_NOTE}");
+            }
+        }
+        Command::PrepareVolume { data, uid, gid } => {
+            let path = &data.data_path;
+            let what = match prepare_volume(path, uid, gid)? {
+                Prepared::AlreadyWritable => format!("already writable for uid {uid}, unchanged"),
+                Prepared::Chowned => format!("now owned by {uid}:{gid}"),
+                Prepared::OpenedMode => {
+                    format!("mode set to 01777 (no CAP_CHOWN to hand it to {uid}:{gid})")
+                }
+            };
+            term.log(&format!("prepare-volume: {}: {what}", path.display()));
         }
         Command::Doctor {
             project,

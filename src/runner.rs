@@ -86,12 +86,15 @@ pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<RunReport> 
             });
             continue;
         }
-        let (summary, seconds) = stage.execute(ctx)?;
-        progress.log(&format!("{}: {summary} ({seconds:.1}s)", stage.name));
+        let ran = stage.execute(ctx)?;
+        progress.log(&format!(
+            "{}: {} ({:.1}s)",
+            stage.name, ran.summary, ran.seconds
+        ));
         report.stages.push(StageRun {
             name: stage.name,
-            outcome: Outcome::Ran(summary),
-            seconds,
+            outcome: Outcome::Ran(ran.summary),
+            seconds: ran.seconds,
         });
     }
     Ok(report)

@@ -595,3 +595,34 @@ fn cli_download_then_run_from_kaggle_without_leaking_the_key() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("no Kaggle credentials found"), "{stderr}");
 }
+
+#[test]
+fn cli_download_says_wrote_only_when_it_wrote() {
+    let k = Kaggle::start();
+    let dir = TempDir::new("dl-cli-twice");
+    let zip_path = dir.path().join("g.zip");
+    std::fs::write(&zip_path, &k.archive).expect("zip");
+    let data = dir.path().join("data");
+    let download = || {
+        let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+            .args(["download-data", "--source"])
+            .arg(&zip_path)
+            .arg("--data-path")
+            .arg(&data)
+            .output()
+            .expect("run");
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let first = download();
+    assert!(
+        first.contains("extracted") && first.contains("; wrote "),
+        "{first}"
+    );
+    let again = download();
+    assert!(
+        again.contains("already present, nothing written"),
+        "{again}"
+    );
+    assert!(!again.contains("; wrote"), "{again}");
+}

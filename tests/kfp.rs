@@ -8,13 +8,13 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use common::*;
 
 fn crypto_lab(args: &[&str]) -> std::process::Output {
-    let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+    let out = Command::new(crypto_lab_bin())
         .args(args)
         .env("KAGGLE_USERNAME", "exporter-user")
         .env("KAGGLE_KEY", "exporter-secret-key")
@@ -26,28 +26,6 @@ fn crypto_lab(args: &[&str]) -> std::process::Output {
         String::from_utf8_lossy(&out.stderr)
     );
     out
-}
-
-fn python(var: &str, venv: &str) -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os(var) {
-        return Some(PathBuf::from(p));
-    }
-    let home = std::env::var_os("HOME")?;
-    let p = Path::new(&home)
-        .join(".cache/crypto-lab")
-        .join(venv)
-        .join("bin/python");
-    if p.is_file() {
-        return Some(p);
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!(
-            "{var} is not set and {} is missing: .ci/setup makes it",
-            p.display()
-        );
-    }
-    eprintln!("SKIPPED the kfp SDK check: no {venv} (run bash .ci/setup)");
-    None
 }
 
 fn check(python: &Path, script: &str, args: &[&Path]) {
@@ -114,8 +92,8 @@ fn exported_files_name_every_stage_and_hold_no_secret() {
 
 #[test]
 fn the_kfp_sdks_accept_every_exported_file() {
-    let kfp2 = python("CRYPTO_LAB_KFP2_PYTHON", "venv-kfp2");
-    let kfp1 = python("CRYPTO_LAB_KFP1_PYTHON", "venv-kfp1");
+    let kfp2 = kfp_python("CRYPTO_LAB_KFP2_PYTHON", "venv-kfp2");
+    let kfp1 = kfp_python("CRYPTO_LAB_KFP1_PYTHON", "venv-kfp1");
 
     // What evaluation-result publishes through KFP v2's executor protocol.
     let data = fixture_data_path("kfp-eval");
@@ -189,4 +167,68 @@ fn the_kfp_sdks_accept_every_exported_file() {
             check(py, "check_v1.py", &[dir.path()]);
         }
     }
+}
+
+#[test]
+fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() {
+    use crypto_lab::kfp::{v2, ExportOptions};
+    use serde_json::json;
+    let opts = ExportOptions {
+        data_path: "/data/lab".into(),
+        ..ExportOptions::default()
+    };
+    let (spec, platform) = v2::pipeline(&opts);
+    // Run parameters: no data_path, which could point a step off the volume.
+    let params: Vec<&String> = spec["root"]["inputDefinitions"]["parameters"]
+        .as_object()
+        .expect("parameters")
+        .keys()
+        .collect();
+    assert_eq!(params, ["dataset", "source"]);
+    let tasks = spec["root"]["dag"]["tasks"].as_object().expect("tasks");
+    for (name, task) in tasks {
+        if name != "createpvc" {
+            assert_eq!(
+                task["inputs"]["parameters"]["data_path"],
+                json!({"runtimeValue": {"constant": "/data/lab"}}),
+                "{name}"
+            );
+        }
+    }
+    assert_eq!(
+        tasks["download-data"]["dependentTasks"],
+        json!(["createpvc", "prepare-volume"])
+    );
+    assert_eq!(
+        tasks["prepare-volume"]["dependentTasks"],
+        json!(["createpvc"])
+    );
+    let execs = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+        .as_object()
+        .expect("executors");
+    assert_eq!(execs.len(), 7);
+    for (name, cfg) in execs {
+        assert_eq!(cfg["pvcMount"][0]["mountPath"], "/data/lab", "{name}");
+        let root = name == "exec-prepare-volume";
+        assert_eq!(cfg.get("securityContext").is_some(), root, "{name}");
+    }
+    assert_eq!(
+        execs["exec-prepare-volume"]["securityContext"],
+        json!({"runAsUser": "0"})
+    );
+    // No class given: left out, and export-kfp says what KFP then asks for.
+    assert!(tasks["createpvc"]["inputs"]["parameters"]
+        .get("storage_class_name")
+        .is_none());
+    let dir = TempDir::new("kfp-note");
+    let out = Command::new(crypto_lab_bin())
+        .args(["export-kfp", "--quiet", "--out"])
+        .arg(dir.path())
+        .output()
+        .expect("export");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("asks for the class `standard`") && stderr.contains("--storage-class"),
+        "{stderr}"
+    );
 }

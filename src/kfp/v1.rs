@@ -146,6 +146,11 @@ fn step_template(stage: &Stage, opts: &ExportOptions, text: &str) -> Value {
         "image": opts.image,
         "volumeMounts": [{"mountPath": input("data_path"), "name": VOLUME}],
     });
+    if stage.name == super::volume::PREPARE_STAGE.name {
+        // Root, to hand the fresh claim to the image's user (Argo keeps
+        // the runtime's capabilities, so chown works here).
+        container["securityContext"] = json!({"runAsUser": 0});
+    }
     if stage.name == "download_data" {
         container["env"] = json!([
             {"name": "KAGGLE_USERNAME", "valueFrom": {"secretKeyRef": {"key": "username", "name": opts.kaggle_secret}}},
@@ -184,7 +189,8 @@ fn step_template(stage: &Stage, opts: &ExportOptions, text: &str) -> Value {
 }
 
 /// The lab's pipeline as kfp 1.8 compiles it: a VolumeOp claim, each step
-/// mounting it at `data_path` and chained to the previous one through it.
+/// mounting it at `data_path` and chained to the previous one through it,
+/// the first being prepare-volume (root) when `components` starts with it.
 /// `components` holds each stage with its v1 component file text (hashed
 /// into the step's annotations, as kfp does).
 pub fn pipeline(opts: &ExportOptions, components: &[(&Stage, String)]) -> Value {

@@ -122,8 +122,32 @@ pub struct Stage {
     pub params: &'static [&'static str],
     /// Whether it publishes the KFP metrics (evaluation_result).
     pub metrics: bool,
-    /// Runs the file form; returns a one-line summary.
-    pub run: fn(&StageContext) -> Result<String>,
+    /// Runs the file form; returns a one-line summary and whether it wrote
+    /// its outputs.
+    pub run: fn(&StageContext) -> Result<Ran>,
+}
+
+/// What one run of a stage did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Ran {
+    /// One line on what it did.
+    pub summary: String,
+    /// Whether it wrote its outputs (download_data finds them already there
+    /// and writes nothing; a log line must not claim otherwise).
+    pub wrote: bool,
+    /// Wall time in seconds (set by [`Stage::execute`]).
+    pub seconds: f64,
+}
+
+impl Ran {
+    /// A run that wrote the stage's outputs.
+    fn wrote(summary: String) -> Result<Ran> {
+        Ok(Ran {
+            summary,
+            wrote: true,
+            seconds: 0.0,
+        })
+    }
 }
 
 impl Stage {
@@ -147,14 +171,16 @@ impl Stage {
         self.inputs.iter().map(|f| ctx.path_of(f)).collect()
     }
 
-    /// Runs the stage with a spinner on the context's progress; returns its
-    /// summary and wall time in seconds.
-    pub fn execute(&self, ctx: &StageContext) -> Result<(String, f64)> {
+    /// Runs the stage with a spinner on the context's progress; returns what
+    /// it did, with its wall time.
+    pub fn execute(&self, ctx: &StageContext) -> Result<Ran> {
         ctx.progress.start(self.name, 0);
         let t = std::time::Instant::now();
         let result = (self.run)(ctx);
         ctx.progress.finish();
-        Ok((result?, t.elapsed().as_secs_f64()))
+        let mut ran = result?;
+        ran.seconds = t.elapsed().as_secs_f64();
+        Ok(ran)
     }
 
     /// Output paths under the context's data path.
@@ -163,12 +189,19 @@ impl Stage {
     }
 }
 
-fn run_download_data(ctx: &StageContext) -> Result<String> {
+fn run_download_data(ctx: &StageContext) -> Result<Ran> {
     let r = download_data::download_data(&ctx.data_path, &ctx.download, ctx.progress)?;
     if r.already_present {
-        return Ok(format!("{} already present", ctx.download.files.join(", ")));
+        return Ok(Ran {
+            summary: format!(
+                "{} already present, nothing written",
+                ctx.download.files.join(", ")
+            ),
+            wrote: false,
+            seconds: 0.0,
+        });
     }
-    Ok(format!(
+    Ran::wrote(format!(
         "{} bytes downloaded{}, extracted {}",
         r.downloaded_bytes,
         if r.resumed { " (resumed)" } else { "" },
@@ -176,29 +209,29 @@ fn run_download_data(ctx: &StageContext) -> Result<String> {
     ))
 }
 
-fn run_load_data(ctx: &StageContext) -> Result<String> {
+fn run_load_data(ctx: &StageContext) -> Result<Ran> {
     let loaded = load_data::load_data(&ctx.data_path)?;
-    Ok(format!(
+    Ran::wrote(format!(
         "{} rows from 2020-01-01 on, {} assets",
         loaded.df_train.height(),
         loaded.df_asset_details.height()
     ))
 }
 
-fn run_feature_engineering(ctx: &StageContext) -> Result<String> {
+fn run_feature_engineering(ctx: &StageContext) -> Result<Ran> {
     let shape = feature_engineering::feature_engineering(&ctx.data_path, &ctx.features)?;
-    Ok(format!("{} rows x {} columns", shape.rows, shape.columns))
+    Ran::wrote(format!("{} rows x {} columns", shape.rows, shape.columns))
 }
 
-fn run_merge_assets_features(ctx: &StageContext) -> Result<String> {
+fn run_merge_assets_features(ctx: &StageContext) -> Result<Ran> {
     let shape = merge_assets_features::merge_assets_features(&ctx.data_path)?;
-    Ok(format!("{} rows x {} columns", shape.rows, shape.columns))
+    Ran::wrote(format!("{} rows x {} columns", shape.rows, shape.columns))
 }
 
-fn run_modeling(ctx: &StageContext) -> Result<String> {
+fn run_modeling(ctx: &StageContext) -> Result<Ran> {
     let model = modeling::modeling(&ctx.data_path, &ctx.model, ctx.progress)?;
     let h = &model.history;
-    Ok(format!(
+    Ran::wrote(format!(
         "best iteration {} of {} trained: rmse {:.6}, weighted correlation {:.6}",
         h.best_iteration,
         h.evals.rmse.len(),
@@ -207,7 +240,7 @@ fn run_modeling(ctx: &StageContext) -> Result<String> {
     ))
 }
 
-fn run_evaluation_result(ctx: &StageContext) -> Result<String> {
+fn run_evaluation_result(ctx: &StageContext) -> Result<Ran> {
     let paths = evaluation_result::EvaluationPaths {
         metrics: ctx.path_of(files::METRICS),
         summary: ctx.path_of(files::SUMMARY),
@@ -222,12 +255,14 @@ fn run_evaluation_result(ctx: &StageContext) -> Result<String> {
             path.display()
         ));
     }
-    Ok(metrics
-        .metrics
-        .iter()
-        .map(|m| format!("{} {:.6}", m.name, m.number_value))
-        .collect::<Vec<_>>()
-        .join(", "))
+    Ran::wrote(
+        metrics
+            .metrics
+            .iter()
+            .map(|m| format!("{} {:.6}", m.name, m.number_value))
+            .collect::<Vec<_>>()
+            .join(", "),
+    )
 }
 
 /// The lab's stages in pipeline order.

@@ -8,6 +8,40 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use polars::prelude::*;
 
+/// The crypto-lab binary under test: `$CRYPTO_LAB_BIN` when set (a copy
+/// of a build, safe from a target directory shared with other checkouts),
+/// else the one cargo built for this test.
+pub fn crypto_lab_bin() -> PathBuf {
+    std::env::var_os("CRYPTO_LAB_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_crypto-lab")))
+}
+
+/// The Python of a kfp SDK venv: `$var`, else `~/.cache/crypto-lab/<venv>`
+/// (made by `.ci/setup`). Without one the caller skips its check and says
+/// so, except under CI (CI set), where a missing SDK fails the test.
+pub fn kfp_python(var: &str, venv: &str) -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os(var) {
+        return Some(PathBuf::from(p));
+    }
+    let home = std::env::var_os("HOME")?;
+    let p = Path::new(&home)
+        .join(".cache/crypto-lab")
+        .join(venv)
+        .join("bin/python");
+    if p.is_file() {
+        return Some(p);
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!(
+            "{var} is not set and {} is missing: .ci/setup makes it",
+            p.display()
+        );
+    }
+    eprintln!("SKIPPED the kfp SDK check: no {venv} (run bash .ci/setup)");
+    None
+}
+
 /// The fixture folder copied from the lab's own outputs.
 pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-parity")

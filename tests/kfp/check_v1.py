@@ -3,8 +3,9 @@
 Usage: python check_v1.py EXPORT_DIR [--write-reference FILE]
 
 - every components/v1/*.yaml loads with kfp.components.load_component_from_file;
-- the lab's pipeline, built here exactly as the lab builds it (VolumeOp, add_pvolumes,
-  the Kaggle secret as env) from those component files, compiles with kfp 1.8's
+- the lab's pipeline, built here as the lab builds it (VolumeOp, add_pvolumes, the
+  Kaggle secret as env) plus a first step prepare_volume run as root, from those
+  component files, compiles with kfp 1.8's
   compiler to the same Argo Workflow as EXPORT_DIR/v1/pipeline.yaml, compared as
   parsed data, ignoring the SDK version and compilation time.
 Exits non-zero with a diff on any mismatch.
@@ -18,6 +19,7 @@ import kfp
 import kfp.dsl as dsl
 import kfp.components as comp
 from kfp.onprem import use_k8s_secret
+from kubernetes.client import V1SecurityContext
 
 STAGES = ["download_data", "load_data", "feature_engineering",
           "merge_assets_features", "modeling", "evaluation_result"]
@@ -71,7 +73,7 @@ def main():
     os.chdir(out)
     meta = yaml.safe_load(open("export.json"))
     ops = {}
-    for s in STAGES:
+    for s in ["prepare_volume"] + STAGES:
         path = f"components/v1/{s}.yaml"
         ops[s] = comp.load_component_from_file(path)
         print(f"ok: {path} loads ({ops[s].component_spec.name})")
@@ -83,8 +85,11 @@ def main():
         vop = dsl.VolumeOp(name="create_data_volume", resource_name="data-volume",
                            size=meta["pvc_size"], modes=dsl.VOLUME_MODE_RWO,
                            storage_class=meta.get("storage_class"))
+        # The fresh claim handed to the image's user by a root step first.
+        prepare = ops["prepare_volume"](data_path).add_pvolumes({data_path: vop.volume})
+        prepare.container.set_security_context(V1SecurityContext(run_as_user=0))
         download = ops["download_data"](dataset, data_path) \
-            .add_pvolumes({data_path: vop.volume}) \
+            .add_pvolumes({data_path: prepare.pvolume}) \
             .apply(use_k8s_secret(secret_name=meta["kaggle_secret"],
                                   k8s_secret_key_to_env={"username": "KAGGLE_USERNAME",
                                                          "key": "KAGGLE_KEY"}))

@@ -8,8 +8,9 @@ Usage: python check_v2.py EXPORT_DIR [EXECUTOR_OUTPUT_JSON]
   KubernetesExecutorConfig per executor; every component, executor, task and
   parameter reference resolves;
 - a pipeline built here with kfp + kfp-kubernetes from the exported component files
-  compiles to the same documents as EXPORT_DIR/pipeline.yaml (parsed data, ignoring
-  sdkVersion and comments);
+  (CreatePVC; prepare-volume as root through set_security_context; the six stages with
+  data_path the mount path, not a run parameter) compiles to the same documents as
+  EXPORT_DIR/pipeline.yaml (parsed data, ignoring sdkVersion and comments);
 - EXECUTOR_OUTPUT_JSON, if given (what evaluation-result wrote), parses as the kfp
   ExecutorOutput proto with the two metrics on the metrics artifact.
 Exits non-zero on any failure.
@@ -100,7 +101,7 @@ def main():
     executor_output = sys.argv[2] if len(sys.argv) > 2 else None
     meta = json.load(open(os.path.join(out, "export.json")))
     loaded = {}
-    for s in STAGES:
+    for s in STAGES + ["prepare_volume"]:
         path = os.path.join(out, "components", f"{s}.yaml")
         loaded[s] = components.load_component_from_file(path)
         docs = list(yaml.safe_load_all(open(path)))
@@ -123,20 +124,25 @@ def main():
 
     @dsl.pipeline(name="g-research-crypto-forecasting-pipeline",
                   description="g-research-crypto-forecasting-pipeline")
-    def lab(dataset: str = "g-research-crypto-forecasting", data_path: str = meta["data_path"]):
+    def lab(dataset: str = "g-research-crypto-forecasting", source: str = "kaggle"):
+        # data_path is no run parameter: every step gets the mount path.
+        mount = meta["data_path"]
         pvc_args = dict(pvc_name_suffix="-data-volume", access_modes=["ReadWriteOnce"],
                         size=meta["pvc_size"])
         if meta.get("storage_class"):
             pvc_args["storage_class_name"] = meta["storage_class"]
         pvc = kubernetes.CreatePVC(**pvc_args)
-        prev = None
+        # The step that hands the fresh claim to the image's user, as root.
+        prev = loaded["prepare_volume"](data_path=mount)
+        kubernetes.mount_pvc(prev, pvc_name=pvc.outputs["name"], mount_path=mount)
+        kubernetes.set_security_context(prev, run_as_user=0)
         for s in STAGES:
-            args = {"data_path": data_path}
+            args = {"data_path": mount}
             if s == "download_data":
                 args["dataset"] = dataset
+                args["source"] = source
             task = loaded[s](**args)
-            if prev is not None:
-                task.after(prev)
+            task.after(prev)
             kubernetes.mount_pvc(task, pvc_name=pvc.outputs["name"], mount_path=meta["data_path"])
             if s == "download_data":
                 kubernetes.use_secret_as_env(task, secret_name=meta["kaggle_secret"],

@@ -1,0 +1,443 @@
+//! `crypto-lab submit` against a loopback KFP API (tests/kfp/mock_kfp_api.py,
+//! which checks requests with kfp_server_api 2.17's models the way the real
+//! server does and walks runs through PENDING, RUNNING, SUCCEEDED or FAILED).
+//!
+//! Needs the kfp 2 venv (`.ci/setup`; skipped without it except under CI).
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use common::*;
+use serde_json::Value;
+
+const TOKEN: &str = "kfp-test-token-5d41402abc4b2a76";
+
+/// The mock API, stopped when dropped.
+struct Api {
+    child: Child,
+    url: String,
+}
+
+impl Api {
+    fn start(args: &[&str]) -> Option<Api> {
+        let python = kfp_python("CRYPTO_LAB_KFP2_PYTHON", "venv-kfp2")?;
+        let mut child = Command::new(python)
+            .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kfp/mock_kfp_api.py"))
+            .args(args)
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("start the mock KFP API");
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("stdout");
+        BufReader::new(stdout).read_line(&mut line).expect("read");
+        let url = line
+            .trim()
+            .strip_prefix("LISTENING ")
+            .unwrap_or_else(|| panic!("mock API did not start: {line}"))
+            .to_string();
+        Some(Api { child, url })
+    }
+
+    /// What the API received.
+    fn requests(&self) -> Vec<Value> {
+        let text = reqwest::blocking::get(format!("{}/_test/requests", self.url))
+            .expect("requests")
+            .text()
+            .expect("body");
+        serde_json::from_str(&text).expect("json")
+    }
+
+    fn requests_to(&self, method: &str, path: &str) -> Vec<Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r["method"] == method && r["path"] == format!("/apis/v2beta1/{path}"))
+            .collect()
+    }
+}
+
+impl Drop for Api {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+/// `crypto-lab submit ARGS` with no credentials from this machine's
+/// environment (only `env`).
+fn submit(args: &[&str], env: &[(&str, &str)]) -> Out {
+    let mut cmd = Command::new(crypto_lab_bin());
+    cmd.arg("submit")
+        .args(args)
+        .env_remove("KF_PIPELINES_TOKEN")
+        .env(
+            "KF_PIPELINES_SA_TOKEN_PATH",
+            "/nonexistent/crypto-lab/token",
+        );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().expect("run crypto-lab submit");
+    let o = Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    };
+    println!(
+        "exit {}\n--- stdout\n{}--- stderr\n{}",
+        o.code, o.stdout, o.stderr
+    );
+    assert!(
+        !o.stdout.contains(TOKEN) && !o.stderr.contains(TOKEN),
+        "the token was printed"
+    );
+    o
+}
+
+fn base<'a>(api: &'a Api, extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec![
+        "--host",
+        api.url.as_str(),
+        "--image",
+        "registry.example/crypto-lab:test",
+        "--storage-class",
+        "standard",
+        "--poll-interval",
+        "0.05",
+    ];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn submit_uploads_creates_the_experiment_and_the_run_and_waits_for_success() {
+    let Some(api) = Api::start(&["--token", TOKEN]) else {
+        return;
+    };
+    let o = submit(
+        &base(
+            &api,
+            &[
+                "--token",
+                TOKEN,
+                "--param",
+                "source=https://mirror.example/g.zip",
+                "--wait",
+            ],
+        ),
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let lines: Vec<&str> = o.stdout.lines().collect();
+    assert!(lines[0].starts_with("uploaded pipeline g-research-crypto-forecasting-pipeline (id "));
+    assert!(lines[1].starts_with("experiment Default (id ") && lines[1].ends_with(", created"));
+    let run = api.requests_to("POST", "runs");
+    assert_eq!(run.len(), 1);
+    let body = &run[0]["body"];
+    let run_id = api
+        .requests()
+        .iter()
+        .filter_map(|r| {
+            r["path"]
+                .as_str()?
+                .strip_prefix("/apis/v2beta1/runs/")
+                .map(String::from)
+        })
+        .next()
+        .expect("polled the run");
+    assert_eq!(
+        lines[2],
+        format!("run {run_id} created: {}/#/runs/details/{run_id}", api.url)
+    );
+    // Every task's state change, in order, then the run's end.
+    for (i, task) in [
+        "createpvc",
+        "prepare-volume",
+        "download-data",
+        "load-data",
+        "feature-engineering",
+        "merge-assets-features",
+        "modeling",
+        "evaluation-result",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let running = o
+            .stdout
+            .find(&format!("  task {task}: RUNNING\n"))
+            .unwrap_or_else(|| panic!("{task} RUNNING missing"));
+        let done = o
+            .stdout
+            .find(&format!("  task {task}: SUCCEEDED\n"))
+            .unwrap_or_else(|| panic!("{task} SUCCEEDED missing"));
+        assert!(running < done, "{task}: {i}");
+    }
+    assert!(o.stdout.contains("run: PENDING\n") && o.stdout.contains("run: RUNNING\n"));
+    assert!(o.stdout.ends_with(&format!(
+        "run: SUCCEEDED\nrun {run_id} SUCCEEDED: {}/#/runs/details/{run_id}\n",
+        api.url
+    )));
+
+    // What was sent: the package in the multipart field, the run's fields, the header.
+    let upload = api.requests_to("POST", "pipelines/upload");
+    assert_eq!(upload.len(), 1);
+    assert!(upload[0]["headers"]["content-type"]
+        .as_str()
+        .unwrap_or("")
+        .starts_with("multipart/form-data; boundary="));
+    assert_eq!(
+        body["runtime_config"]["parameters"],
+        serde_json::json!({"source": "https://mirror.example/g.zip"})
+    );
+    assert!(body["pipeline_version_reference"]["pipeline_version_id"].is_string());
+    for r in api.requests() {
+        if r["path"].as_str().unwrap_or("").starts_with("/apis/") {
+            assert_eq!(
+                r["headers"]["authorization"],
+                format!("Bearer {TOKEN}"),
+                "{r}"
+            );
+        }
+    }
+}
+
+#[test]
+fn an_existing_pipeline_gets_a_new_version_and_an_existing_experiment_is_reused() {
+    let Some(api) = Api::start(&[
+        "--pipeline",
+        "g-research-crypto-forecasting-pipeline",
+        "--experiment",
+        "lab7",
+    ]) else {
+        return;
+    };
+    let o = submit(&base(&api, &["--experiment", "lab7"]), &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.starts_with(
+        "pipeline g-research-crypto-forecasting-pipeline exists: uploaded version crypto-lab-"
+    ));
+    assert!(o.stdout.contains("experiment lab7 (id ") && !o.stdout.contains("created,"));
+    assert!(!o.stdout.contains(", created"));
+    assert!(api.requests_to("POST", "pipelines/upload").is_empty());
+    assert!(api.requests_to("POST", "experiments").is_empty());
+    let version = api.requests_to("POST", "pipelines/upload_version");
+    assert_eq!(version.len(), 1);
+    assert!(version[0]["query"]["pipelineid"][0].is_string());
+    // Without --wait: the run is created and its link printed, nothing more.
+    assert_eq!(api.requests_to("POST", "runs").len(), 1);
+    assert!(o
+        .stdout
+        .lines()
+        .last()
+        .unwrap_or("")
+        .contains("/#/runs/details/"));
+}
+
+#[test]
+fn a_failed_run_exits_non_zero_and_names_the_failed_task() {
+    let Some(api) = Api::start(&["--outcome", "failed"]) else {
+        return;
+    };
+    let o = submit(&base(&api, &["--wait"]), &[]);
+    assert_eq!(o.code, 1);
+    assert!(o.stdout.contains("  task modeling: FAILED\n"));
+    assert!(o.stdout.ends_with("run: FAILED\n"));
+    assert!(
+        o.stderr
+            .contains("ended FAILED; failed tasks: modeling; error: task modeling failed"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stdout.contains("evaluation-result"));
+}
+
+#[test]
+fn parameters_are_checked_before_and_by_the_server() {
+    let Some(api) = Api::start(&[]) else {
+        return;
+    };
+    // The exported pipeline declares dataset and source only: data_path is the volume.
+    let o = submit(&base(&api, &["--param", "data_path=/data/lab"]), &[]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .contains("no parameter `data_path` (it takes: dataset, source)"),
+        "{}",
+        o.stderr
+    );
+    assert!(api.requests().is_empty(), "nothing is sent");
+
+    // A package from a file: the server's 400 is passed on.
+    let dir = TempDir::new("submit-package");
+    let package = dir.path().join("pipeline.yaml");
+    let opts = crypto_lab::kfp::ExportOptions::default();
+    std::fs::write(&package, crypto_lab::kfp::pipeline_yaml(&opts)).expect("write");
+    let p = package.display().to_string();
+    let o = submit(
+        &base(&api, &["--package", &p, "--param", "data_path=/data/lab"]),
+        &[],
+    );
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("creating the run: the KFP API answered 400 Bad Request: Invalid input error: parameter 'data_path' is not declared"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn multi_user_mode_takes_the_namespace() {
+    let Some(api) = Api::start(&["--multi-user"]) else {
+        return;
+    };
+    let o = submit(&base(&api, &["--namespace", "kubeflow-user"]), &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let created = api.requests_to("POST", "experiments");
+    assert_eq!(created[0]["body"]["namespace"], "kubeflow-user");
+    assert_eq!(
+        api.requests_to("POST", "pipelines/upload")[0]["query"]["namespace"][0],
+        "kubeflow-user"
+    );
+    let o = submit(&base(&api, &["--experiment", "other"]), &[]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .contains("answered 400 Bad Request: Invalid input error: in multi-user mode"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn credentials_come_from_the_flag_the_environment_or_the_token_file_and_are_never_shown() {
+    let Some(api) = Api::start(&["--token", TOKEN]) else {
+        return;
+    };
+    // No credential at all.
+    let o = submit(&base(&api, &[]), &[]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .contains("answered 401 Unauthorized with no credentials"),
+        "{}",
+        o.stderr
+    );
+    assert!(o.stderr.contains("kubectl create token"));
+    // A wrong one, from each source: the message names the source, not the value.
+    let wrong = "wrong-token-0123456789";
+    let o = submit(&base(&api, &["--token", wrong]), &[]);
+    assert!(
+        o.stderr.contains("with the Bearer token from --token"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains(wrong) && !o.stdout.contains(wrong));
+    let o = submit(&base(&api, &[]), &[("KF_PIPELINES_TOKEN", wrong)]);
+    assert!(
+        o.stderr
+            .contains("with the Bearer token from $KF_PIPELINES_TOKEN"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains(wrong));
+    // The ServiceAccount token file, as in a notebook pod.
+    let dir = TempDir::new("submit-token");
+    let file = dir.path().join("token");
+    std::fs::write(&file, format!("{TOKEN}\n")).expect("token file");
+    let f = file.display().to_string();
+    let o = submit(&base(&api, &[]), &[("KF_PIPELINES_SA_TOKEN_PATH", &f)]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+}
+
+#[test]
+fn a_wrong_host_and_a_closed_port_say_what_to_check() {
+    let Some(api) = Api::start(&[]) else {
+        return;
+    };
+    let wrong = format!("{}/pipeline", api.url);
+    let o = submit(&["--host", &wrong, "--storage-class", "standard"], &[]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("answered 404 Not Found"), "{}", o.stderr);
+    assert!(
+        o.stderr.contains("Is --host the pipelines API root"),
+        "{}",
+        o.stderr
+    );
+
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("free port")
+        .port();
+    let closed = format!("http://127.0.0.1:{port}");
+    let o = submit(&["--host", &closed, "--storage-class", "standard"], &[]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .contains(&format!("cannot reach the KFP API at {closed}")),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stderr.contains("Is the port-forward running?"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn the_wait_is_bounded_and_names_the_last_state() {
+    let Some(api) = Api::start(&[]) else {
+        return;
+    };
+    let o = submit(
+        &[
+            "--host",
+            &api.url,
+            "--storage-class",
+            "standard",
+            "--wait",
+            "--timeout",
+            "1",
+            "--poll-interval",
+            "0.6",
+        ],
+        &[],
+    );
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .contains("did not finish within 1s; its last state was RUNNING"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn submit_help_teaches() {
+    let out = Command::new(crypto_lab_bin())
+        .args(["submit", "--help"])
+        .output()
+        .expect("help");
+    let text = String::from_utf8_lossy(&out.stdout);
+    for needle in [
+        "kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80",
+        "KF_PIPELINES_TOKEN",
+        "KF_PIPELINES_SA_TOKEN_PATH",
+        "--cookie",
+        "--wait",
+        "--timeout",
+        "--package",
+        "data_path is not one",
+    ] {
+        assert!(text.contains(needle), "--help lacks {needle}:\n{text}");
+    }
+}
