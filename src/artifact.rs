@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use polars::prelude::*;
-use xxhash_rust::xxh3::Xxh3Default;
+use crate::hash::Xxh64;
 
 use crate::error::{Error, Result};
 
@@ -134,8 +134,8 @@ pub struct Written {
     pub path: PathBuf,
     /// Bytes.
     pub size: u64,
-    /// xxh3-128 of the content, hex.
-    pub xxh3: String,
+    /// XXH64 of the content, hex.
+    pub xxh64: String,
 }
 
 struct Pending {
@@ -249,11 +249,11 @@ pub fn holding_stage() -> Option<String> {
     HELD.with(|h| h.borrow().as_ref().map(|h| h.stage.clone()))
 }
 
-/// Size and xxh3-128 (hex) of a file's content, read in large blocks.
+/// Size and XXH64 (hex) of a file's content, read in large blocks.
 pub fn hash_file(path: &Path) -> Result<(u64, String)> {
     use std::io::Read;
     let mut file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
-    let mut hasher = Xxh3Default::new();
+    let mut hasher = Xxh64::new();
     let mut buf = vec![0u8; 1 << 22];
     let mut size = 0u64;
     loop {
@@ -266,7 +266,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    Ok((size, format!("{:032x}", hasher.digest128())))
+    Ok((size, hasher.hex()))
 }
 
 /// The file under an artifact's writer: hashes every byte on its way to
@@ -274,7 +274,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
 /// it ("underlying IO error") can be reported as what it was.
 pub struct HashingFile {
     file: File,
-    hasher: Xxh3Default,
+    hasher: Xxh64,
     size: u64,
     error: Option<std::io::Error>,
 }
@@ -283,7 +283,7 @@ impl HashingFile {
     fn new(file: File) -> Self {
         HashingFile {
             file,
-            hasher: Xxh3Default::new(),
+            hasher: Xxh64::new(),
             size: 0,
             error: None,
         }
@@ -375,11 +375,11 @@ pub fn is_disk_full(e: &std::io::Error) -> bool {
 
 /// Puts a complete temporary file in place: renamed now, or held until the
 /// stage running on this thread commits.
-fn finish_temp(tmp: &Path, path: &Path, size: u64, xxh3: String) -> Result<()> {
+fn finish_temp(tmp: &Path, path: &Path, size: u64, xxh64: String) -> Result<()> {
     let written = Written {
         path: path.to_path_buf(),
         size,
-        xxh3,
+        xxh64,
     };
     let stage = HELD.with(|h| {
         let mut h = h.borrow_mut();
@@ -423,8 +423,8 @@ where
     let outcome = fill(&tmp)
         .map_err(|e| about_artifact(e, &tmp, path, None))
         .and_then(|()| {
-            let (size, xxh3) = hash_file(&tmp).map_err(|e| about_artifact(e, &tmp, path, None))?;
-            finish_temp(&tmp, path, size, xxh3)
+            let (size, xxh64) = hash_file(&tmp).map_err(|e| about_artifact(e, &tmp, path, None))?;
+            finish_temp(&tmp, path, size, xxh64)
         });
     if outcome.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -456,8 +456,8 @@ where
         file.file
             .sync_all()
             .map_err(|e| about_artifact(Error::io(path, "cannot write", e), &tmp, path, None))?;
-        let xxh3 = format!("{:032x}", file.hasher.digest128());
-        finish_temp(&tmp, path, file.size, xxh3)
+        let xxh64 = file.hasher.hex();
+        finish_temp(&tmp, path, file.size, xxh64)
     })();
     if outcome.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -789,7 +789,7 @@ mod tests {
         let written = w.commit().unwrap();
         assert_eq!(names(&dir), ["a.txt", "b.txt"]);
         assert_eq!(written[1].size, 2);
-        assert_eq!(written[1].xxh3, hash_file(&b).unwrap().1, "hashed as written");
+        assert_eq!(written[1].xxh64, hash_file(&b).unwrap().1, "hashed as written");
         let _ = std::fs::remove_dir_all(&dir);
     }
 

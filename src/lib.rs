@@ -25,6 +25,7 @@ pub mod calendar;
 pub mod columns;
 pub mod credentials;
 pub mod error;
+pub mod hash;
 pub mod indicators;
 pub mod kaggle_csv;
 pub mod kfp;
