@@ -16,8 +16,8 @@ use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
-use polars::prelude::*;
 use crate::hash::Xxh64;
+use polars::prelude::*;
 
 use crate::error::{Error, Result};
 
@@ -114,13 +114,9 @@ pub fn remove_stale_temps(dir: &Path) -> Vec<String> {
             name.strip_prefix(".crypto-lab-write-test-")
                 .and_then(|p| p.parse().ok())
         });
-        match owner {
-            Some(pid) if pid != me && !process_alive(pid) => {
-                if std::fs::remove_file(entry.path()).is_ok() {
-                    removed.push(name);
-                }
-            }
-            _ => {}
+        let dead = owner.is_some_and(|pid| pid != me && !process_alive(pid));
+        if dead && std::fs::remove_file(entry.path()).is_ok() {
+            removed.push(name);
         }
     }
     removed
@@ -403,7 +399,8 @@ fn finish_temp(tmp: &Path, path: &Path, size: u64, xxh64: String) -> Result<()> 
             Ok(())
         }
         None => {
-            let outcome = std::fs::rename(tmp, path).map_err(|e| Error::io(path, "cannot replace", e));
+            let outcome =
+                std::fs::rename(tmp, path).map_err(|e| Error::io(path, "cannot replace", e));
             untrack_temp(tmp);
             outcome
         }
@@ -752,10 +749,8 @@ mod tests {
     use super::*;
 
     fn scratch(tag: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "crypto-lab-artifact-{tag}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("crypto-lab-artifact-{tag}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -789,7 +784,11 @@ mod tests {
         let written = w.commit().unwrap();
         assert_eq!(names(&dir), ["a.txt", "b.txt"]);
         assert_eq!(written[1].size, 2);
-        assert_eq!(written[1].xxh64, hash_file(&b).unwrap().1, "hashed as written");
+        assert_eq!(
+            written[1].xxh64,
+            hash_file(&b).unwrap().1,
+            "hashed as written"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 
@@ -798,11 +797,18 @@ mod tests {
         let dir = scratch("names");
         let target = dir.join("evaluation_charts.html");
         let e = replace_atomically(&target, |tmp| {
-            Err(Error::io(tmp, "cannot write", std::io::Error::other("boom")))
+            Err(Error::io(
+                tmp,
+                "cannot write",
+                std::io::Error::other("boom"),
+            ))
         })
         .unwrap_err()
         .to_string();
-        assert!(e.contains("evaluation_charts.html") && !e.contains(TEMP_PREFIX), "{e}");
+        assert!(
+            e.contains("evaluation_charts.html") && !e.contains(TEMP_PREFIX),
+            "{e}"
+        );
         let e = write_atomic(&target, |_| {
             Err(Error::io(
                 &target,
@@ -827,12 +833,19 @@ mod tests {
         let dir = scratch("full");
         let target = dir.join("df_train.parquet");
         let e = write_atomic(&target, |w| {
-            w.get_mut().keep(&std::io::Error::from_raw_os_error(libc::ENOSPC));
-            Err(Error::bad_input(&target, "File out of specification: underlying IO error"))
+            w.get_mut()
+                .keep(&std::io::Error::from_raw_os_error(libc::ENOSPC));
+            Err(Error::bad_input(
+                &target,
+                "File out of specification: underlying IO error",
+            ))
         })
         .unwrap_err()
         .to_string();
-        assert!(e.starts_with("no space left on device while writing"), "{e}");
+        assert!(
+            e.starts_with("no space left on device while writing"),
+            "{e}"
+        );
         let _ = std::fs::remove_dir_all(&dir);
     }
 

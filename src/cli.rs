@@ -313,16 +313,15 @@ enum Command {
 }
 
 fn parse_when(s: &str) -> std::result::Result<i64, String> {
-    parse_instant(s)
-        .ok_or_else(|| {
-            format!(
-                "`{}`: expected a real date YYYY-MM-DD[THH:MM[:SS]] (UTC) in the years {}..={}, \
+    parse_instant(s).ok_or_else(|| {
+        format!(
+            "`{}`: expected a real date YYYY-MM-DD[THH:MM[:SS]] (UTC) in the years {}..={}, \
                  or unix seconds within them",
-                crypto_lab::error::printable(s),
-                crypto_lab::calendar::YEARS.start(),
-                crypto_lab::calendar::YEARS.end()
-            )
-        })
+            crypto_lab::error::printable(s),
+            crypto_lab::calendar::YEARS.start(),
+            crypto_lab::calendar::YEARS.end()
+        )
+    })
 }
 
 fn parse_param(s: &str) -> std::result::Result<(String, String), String> {

@@ -68,12 +68,7 @@ impl Xxh64 {
     /// A hasher with nothing hashed yet.
     pub fn new() -> Self {
         Xxh64 {
-            v: [
-                P1.wrapping_add(P2),
-                P2,
-                0,
-                0u64.wrapping_sub(P1),
-            ],
+            v: [P1.wrapping_add(P2), P2, 0, 0u64.wrapping_sub(P1)],
             total: 0,
             buf: [0; 32],
             buffered: 0,

@@ -191,7 +191,12 @@ pub fn check_inputs(stage: &Stage, ctx: &StageContext) -> Result<BTreeMap<String
         // by its status alone: hashing 3.6 GB would cost a quarter of
         // load_data's time, and any write to it moves its ctime anyway.
         let ours = made_entry.is_some() || synth_entry.is_some();
-        let id = identity(&ctx.data_path, &path, &[made_entry, own_entry, synth_entry], ours)?;
+        let id = identity(
+            &ctx.data_path,
+            &path,
+            &[made_entry, own_entry, synth_entry],
+            ours,
+        )?;
         if let (Some((p, _)), Some(entry)) = (&made, made_entry) {
             if entry.path == id.path && entry.xxh64 != id.xxh64 {
                 return Err(Error::ChangedArtifact {

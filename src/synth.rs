@@ -206,12 +206,16 @@ impl SynthOptions {
     }
 
     fn minutes(&self) -> Result<usize> {
-        let span = self.end.checked_sub(self.start).filter(|&d| d > 0).ok_or_else(|| {
-            Error::BadArgument(format!(
-                "synthetic range is empty: end {} is not after start {}",
-                self.end, self.start
-            ))
-        })?;
+        let span = self
+            .end
+            .checked_sub(self.start)
+            .filter(|&d| d > 0)
+            .ok_or_else(|| {
+                Error::BadArgument(format!(
+                    "synthetic range is empty: end {} is not after start {}",
+                    self.end, self.start
+                ))
+            })?;
         if self.start % 60 != 0 {
             return Err(Error::BadArgument(
                 "synthetic range must start on a whole minute".into(),

@@ -47,7 +47,10 @@ fn ok(args: &[&str]) -> Output {
 fn fails(args: &[&str], needles: &[&str]) -> String {
     let out = output(cmd(args));
     let err = text(&out.stderr);
-    assert!(!out.status.success(), "crypto-lab {args:?} should fail:\n{err}");
+    assert!(
+        !out.status.success(),
+        "crypto-lab {args:?} should fail:\n{err}"
+    );
     assert!(!err.contains("panicked"), "panic: {err}");
     let line = err
         .lines()
@@ -69,9 +72,21 @@ fn s(p: &Path) -> String {
 fn seed_data() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("crypto-lab-reliability-seed-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!(
+            "crypto-lab-reliability-seed-{}",
+            std::process::id()
+        ));
         let _ = std::fs::remove_dir_all(&dir);
-        ok(&["synth", "-q", "--data-path", &s(&dir), "--start", "2021-04-28", "--end", "2021-05-04"]);
+        ok(&[
+            "synth",
+            "-q",
+            "--data-path",
+            &s(&dir),
+            "--start",
+            "2021-04-28",
+            "--end",
+            "2021-05-04",
+        ]);
         dir
     })
 }
@@ -137,13 +152,19 @@ fn changed_option_reruns_exactly_the_stages_it_affects() {
 
     let model = run(&d, &["--n-estimators", "8"]);
     assert_eq!(reran(&model), ["modeling", "evaluation_result"], "{model}");
-    assert!(model.contains("modeling: rerun (n_estimators 12 -> 8)"), "{model}");
+    assert!(
+        model.contains("modeling: rerun (n_estimators 12 -> 8)"),
+        "{model}"
+    );
     let history = std::fs::read_to_string(dir.path().join("lgb_history.json")).unwrap();
     assert!(history.contains("\"n_estimators\": 8"), "{history}");
 
     let split = run(&d, &["--n-estimators", "8", "--valid-from", "2021-05-02"]);
     assert_eq!(reran(&split)[0], "feature_engineering", "{split}");
-    assert!(split.contains("valid_from 2021-05-01T00:00:00Z -> 2021-05-02T00:00:00Z"), "{split}");
+    assert!(
+        split.contains("valid_from 2021-05-01T00:00:00Z -> 2021-05-02T00:00:00Z"),
+        "{split}"
+    );
     assert!(!reran(&split).contains(&"load_data".to_string()));
 
     // A stage run on its own with other options is noticed by the next run.
@@ -152,8 +173,14 @@ fn changed_option_reruns_exactly_the_stages_it_affects() {
     alone.extend(["--n-estimators", "5"]);
     ok(&alone);
     let back = run(&d, &[]);
-    assert!(back.contains("modeling: rerun (n_estimators 5 -> 12)"), "{back}");
-    assert!(back.contains("feature_engineering: rerun (valid_from"), "{back}");
+    assert!(
+        back.contains("modeling: rerun (n_estimators 5 -> 12)"),
+        "{back}"
+    );
+    assert!(
+        back.contains("feature_engineering: rerun (valid_from"),
+        "{back}"
+    );
 }
 
 #[test]
@@ -166,13 +193,27 @@ fn content_changed_under_an_old_mtime_is_noticed() {
     let old = std::fs::metadata(&train).unwrap().modified().unwrap();
     // Other bars of the same size, written in place, the old mtime put back.
     let other = TempDir::new("mtime-other");
-    ok(&["synth", "-q", "--data-path", &s(other.path()), "--start", "2021-04-28", "--end", "2021-05-04", "--synth-seed", "7"]);
+    ok(&[
+        "synth",
+        "-q",
+        "--data-path",
+        &s(other.path()),
+        "--start",
+        "2021-04-28",
+        "--end",
+        "2021-05-04",
+        "--synth-seed",
+        "7",
+    ]);
     std::fs::copy(other.path().join("train.csv"), &train).unwrap();
     let f = std::fs::File::options().write(true).open(&train).unwrap();
     f.set_modified(old).unwrap();
     drop(f);
     let after = run(&d, &[]);
-    assert!(after.contains("load_data: rerun (train.csv changed)"), "{after}");
+    assert!(
+        after.contains("load_data: rerun (train.csv changed)"),
+        "{after}"
+    );
     assert_eq!(reran(&after), STAGES, "{after}");
     assert_ne!(metrics(dir.path()), before, "new data, new metrics");
 }
@@ -188,7 +229,11 @@ fn damaged_or_swapped_artifact_names_the_file_and_the_stage_to_rerun() {
     std::fs::copy(p.join("df_train.parquet"), p.join("feature_df.parquet")).unwrap();
     fails(
         &["merge-assets-features", "--data-path", &d],
-        &["feature_df.parquet", "feature_engineering", "crypto-lab feature-engineering"],
+        &[
+            "feature_df.parquet",
+            "feature_engineering",
+            "crypto-lab feature-engineering",
+        ],
     );
     // `run` heals it: the stage that makes the file runs again.
     let healed = run(&d, &[]);
@@ -205,7 +250,14 @@ fn damaged_or_swapped_artifact_names_the_file_and_the_stage_to_rerun() {
     std::fs::write(&target, &bytes).unwrap();
     let mut args = vec!["modeling", "--data-path", d.as_str()];
     args.extend(QUICK);
-    fails(&args, &["merge_feature_df.parquet", "merge_assets_features", "crypto-lab merge-assets-features"]);
+    fails(
+        &args,
+        &[
+            "merge_feature_df.parquet",
+            "merge_assets_features",
+            "crypto-lab merge-assets-features",
+        ],
+    );
     run(&d, &[]);
     assert_eq!(metrics(p), good);
 }
@@ -257,8 +309,16 @@ fn kill_at_any_write_point_then_run_gives_the_uninterrupted_metrics() {
                         text(&killed.stderr)
                     );
                     let after = run(&d, &[]);
-                    assert_eq!(&metrics(dir.path()), expected, "after a kill at {stage}:{n}:\n{after}");
-                    assert!(temp_files(dir.path()).is_empty(), "{stage}:{n}: {:?}", temp_files(dir.path()));
+                    assert_eq!(
+                        &metrics(dir.path()),
+                        expected,
+                        "after a kill at {stage}:{n}:\n{after}"
+                    );
+                    assert!(
+                        temp_files(dir.path()).is_empty(),
+                        "{stage}:{n}: {:?}",
+                        temp_files(dir.path())
+                    );
                 }
             });
         }
@@ -268,7 +328,10 @@ fn kill_at_any_write_point_then_run_gives_the_uninterrupted_metrics() {
 fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
     let t = Instant::now();
     while !f() {
-        assert!(t.elapsed() < Duration::from_secs(120), "timed out waiting for {what}");
+        assert!(
+            t.elapsed() < Duration::from_secs(120),
+            "timed out waiting for {what}"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -297,7 +360,11 @@ fn ctrl_c_and_sigterm_remove_the_stages_temp_files() {
         send(child.id(), signal);
         let out = child.wait_with_output().unwrap();
         assert_eq!(out.status.code(), Some(code), "{}", text(&out.stderr));
-        assert!(temp_files(dir.path()).is_empty(), "{:?}", temp_files(dir.path()));
+        assert!(
+            temp_files(dir.path()).is_empty(),
+            "{:?}",
+            temp_files(dir.path())
+        );
         // The stage left no record: the next run redoes it.
         let after = run(&d, &[]);
         assert!(after.contains("modeling: rerun (no record"), "{after}");
@@ -316,7 +383,10 @@ fn temp_files_of_dead_processes_are_removed_at_start() {
     std::fs::write(&stale, b"left by a kill -9").unwrap();
     let out = run(&d, &[]);
     assert!(!stale.exists(), "{out}");
-    assert!(out.contains(&format!(".tmp-{dead}-df_train.parquet")), "{out}");
+    assert!(
+        out.contains(&format!(".tmp-{dead}-df_train.parquet")),
+        "{out}"
+    );
     assert!(temp_files(dir.path()).is_empty());
 }
 
@@ -327,7 +397,10 @@ fn one_writer_per_data_path() {
     run(&d, &[]);
     let first = stopped_in_modeling(&d, &["--n-estimators", "7"]);
     // A second writer stops at once, naming the holder.
-    let line = fails(&run_args(&d, &[]), &["is in use by crypto-lab (pid", " since "]);
+    let line = fails(
+        &run_args(&d, &[]),
+        &["is in use by crypto-lab (pid", " since "],
+    );
     assert!(line.contains(&format!("pid {})", first.id())), "{line}");
     fails(&["synth", "--data-path", &d], &["is in use by crypto-lab"]);
     // A reader does not lock.
@@ -362,9 +435,20 @@ fn two_concurrent_runs_one_waits_and_both_report_the_same_metrics() {
     };
     let (a, b) = (spawn(), spawn());
     let (a, b) = (a.wait_with_output().unwrap(), b.wait_with_output().unwrap());
-    assert!(a.status.success() && b.status.success(), "{}\n{}", text(&a.stderr), text(&b.stderr));
+    assert!(
+        a.status.success() && b.status.success(),
+        "{}\n{}",
+        text(&a.stderr),
+        text(&b.stderr)
+    );
     let ran = reran(&text(&a.stderr)).len() + reran(&text(&b.stderr)).len();
-    assert_eq!(ran, 5, "each stage ran once:\n{}\n{}", text(&a.stderr), text(&b.stderr));
+    assert_eq!(
+        ran,
+        5,
+        "each stage ran once:\n{}\n{}",
+        text(&a.stderr),
+        text(&b.stderr)
+    );
     let metric_lines = |o: &Output| {
         text(&o.stdout)
             .lines()
@@ -382,11 +466,24 @@ fn two_concurrent_runs_one_waits_and_both_report_the_same_metrics() {
 fn model_parameters_override_the_labs_and_are_checked() {
     let dir = data_dir("params");
     let d = s(dir.path());
-    let mut args = run_args(&d, &["--param", "learning_rate=0.05", "--param", "eta=0.07", "--param", "num_leaves=7"]);
+    let mut args = run_args(
+        &d,
+        &[
+            "--param",
+            "learning_rate=0.05",
+            "--param",
+            "eta=0.07",
+            "--param",
+            "num_leaves=7",
+        ],
+    );
     args.push("-q");
     ok(&args);
     let history = std::fs::read_to_string(dir.path().join("lgb_history.json")).unwrap();
-    assert!(history.contains("\"learning_rate\": 0.07"), "last given wins: {history}");
+    assert!(
+        history.contains("\"learning_rate\": 0.07"),
+        "last given wins: {history}"
+    );
     let model = std::fs::read_to_string(dir.path().join("lgb.txt")).unwrap();
     assert!(model.contains("[learning_rate: 0.07]"), "LightGBM got it");
     assert!(model.contains("[num_leaves: 7]"));
@@ -401,18 +498,36 @@ fn model_parameters_override_the_labs_and_are_checked() {
         let a: Vec<&str> = a.iter().map(String::as_str).collect();
         fails(&a, needles);
     };
-    check(&["--param", "nonsense=1"], &["unknown LightGBM parameter `nonsense`"]);
+    check(
+        &["--param", "nonsense=1"],
+        &["unknown LightGBM parameter `nonsense`"],
+    );
     check(&["--param", "num_leafs=3"], &["did you mean `num_leaves`"]);
     check(&["--param", "learning_rate=abc"], &["learning_rate=abc"]);
-    check(&["--param", "max_bin=abc"], &["LightGBM rejects", "max_bin"]);
+    check(
+        &["--param", "max_bin=abc"],
+        &["LightGBM rejects", "max_bin"],
+    );
     check(&["--param", "metric=l1"], &["metric=l1"]);
-    check(&["--seed", "99999999999"], &["seed is 99999999999", "2147483647"]);
+    check(
+        &["--seed", "99999999999"],
+        &["seed is 99999999999", "2147483647"],
+    );
     check(&["--learning-rate", "inf"], &["learning_rate is inf"]);
     check(&["--learning-rate", "0"], &["learning_rate is 0"]);
     check(&["--n-estimators", "0"], &["n_estimators is 0"]);
-    check(&["--param", "objective=binary"], &["objective=binary", "regression"]);
+    check(
+        &["--param", "objective=binary"],
+        &["objective=binary", "regression"],
+    );
     // A value LightGBM takes but the data cannot serve: its own error, one line.
-    let mut poisson = vec!["modeling", "--data-path", d.as_str(), "--param", "objective=poisson"];
+    let mut poisson = vec![
+        "modeling",
+        "--data-path",
+        d.as_str(),
+        "--param",
+        "objective=poisson",
+    ];
     poisson.extend(QUICK);
     fails(&poisson, &["LightGBM", "negative"]);
 }
@@ -435,7 +550,11 @@ fn no_nan_result_is_a_success() {
     let dir = data_dir("nan-target");
     let d = s(dir.path());
     edit_csv(&dir.path().join("train.csv"), |i, l| {
-        Some(if i == 0 { l.to_string() } else { format!("{},", l.rsplit_once(',').unwrap().0) })
+        Some(if i == 0 {
+            l.to_string()
+        } else {
+            format!("{},", l.rsplit_once(',').unwrap().0)
+        })
     });
     let line = fails(&run_args(&d, &["--keep-target-nan"]), &["no finite Target"]);
     assert!(line.contains("merge_feature_df.parquet"), "{line}");
@@ -444,8 +563,13 @@ fn no_nan_result_is_a_success() {
     // An asset absent from asset_details.csv.
     let dir = data_dir("nan-weight");
     let d = s(dir.path());
-    edit_csv(&dir.path().join("asset_details.csv"), |_, l| (!l.starts_with("3,")).then(|| l.to_string()));
-    fails(&run_args(&d, &[]), &["asset_details.csv", "lacks Asset_ID 3"]);
+    edit_csv(&dir.path().join("asset_details.csv"), |_, l| {
+        (!l.starts_with("3,")).then(|| l.to_string())
+    });
+    fails(
+        &run_args(&d, &[]),
+        &["asset_details.csv", "lacks Asset_ID 3"],
+    );
 
     // A single validation row: the last minute keeps one asset's bar.
     let dir = data_dir("nan-one-row");
@@ -458,24 +582,95 @@ fn no_nan_result_is_a_success() {
         }
         (!kept.replace(true)).then(|| l.to_string())
     });
-    let line = fails(&run_args(&d, &["--valid-from", "2021-05-03T23:59"]), &["1 validation row"]);
+    let line = fails(
+        &run_args(&d, &["--valid-from", "2021-05-03T23:59"]),
+        &["1 validation row"],
+    );
     assert!(line.contains("at least 2"), "{line}");
     assert!(!dir.path().join("lgb.txt").exists());
+
+    // A model that never splits predicts one value: no correlation exists.
+    let dir = data_dir("nan-constant");
+    let d = s(dir.path());
+    fails(
+        &run_args(&d, &["--learning-rate", "1e-300"]),
+        &["predicts the same value for every validation row"],
+    );
+    assert!(!dir.path().join("lgb.txt").exists());
+}
+
+#[test]
+fn data_without_bitcoin_still_gets_its_evaluation() {
+    // The chart page draws asset 1 (Bitcoin) when it can; without it, another.
+    let dir = data_dir("no-btc");
+    let d = s(dir.path());
+    let not_asset_1 = |l: &str| l.split(',').nth(1) != Some("1");
+    edit_csv(&dir.path().join("train.csv"), |_, l| {
+        not_asset_1(l).then(|| l.to_string())
+    });
+    edit_csv(&dir.path().join("asset_details.csv"), |_, l| {
+        (!l.starts_with("1,")).then(|| l.to_string())
+    });
+    run(&d, &[]);
+    let page = std::fs::read_to_string(dir.path().join("evaluation_charts.html")).unwrap();
+    assert!(page.contains("<svg"), "charts drawn");
 }
 
 #[test]
 fn dates_are_real_and_synthetic_sizes_bounded() {
     let dir = TempDir::new("dates");
     let d = s(dir.path());
-    fails(&["synth", "--data-path", &d, "--start", "2021-02-31"], &["2021-02-31"]);
-    fails(&["synth", "--data-path", &d, "--start", "99999999999999-01-01"], &["99999999999999-01-01"]);
-    fails(&["synth", "--data-path", &d, "--start", "9223372036854775807"], &["9223372036854775807"]);
-    fails(&["synth", "--data-path", &d, "--start", "1900-01-01", "--end", "2100-01-01"], &["1900-01-01"]);
     fails(
-        &["synth", "--data-path", &d, "--start", "1971-01-01", "--end", "2100-01-01"],
-        &["67848480 minutes", "GB of train.csv", "GB of memory", "at most 4000000 minutes"],
+        &["synth", "--data-path", &d, "--start", "2021-02-31"],
+        &["2021-02-31"],
     );
-    fails(&["run", "--data-path", &d, "--valid-from", "2021-04-31"], &["2021-04-31"]);
+    fails(
+        &[
+            "synth",
+            "--data-path",
+            &d,
+            "--start",
+            "99999999999999-01-01",
+        ],
+        &["99999999999999-01-01"],
+    );
+    fails(
+        &["synth", "--data-path", &d, "--start", "9223372036854775807"],
+        &["9223372036854775807"],
+    );
+    fails(
+        &[
+            "synth",
+            "--data-path",
+            &d,
+            "--start",
+            "1900-01-01",
+            "--end",
+            "2100-01-01",
+        ],
+        &["1900-01-01"],
+    );
+    fails(
+        &[
+            "synth",
+            "--data-path",
+            &d,
+            "--start",
+            "1971-01-01",
+            "--end",
+            "2100-01-01",
+        ],
+        &[
+            "67848480 minutes",
+            "GB of train.csv",
+            "GB of memory",
+            "at most 4000000 minutes",
+        ],
+    );
+    fails(
+        &["run", "--data-path", &d, "--valid-from", "2021-04-31"],
+        &["2021-04-31"],
+    );
     assert!(!dir.path().join("train.csv").exists());
 }
 
@@ -491,7 +686,10 @@ fn errors_escape_raw_bytes_and_never_name_a_temp_file() {
     bytes.extend_from_slice(b"\x1b[31m\xff");
     bytes.extend(tail);
     std::fs::write(&train, &bytes).unwrap();
-    let line = fails(&["load-data", "--data-path", &d], &["train.csv", "\\u{1b}[31m\\xff"]);
+    let line = fails(
+        &["load-data", "--data-path", &d],
+        &["train.csv", "\\u{1b}[31m\\xff"],
+    );
     assert!(!line.contains('\u{1b}'), "{line:?}");
     assert!(!line.contains(".tmp-"), "{line}");
 }

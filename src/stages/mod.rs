@@ -179,7 +179,11 @@ impl Stage {
             ctx.progress.log(&format!(
                 "{}: removed {} left by a stopped run: {}",
                 self.name,
-                if removed.len() == 1 { "a temporary file" } else { "temporary files" },
+                if removed.len() == 1 {
+                    "a temporary file"
+                } else {
+                    "temporary files"
+                },
                 removed.join(", ")
             ));
         }

@@ -193,7 +193,8 @@ impl ModelParams {
                     crate::error::printable(v)
                 )));
             }
-            if name == "metric" && !["rmse", "l2_root", "root_mean_squared_error"].contains(&v.as_str())
+            if name == "metric"
+                && !["rmse", "l2_root", "root_mean_squared_error"].contains(&v.as_str())
             {
                 return Err(Error::BadArgument(format!(
                     "metric={}: the lab reports rmse and its weighted correlation; \
@@ -238,7 +239,10 @@ impl ModelParams {
         }
         for (k, v) in &self.extra {
             let name = canonical_or_same(k);
-            match list.iter_mut().find(|(lk, _)| canonical_or_same(lk) == name) {
+            match list
+                .iter_mut()
+                .find(|(lk, _)| canonical_or_same(lk) == name)
+            {
                 Some(entry) => entry.1 = v.clone(),
                 None => list.push((k.clone(), v.clone())),
             }
@@ -513,28 +517,32 @@ pub fn model_inputs(df: &DataFrame) -> Result<ModelInputs<'_>> {
     })
 }
 
-/// Why a model's best scores are not finite, as far as the validation rows
-/// tell: a result with a NaN or infinite metric is never saved as a model.
+/// Why a model's result is no result, as far as the validation rows tell: a
+/// NaN or infinite metric, or one prediction for every row, is never saved
+/// as a model.
 fn explain_unusable(
     rmse: f64,
     wcorr: f64,
     prediction: &[f64],
     valid: &SplitRows,
 ) -> Option<String> {
-    if rmse.is_finite() && wcorr.is_finite() {
-        return None;
-    }
     let scores = format!("rmse {rmse} and weighted correlation {wcorr} at the best round");
-    if prediction.iter().any(|p| !p.is_finite()) {
-        return Some(format!(
-            "{scores}: the model predicts non-finite values (is the learning rate too large?)"
-        ));
-    }
+    // One value for every row has no correlation: the weighted correlation
+    // is then 0/0, NaN or rounding noise, never a result.
     let first = prediction.first().copied().unwrap_or(0.0);
     if prediction.iter().all(|&p| p == first) {
         return Some(format!(
             "{scores}: the model predicts the same value for every validation row \
-             (no split was found: too few rows or rounds, or a constant Target)"
+             (no split was found or the learning rate is too small to move it: \
+             too few rows or rounds, or a constant Target)"
+        ));
+    }
+    if rmse.is_finite() && wcorr.is_finite() {
+        return None;
+    }
+    if prediction.iter().any(|p| !p.is_finite()) {
+        return Some(format!(
+            "{scores}: the model predicts non-finite values (is the learning rate too large?)"
         ));
     }
     if valid.y.iter().all(|&y| y == valid.y[0]) {
