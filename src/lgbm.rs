@@ -377,7 +377,8 @@ pub fn canonical_param(name: &str) -> Result<String> {
         .keys()
         .map(|k| (edit_distance(name, k), k))
         .min()
-        .filter(|(d, k)| *d <= (k.len().max(name.len()) / 2).max(2));
+        // Close enough to be a typo: a third of the name, at least one edit.
+        .filter(|(d, _)| *d <= (name.chars().count() / 3).max(1));
     Err(Error::UnknownParameter {
         name: crate::error::printable(name),
         // An alias is named by its parameter: `num_leafs` -> `num_leaves`.
