@@ -72,10 +72,18 @@ fn s(p: &Path) -> String {
 fn seed_data() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!(
-            "crypto-lab-reliability-seed-{}",
-            std::process::id()
-        ));
+        // Made once per test process (nothing removes it at exit), so the
+        // folders of earlier processes that have ended are removed here.
+        let root = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        for entry in std::fs::read_dir(root).into_iter().flatten().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if let Some(pid) = name.strip_prefix("reliability-seed-") {
+                if !Path::new("/proc").join(pid).exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        let dir = root.join(format!("reliability-seed-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         ok(&[
             "synth",
