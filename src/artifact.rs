@@ -3,56 +3,464 @@
 //! Every write goes to a hidden temporary file beside the target and is
 //! renamed over it only once complete, so a failed or killed stage never
 //! leaves a half-written artifact and earlier artifacts stay intact.
+//!
+//! A stage run through [`crate::stages::Stage::execute`] goes further: its
+//! writes are held as temporary files until the stage has succeeded, then
+//! renamed together ([`StageWrites`]), and the stage's record is written last
+//! (see [`crate::record`]). Every byte written is hashed on its way to disk,
+//! so the record costs no second pass over the outputs.
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
+use crate::hash::Xxh64;
 use polars::prelude::*;
 
 use crate::error::{Error, Result};
 
+/// Prefix of every temporary file: `.tmp-<pid>-<artifact name>`.
+pub const TEMP_PREFIX: &str = ".tmp-";
+
+/// Temporary files this process has created and not yet renamed or removed:
+/// what a Ctrl-C or SIGTERM removes before the process exits.
+static LIVE_TEMPS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn track_temp(tmp: &Path) {
+    if let Ok(mut live) = LIVE_TEMPS.lock() {
+        live.push(tmp.to_path_buf());
+    }
+}
+
+fn untrack_temp(tmp: &Path) {
+    if let Ok(mut live) = LIVE_TEMPS.lock() {
+        live.retain(|p| p != tmp);
+    }
+}
+
+/// Removes every temporary file this process has open and returns how many
+/// it removed. The lock stays held so that no new temporary file is tracked
+/// afterwards: call it only just before the process exits.
+pub fn remove_live_temps_for_exit() -> usize {
+    let live = match LIVE_TEMPS.lock() {
+        Ok(live) => live,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    let removed = live
+        .iter()
+        .filter(|p| std::fs::remove_file(p).is_ok())
+        .count();
+    // Held until exit: a writer thread that finishes a temp file now cannot
+    // register (and so cannot rename) it any more.
+    std::mem::forget(live);
+    removed
+}
+
+/// Installs the Ctrl-C / SIGTERM handler of the binary: the temporary files
+/// of the stage in progress are removed, then the process exits with 130
+/// (SIGINT) or 143 (SIGTERM) as a shell reports a killed command. Artifacts
+/// already in place stay as they were, and the stage's record is not
+/// written, so the next `run` redoes the stage.
+pub fn exit_cleanly_on_signals() -> Result<()> {
+    use signal_hook::consts::{SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
+        .map_err(|e| Error::Check(format!("cannot install the signal handler: {e}")))?;
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                remove_live_temps_for_exit();
+                std::process::exit(128 + signal);
+            }
+        })
+        .map_err(|e| Error::Check(format!("cannot start the signal thread: {e}")))?;
+    Ok(())
+}
+
+/// Whether process `pid` exists (a temp file or lock of a dead process is
+/// left over from a kill).
+pub fn process_alive(pid: u32) -> bool {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    // SAFETY: signal 0 only checks that the process exists.
+    if unsafe { libc::kill(pid, 0) } == 0 {
+        return true;
+    }
+    std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
+/// The process id in a temp file's name, if it is one of ours.
+fn temp_owner(name: &str) -> Option<u32> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?;
+    let (pid, _) = rest.split_once('-')?;
+    pid.parse().ok()
+}
+
+/// Removes the temporary files in `dir` whose process is gone (left by a
+/// kill -9, a crash or a power cut); returns their names. Temp files of a
+/// live process (another stage writing) are left alone.
+pub fn remove_stale_temps(dir: &Path) -> Vec<String> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let me = std::process::id();
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let owner = temp_owner(&name).or_else(|| {
+            name.strip_prefix(".crypto-lab-write-test-")
+                .and_then(|p| p.parse().ok())
+        });
+        let dead = owner.is_some_and(|pid| pid != me && !process_alive(pid));
+        if dead && std::fs::remove_file(entry.path()).is_ok() {
+            removed.push(name);
+        }
+    }
+    removed
+}
+
+/// One file a stage wrote: where it goes, and its size and content hash as
+/// written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The artifact's path.
+    pub path: PathBuf,
+    /// Bytes.
+    pub size: u64,
+    /// XXH64 of the content, hex.
+    pub xxh64: String,
+}
+
+struct Pending {
+    tmp: PathBuf,
+    written: Written,
+}
+
+/// The writes of the stage running on this thread, held back until it ends.
+struct Held {
+    stage: String,
+    pending: Vec<Pending>,
+}
+
+thread_local! {
+    // Stages write from the thread that runs them (writer threads only
+    // encode into the file the stage's thread opened), so a thread-local
+    // is what ties each write to its stage without passing a handle
+    // through every stage function.
+    static HELD: RefCell<Option<Held>> = const { RefCell::new(None) };
+}
+
+/// A stage's writes, held as temporary files until [`StageWrites::commit`];
+/// dropped without a commit (the stage failed), it removes them.
+pub struct StageWrites {
+    stage: String,
+}
+
+impl StageWrites {
+    /// Starts holding the writes of `stage` on this thread.
+    pub fn begin(stage: &str) -> Self {
+        HELD.with(|h| {
+            *h.borrow_mut() = Some(Held {
+                stage: stage.to_string(),
+                pending: Vec::new(),
+            })
+        });
+        StageWrites {
+            stage: stage.to_string(),
+        }
+    }
+
+    /// Renames every held file onto its artifact, in the order written;
+    /// returns what was written. Before it is called, no artifact of the
+    /// stage has changed.
+    pub fn commit(self) -> Result<Vec<Written>> {
+        let held = HELD.with(|h| h.borrow_mut().take());
+        let pending = held.map(|h| h.pending).unwrap_or_default();
+        let mut done = Vec::with_capacity(pending.len());
+        for (i, p) in pending.iter().enumerate() {
+            if let Err(e) = std::fs::rename(&p.tmp, &p.written.path) {
+                for q in &pending[i..] {
+                    let _ = std::fs::remove_file(&q.tmp);
+                    untrack_temp(&q.tmp);
+                }
+                return Err(Error::io(&p.written.path, "cannot replace", e));
+            }
+            untrack_temp(&p.tmp);
+            die_point(&self.stage);
+            done.push(p.written.clone());
+        }
+        Ok(done)
+    }
+}
+
+impl Drop for StageWrites {
+    fn drop(&mut self) {
+        let held = HELD.with(|h| h.borrow_mut().take());
+        for p in held.map(|h| h.pending).unwrap_or_default() {
+            let _ = std::fs::remove_file(&p.tmp);
+            untrack_temp(&p.tmp);
+        }
+    }
+}
+
+/// Test hook, documented in the README: `CRYPTO_LAB_DIE_AFTER=<stage>:<n>`
+/// kills the process (SIGKILL, as `kill -9` would) at the n-th write point
+/// of that stage; `<stage>:<n>:wait` stops there instead, until a signal
+/// ends the process. The points of a stage, in order: each temporary file
+/// complete, each rename onto an artifact, the record about to be written,
+/// the record written. Tests use it to prove that a kill at any point
+/// leaves nothing a later `run` would trust. Unset, it costs one lookup.
+pub fn die_point(stage: &str) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static COUNT: AtomicUsize = AtomicUsize::new(0);
+    let Ok(spec) = std::env::var("CRYPTO_LAB_DIE_AFTER") else {
+        return;
+    };
+    let mut parts = spec.split(':');
+    if parts.next() != Some(stage) {
+        return;
+    }
+    let Some(Ok(n)) = parts.next().map(str::parse::<usize>) else {
+        return;
+    };
+    if COUNT.fetch_add(1, Ordering::SeqCst) + 1 != n {
+        return;
+    }
+    if parts.next() == Some("wait") {
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
+    }
+    // SAFETY: sends SIGKILL to this process; nothing after it runs.
+    unsafe {
+        libc::kill(libc::getpid(), libc::SIGKILL);
+    }
+}
+
+/// The stage whose writes this thread holds, if any.
+pub fn holding_stage() -> Option<String> {
+    HELD.with(|h| h.borrow().as_ref().map(|h| h.stage.clone()))
+}
+
+/// Size and XXH64 (hex) of a file's content, read in large blocks.
+pub fn hash_file(path: &Path) -> Result<(u64, String)> {
+    use std::io::Read;
+    let mut file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+    let mut hasher = Xxh64::new();
+    let mut buf = vec![0u8; 1 << 22];
+    let mut size = 0u64;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, "cannot read", e)),
+        };
+        hasher.update(&buf[..n]);
+        size += n as u64;
+    }
+    Ok((size, hasher.hex()))
+}
+
+/// The file under an artifact's writer: hashes every byte on its way to
+/// disk and keeps the first I/O error, so that an encoder's own wrapping of
+/// it ("underlying IO error") can be reported as what it was.
+pub struct HashingFile {
+    file: File,
+    hasher: Xxh64,
+    size: u64,
+    error: Option<std::io::Error>,
+}
+
+impl HashingFile {
+    fn new(file: File) -> Self {
+        HashingFile {
+            file,
+            hasher: Xxh64::new(),
+            size: 0,
+            error: None,
+        }
+    }
+
+    fn keep(&mut self, e: &std::io::Error) {
+        if self.error.is_none() {
+            self.error = Some(std::io::Error::new(e.kind(), e.to_string()));
+        }
+    }
+}
+
+impl Write for HashingFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        match self.file.write(buf) {
+            Ok(n) => {
+                self.hasher.update(&buf[..n]);
+                self.size += n as u64;
+                Ok(n)
+            }
+            Err(e) => {
+                self.keep(&e);
+                Err(e)
+            }
+        }
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush().inspect_err(|e| self.keep(e))
+    }
+}
+
+/// The writer a stage fills in [`write_atomic`].
+pub type ArtifactWriter = BufWriter<HashingFile>;
+
+/// The temporary name of `path`: hidden, beside it, owned by this process.
+fn temp_path(path: &Path) -> Result<PathBuf> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| Error::BadArgument(format!("{}: not a file name", path.display())))?;
+    Ok(path.with_file_name(format!(
+        "{TEMP_PREFIX}{}-{}",
+        std::process::id(),
+        name.to_string_lossy()
+    )))
+}
+
+/// Renames an error about the temporary file into one about the artifact:
+/// the user never sees a temp name, and a full disk is said plainly.
+fn about_artifact(e: Error, tmp: &Path, path: &Path, io: Option<std::io::Error>) -> Error {
+    if let Some(io) = io {
+        if is_disk_full(&io) {
+            return Error::DiskFull {
+                path: path.to_path_buf(),
+            };
+        }
+    }
+    let tmp_text = tmp.display().to_string();
+    let fix = |s: String| s.replace(&tmp_text, &path.display().to_string());
+    match e {
+        Error::Io { cause, .. } if is_disk_full(&cause) => Error::DiskFull {
+            path: path.to_path_buf(),
+        },
+        Error::Io {
+            path: p,
+            action,
+            cause,
+        } => Error::Io {
+            path: if p == tmp { path.to_path_buf() } else { p },
+            action,
+            cause,
+        },
+        Error::BadInput { path: p, message } => Error::BadInput {
+            path: if p == tmp { path.to_path_buf() } else { p },
+            message: fix(message),
+        },
+        Error::Check(m) => Error::Check(fix(m)),
+        Error::BadArgument(m) => Error::BadArgument(fix(m)),
+        other => other,
+    }
+}
+
+/// Whether an I/O error means the disk (or quota) is full.
+pub fn is_disk_full(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::StorageFull
+        || matches!(e.raw_os_error(), Some(libc::ENOSPC) | Some(libc::EDQUOT))
+        || e.to_string().contains("No space left on device")
+}
+
+/// Puts a complete temporary file in place: renamed now, or held until the
+/// stage running on this thread commits.
+fn finish_temp(tmp: &Path, path: &Path, size: u64, xxh64: String) -> Result<()> {
+    let written = Written {
+        path: path.to_path_buf(),
+        size,
+        xxh64,
+    };
+    let stage = HELD.with(|h| {
+        let mut h = h.borrow_mut();
+        let held = h.as_mut()?;
+        // A second write of one artifact within a stage replaces the first.
+        if let Some(i) = held.pending.iter().position(|p| p.written.path == path) {
+            let old = held.pending.remove(i);
+            if old.tmp != tmp {
+                let _ = std::fs::remove_file(&old.tmp);
+            }
+        }
+        held.pending.push(Pending {
+            tmp: tmp.to_path_buf(),
+            written,
+        });
+        Some(held.stage.clone())
+    });
+    match stage {
+        Some(stage) => {
+            die_point(&stage);
+            Ok(())
+        }
+        None => {
+            let outcome =
+                std::fs::rename(tmp, path).map_err(|e| Error::io(path, "cannot replace", e));
+            untrack_temp(tmp);
+            outcome
+        }
+    }
+}
+
 /// Replaces `path` atomically: `fill` writes a temporary file in the same
 /// folder (its name ends with `path`'s, so the extension is kept for writers
-/// that go by it), which is renamed onto `path` on success and removed on
-/// failure.
+/// that go by it), which is renamed onto `path` on success (at the stage's
+/// commit, inside a stage) and removed on failure.
 pub fn replace_atomically<F>(path: &Path, fill: F) -> Result<()>
 where
     F: FnOnce(&Path) -> Result<()>,
 {
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::BadArgument(format!("{}: not a file name", path.display())))?;
-    let tmp = path.with_file_name(format!(
-        ".tmp-{}-{}",
-        std::process::id(),
-        name.to_string_lossy()
-    ));
-    let outcome = fill(&tmp).and_then(|()| {
-        std::fs::rename(&tmp, path).map_err(|e| Error::io(path, "cannot replace", e))
-    });
+    let tmp = temp_path(path)?;
+    track_temp(&tmp);
+    let outcome = fill(&tmp)
+        .map_err(|e| about_artifact(e, &tmp, path, None))
+        .and_then(|()| {
+            let (size, xxh64) = hash_file(&tmp).map_err(|e| about_artifact(e, &tmp, path, None))?;
+            finish_temp(&tmp, path, size, xxh64)
+        });
     if outcome.is_err() {
         let _ = std::fs::remove_file(&tmp);
+        untrack_temp(&tmp);
     }
     outcome
 }
 
 /// Writes `path` atomically through a buffered writer, flushed and synced
-/// before the rename (see [`replace_atomically`]).
+/// before the rename (see [`replace_atomically`]); the content is hashed as
+/// it is written.
 pub fn write_atomic<F>(path: &Path, fill: F) -> Result<()>
 where
-    F: FnOnce(&mut BufWriter<File>) -> Result<()>,
+    F: FnOnce(&mut ArtifactWriter) -> Result<()>,
 {
-    replace_atomically(path, |tmp| {
-        let file = File::create(tmp).map_err(|e| Error::io(tmp, "cannot create", e))?;
-        let mut writer = BufWriter::with_capacity(1 << 20, file);
-        fill(&mut writer)?;
-        let file = writer
-            .into_inner()
-            .map_err(|e| Error::io(tmp, "cannot write", e.into_error()))?;
-        file.sync_all()
-            .map_err(|e| Error::io(tmp, "cannot write", e))
-    })
+    let tmp = temp_path(path)?;
+    track_temp(&tmp);
+    let outcome = (|| {
+        let file = File::create(&tmp).map_err(|e| Error::io(path, "cannot create", e))?;
+        let mut writer = BufWriter::with_capacity(1 << 20, HashingFile::new(file));
+        if let Err(e) = fill(&mut writer) {
+            let io = writer.get_mut().error.take();
+            return Err(about_artifact(e, &tmp, path, io));
+        }
+        let file = writer.into_inner().map_err(|e| {
+            let io = e.into_error();
+            about_artifact(Error::io(path, "cannot write", io), &tmp, path, None)
+        })?;
+        file.file
+            .sync_all()
+            .map_err(|e| about_artifact(Error::io(path, "cannot write", e), &tmp, path, None))?;
+        let xxh64 = file.hasher.hex();
+        finish_temp(&tmp, path, file.size, xxh64)
+    })();
+    if outcome.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+        untrack_temp(&tmp);
+    }
+    outcome
 }
 
 /// Writes bytes to `path` atomically.
@@ -334,4 +742,126 @@ pub fn ensure_writable_dir(dir: &Path) -> Result<()> {
     File::create(&probe).map_err(|e| Error::io(dir, "data path is not writable", e))?;
     let _ = std::fs::remove_file(&probe);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scratch(tag: &str) -> PathBuf {
+        let dir =
+            std::env::temp_dir().join(format!("crypto-lab-artifact-{tag}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    fn names(dir: &Path) -> Vec<String> {
+        let mut v: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn held_writes_appear_together_at_commit_or_not_at_all() {
+        let dir = scratch("commit");
+        let (a, b) = (dir.join("a.txt"), dir.join("b.txt"));
+        {
+            let _w = StageWrites::begin("t");
+            write_bytes(&a, b"1").unwrap();
+            write_bytes(&b, b"2").unwrap();
+            assert_eq!(names(&dir).len(), 2, "only temp files so far");
+            assert!(!a.exists() && !b.exists());
+        } // dropped: the stage failed
+        assert!(names(&dir).is_empty(), "{:?}", names(&dir));
+        let w = StageWrites::begin("t");
+        write_bytes(&a, b"1").unwrap();
+        write_bytes(&b, b"22").unwrap();
+        let written = w.commit().unwrap();
+        assert_eq!(names(&dir), ["a.txt", "b.txt"]);
+        assert_eq!(written[1].size, 2);
+        assert_eq!(
+            written[1].xxh64,
+            hash_file(&b).unwrap().1,
+            "hashed as written"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn errors_name_the_artifact_never_the_temp_file() {
+        let dir = scratch("names");
+        let target = dir.join("evaluation_charts.html");
+        let e = replace_atomically(&target, |tmp| {
+            Err(Error::io(
+                tmp,
+                "cannot write",
+                std::io::Error::other("boom"),
+            ))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.contains("evaluation_charts.html") && !e.contains(TEMP_PREFIX),
+            "{e}"
+        );
+        let e = write_atomic(&target, |_| {
+            Err(Error::io(
+                &target,
+                "cannot write",
+                std::io::Error::from_raw_os_error(libc::ENOSPC),
+            ))
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            format!("no space left on device while writing {}", target.display())
+        );
+        assert!(names(&dir).is_empty());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn encoder_errors_over_a_full_disk_say_so() {
+        // An encoder that only says "underlying IO error": the writer kept
+        // the real cause.
+        let dir = scratch("full");
+        let target = dir.join("df_train.parquet");
+        let e = write_atomic(&target, |w| {
+            w.get_mut()
+                .keep(&std::io::Error::from_raw_os_error(libc::ENOSPC));
+            Err(Error::bad_input(
+                &target,
+                "File out of specification: underlying IO error",
+            ))
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("no space left on device while writing"),
+            "{e}"
+        );
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn stale_temp_files_go_and_live_ones_stay() {
+        let dir = scratch("stale");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        let stale = format!(".tmp-{dead}-lgb.txt");
+        let mine = format!(".tmp-{}-lgb.txt", std::process::id());
+        for n in [&stale, &mine, &"lgb.txt".to_string()] {
+            std::fs::write(dir.join(n), b"x").unwrap();
+        }
+        assert_eq!(remove_stale_temps(&dir), vec![stale]);
+        assert_eq!(names(&dir), vec![mine, "lgb.txt".to_string()]);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }

@@ -88,11 +88,43 @@ pub fn season(month: u32) -> u32 {
     (month % 12 + 3) / 3
 }
 
+/// `YYYY-MM-DDTHH:MM:SSZ` of a unix timestamp (UTC).
+pub fn format_instant(timestamp: i64) -> String {
+    let days = timestamp.div_euclid(86_400);
+    let secs = timestamp.rem_euclid(86_400);
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}Z",
+        secs / 3600,
+        secs % 3600 / 60,
+        secs % 60
+    )
+}
+
+/// Years a date given on the command line may fall in: Unix time's start up
+/// to a year far beyond any data (the competition spans 2018 to 2021).
+pub const YEARS: std::ops::RangeInclusive<i64> = 1970..=2100;
+
+/// Days in `month` of `year` (proleptic Gregorian).
+pub fn days_in_month(year: i64, month: u32) -> u32 {
+    match month {
+        4 | 6 | 9 | 11 => 30,
+        2 if year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) => 29,
+        2 => 28,
+        _ => 31,
+    }
+}
+
 /// Parses `YYYY-MM-DD[THH:MM[:SS]]` (UTC) or a unix timestamp in seconds.
+/// Only real calendar dates (2021-02-31 is refused, not moved to March) in
+/// [`YEARS`], and timestamps within those years, are taken; anything else is
+/// `None`, never an overflow.
 pub fn parse_instant(text: &str) -> Option<i64> {
+    let first = days_from_civil(*YEARS.start(), 1, 1) * 86_400;
+    let end = days_from_civil(*YEARS.end() + 1, 1, 1) * 86_400;
     let t = text.trim();
     if let Ok(ts) = t.parse::<i64>() {
-        return Some(ts);
+        return (first..end).contains(&ts).then_some(ts);
     }
     let (date, time) = match t.split_once(['T', ' ']) {
         Some((d, tm)) => (d, Some(tm.trim_end_matches('Z'))),
@@ -102,7 +134,10 @@ pub fn parse_instant(text: &str) -> Option<i64> {
     let year: i64 = parts.next()?.parse().ok()?;
     let month: u32 = parts.next()?.parse().ok()?;
     let day: u32 = parts.next()?.parse().ok()?;
-    if parts.next().is_some() || !(1..=12).contains(&month) || !(1..=31).contains(&day) {
+    if parts.next().is_some() || !YEARS.contains(&year) || !(1..=12).contains(&month) {
+        return None;
+    }
+    if !(1..=days_in_month(year, month)).contains(&day) {
         return None;
     }
     let mut secs = days_from_civil(year, month, day) * 86_400;
@@ -111,7 +146,11 @@ pub fn parse_instant(text: &str) -> Option<i64> {
         let h: i64 = f.next()?.parse().ok()?;
         let m: i64 = f.next()?.parse().ok()?;
         let s: i64 = f.next().map_or(Some(0), |s| s.parse().ok())?;
-        if !(0..24).contains(&h) || !(0..60).contains(&m) || !(0..61).contains(&s) {
+        if f.next().is_some()
+            || !(0..24).contains(&h)
+            || !(0..60).contains(&m)
+            || !(0..60).contains(&s)
+        {
             return None;
         }
         secs += h * 3600 + m * 60 + s;
@@ -154,6 +193,13 @@ mod tests {
         assert_eq!(parse_instant("2020-01-01T00:00:00Z"), Some(1_577_836_800));
         assert_eq!(parse_instant("1619827200"), Some(1_619_827_200));
         assert_eq!(parse_instant("2021-13-01"), None);
+        assert_eq!(parse_instant("2021-02-31"), None);
+        assert_eq!(parse_instant("2021-02-29"), None);
+        assert_eq!(parse_instant("2020-02-29"), Some(1_582_934_400));
+        assert_eq!(parse_instant("99999999999999-01-01"), None);
+        assert_eq!(parse_instant("1900-01-01"), None);
+        assert_eq!(parse_instant("-9223372036854775808"), None);
+        assert_eq!(format_instant(1_619_827_200), "2021-05-01T00:00:00Z");
         assert_eq!(parse_instant("tomorrow"), None);
     }
 }

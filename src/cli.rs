@@ -5,7 +5,7 @@ use std::sync::Mutex;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
-use clap::{Args, Parser, Subcommand};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crypto_lab::calendar::parse_instant;
@@ -13,6 +13,7 @@ use crypto_lab::credentials::Lookup;
 use crypto_lab::doctor;
 use crypto_lab::kfp::volume::{prepare_volume, Prepared, STORAGE_CLASS_NOTE};
 use crypto_lab::kfp::{export_kfp, ExportOptions};
+use crypto_lab::lock::{lock_data_path, DataPathLock};
 use crypto_lab::prelude::*;
 use crypto_lab::runner::Outcome;
 use crypto_lab::stages;
@@ -86,6 +87,10 @@ struct Cli {
     /// Print only errors (no progress bars or log lines).
     #[arg(long, short, global = true)]
     quiet: bool,
+    /// When another crypto-lab is writing in the data path, wait for it to
+    /// finish instead of stopping at once.
+    #[arg(long, global = true)]
+    wait_lock: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -421,7 +426,8 @@ enum Command {
         gid: u32,
     },
     /// Run the whole lab locally: synthetic data if DIR has no train.csv, then
-    /// every stage; stages whose outputs are newer than their inputs are skipped.
+    /// every stage; a stage is skipped only when its record says it was made
+    /// with these options from these inputs and its outputs are unchanged.
     Run {
         #[command(flatten)]
         data: DataPath,
@@ -478,8 +484,15 @@ enum Command {
 }
 
 fn parse_when(s: &str) -> std::result::Result<i64, String> {
-    parse_instant(s)
-        .ok_or_else(|| format!("`{s}`: expected YYYY-MM-DD[THH:MM[:SS]] (UTC) or unix seconds"))
+    parse_instant(s).ok_or_else(|| {
+        format!(
+            "`{}`: expected a real date YYYY-MM-DD[THH:MM[:SS]] (UTC) in the years {}..={}, \
+                 or unix seconds within them",
+            crypto_lab::error::printable(s),
+            crypto_lab::calendar::YEARS.start(),
+            crypto_lab::calendar::YEARS.end()
+        )
+    })
 }
 
 fn parse_run_param(s: &str) -> std::result::Result<(String, String), String> {
@@ -555,24 +568,30 @@ impl FeatureArgs {
 }
 
 impl ModelArgs {
+    /// The flags, then every `--param` over them in the order given (the
+    /// library merges and checks them; nothing is read before they pass).
     fn params(&self) -> Result<ModelParams> {
-        if self.n_estimators == 0 {
-            bail!("--n-estimators must be at least 1");
-        }
-        if self.learning_rate.is_nan() || self.learning_rate <= 0.0 {
-            bail!("--learning-rate must be positive");
-        }
-        Ok(ModelParams {
+        let params = ModelParams {
             n_estimators: self.n_estimators,
             learning_rate: self.learning_rate,
             max_depth: self.max_depth,
             seed: self.seed,
             early_stopping_rounds: self.early_stopping_rounds,
             num_threads: self.num_threads,
-            extra: self.params.clone(),
+            extra: Vec::new(),
             ..ModelParams::default()
-        })
+        }
+        .with_overrides(&self.params)?;
+        params.validate()?;
+        Ok(params)
     }
+}
+
+/// Takes the data path's writer lock for the rest of the command.
+fn lock(data_path: &std::path::Path, wait: bool, term: &Terminal) -> Result<DataPathLock> {
+    Ok(lock_data_path(data_path, wait, &|busy| {
+        term.log(&format!("{busy}: waiting (--wait-lock)"))
+    })?)
 }
 
 /// Progress bars on standard error; log lines above them.
@@ -705,11 +724,23 @@ fn run_stage(command: &str, ctx: &StageContext) -> Result<()> {
 
 /// Parses arguments and runs the command.
 pub fn main() -> Result<()> {
-    let cli = Cli::parse();
+    // A flag given twice takes its last value (as a later `--param` beats
+    // an earlier one), in every subcommand.
+    let matches = Cli::command()
+        .args_override_self(true)
+        .mut_subcommands(|c| c.args_override_self(true))
+        .get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
     let term = Terminal::new(cli.quiet);
+    crypto_lab::artifact::exit_cleanly_on_signals()?;
+    let wait = cli.wait_lock;
     match cli.command {
         Command::Synth { data, synth: s } => {
             let opts = s.options();
+            let _lock = lock(&data.data_path, wait, &term)?;
             let t = Instant::now();
             let rows = synth(&data.data_path, &opts, &term)?;
             term.log(&format!(
@@ -725,25 +756,33 @@ pub fn main() -> Result<()> {
             source,
             force,
         } => {
+            let _lock = lock(&data.data_path, wait, &term)?;
             let mut ctx = StageContext::new(data.data_path, &term);
             ctx.download = download.options(&source, force);
             run_stage("download_data", &ctx)?;
         }
         Command::LoadData { data } => {
+            let _lock = lock(&data.data_path, wait, &term)?;
             run_stage("load_data", &StageContext::new(data.data_path, &term))?
         }
         Command::FeatureEngineering { data, features } => {
+            let _lock = lock(&data.data_path, wait, &term)?;
             let mut ctx = StageContext::new(data.data_path, &term);
             ctx.features = features.options();
             run_stage("feature_engineering", &ctx)?;
         }
-        Command::MergeAssetsFeatures { data } => run_stage(
-            "merge_assets_features",
-            &StageContext::new(data.data_path, &term),
-        )?,
+        Command::MergeAssetsFeatures { data } => {
+            let _lock = lock(&data.data_path, wait, &term)?;
+            run_stage(
+                "merge_assets_features",
+                &StageContext::new(data.data_path, &term),
+            )?
+        }
         Command::Modeling { data, model } => {
+            let params = model.params()?;
+            let _lock = lock(&data.data_path, wait, &term)?;
             let mut ctx = StageContext::new(data.data_path, &term);
-            ctx.model = model.params()?;
+            ctx.model = params;
             run_stage("modeling", &ctx)?;
         }
         Command::EvaluationResult {
@@ -754,6 +793,7 @@ pub fn main() -> Result<()> {
             charts_path,
             ui_metadata_path,
         } => {
+            let _lock = lock(&data.data_path, wait, &term)?;
             let mut ctx = StageContext::new(data.data_path, &term);
             ctx.metrics_path = metrics_path;
             ctx.executor_input = executor_input;
@@ -772,10 +812,12 @@ pub fn main() -> Result<()> {
             model,
             synth: s,
         } => {
+            let params = model.params()?;
+            let _lock = lock(&data.data_path, wait, &term)?;
             let mut ctx = StageContext::new(data.data_path.clone(), &term);
             ctx.download = download.options(&source, force);
             ctx.features = features.options();
-            ctx.model = model.params()?;
+            ctx.model = params;
             ctx.metrics_path = metrics_path;
             let opts = RunOptions {
                 force,

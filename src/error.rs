@@ -44,6 +44,48 @@ pub enum Error {
     /// A check of the stage's own results failed.
     #[error("{0}")]
     Check(String),
+    /// The disk (or quota) filled up while an artifact was written; nothing
+    /// was replaced.
+    #[error("no space left on device while writing {path}")]
+    DiskFull {
+        /// The artifact being written.
+        path: PathBuf,
+    },
+    /// An artifact no longer holds what the stage that made it recorded:
+    /// changed, damaged or swapped since. Rerunning that stage fixes it.
+    #[error(
+        "{path}: not the file {stage} wrote (its content changed since, by hand or damage); \
+         rerun `crypto-lab {command}` (or `crypto-lab run`)"
+    )]
+    ChangedArtifact {
+        /// The artifact.
+        path: PathBuf,
+        /// The stage that wrote it.
+        stage: &'static str,
+        /// That stage's subcommand.
+        command: &'static str,
+    },
+    /// Another crypto-lab process is writing in the data path.
+    #[error(
+        "data path {path} is in use by crypto-lab (pid {pid}) since {since}; \
+         wait for it, or pass --wait-lock to wait here"
+    )]
+    DataPathInUse {
+        /// The data path.
+        path: PathBuf,
+        /// The process holding it (0 if unknown).
+        pid: u32,
+        /// When it took the data path (UTC), or "an unknown time".
+        since: String,
+    },
+    /// A LightGBM parameter name LightGBM does not know.
+    #[error("unknown LightGBM parameter `{name}`{suggestion}")]
+    UnknownParameter {
+        /// The name given.
+        name: String,
+        /// ", did you mean `...`?" or empty.
+        suggestion: String,
+    },
     /// A polars operation failed on data the stage built itself.
     #[error("dataframe: {0}")]
     Polars(polars::error::PolarsError),
@@ -71,5 +113,46 @@ impl Error {
             path: path.into(),
             message: message.into(),
         }
+    }
+}
+
+/// `text` as it can go into a one-line message: control characters and
+/// other invisible ones escaped (`\n`, `\u{1b}`), the rest as it is.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}' | '\u{feff}')
+        {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// Bytes read from a file as they can go into a one-line message: valid
+/// UTF-8 through [`printable`], any other byte as `\xNN`.
+pub fn printable_bytes(bytes: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in bytes.utf8_chunks() {
+        out.push_str(&printable(chunk.valid()));
+        for b in chunk.invalid() {
+            out.push_str(&format!("\\x{b:02x}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_what_a_terminal_would_act_on() {
+        assert_eq!(printable("a\u{1b}[31mb\n"), "a\\u{1b}[31mb\\n");
+        assert_eq!(printable_bytes(b"ok\xff\x00"), "ok\\xff\\u{0}");
+        assert_eq!(printable("Bitcoin Cash"), "Bitcoin Cash");
     }
 }

@@ -4,7 +4,8 @@
 use std::time::Instant;
 
 use crate::error::Result;
-use crate::stages::{files, is_up_to_date, StageContext, STAGES};
+use crate::record::stale_reason;
+use crate::stages::{files, StageContext, STAGES};
 use crate::synth::{synth, SynthOptions};
 
 /// What happened to one stage.
@@ -69,14 +70,23 @@ pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<RunReport> 
         let skip = if stage.name == "download_data" {
             // download_data decides for itself whether its files are there.
             (!opts.download).then(|| "local data".to_string())
-        } else if !opts.force && is_up_to_date(stage, ctx) {
-            progress.log(&format!(
-                "{}: up to date, skipped (--force runs it)",
-                stage.name
-            ));
-            Some("up to date".to_string())
-        } else {
+        } else if opts.force {
+            progress.log(&format!("{}: rerun (--force)", stage.name));
             None
+        } else {
+            match stale_reason(stage, ctx) {
+                None => {
+                    progress.log(&format!(
+                        "{}: up to date, skipped (--force runs it)",
+                        stage.name
+                    ));
+                    Some("up to date".to_string())
+                }
+                Some(why) => {
+                    progress.log(&format!("{}: rerun ({why})", stage.name));
+                    None
+                }
+            }
         };
         if let Some(why) = skip {
             report.stages.push(StageRun {

@@ -206,20 +206,45 @@ impl SynthOptions {
     }
 
     fn minutes(&self) -> Result<usize> {
-        if self.end <= self.start {
-            return Err(Error::BadArgument(format!(
-                "synthetic range is empty: end {} is not after start {}",
-                self.end, self.start
-            )));
-        }
+        let span = self
+            .end
+            .checked_sub(self.start)
+            .filter(|&d| d > 0)
+            .ok_or_else(|| {
+                Error::BadArgument(format!(
+                    "synthetic range is empty: end {} is not after start {}",
+                    self.end, self.start
+                ))
+            })?;
         if self.start % 60 != 0 {
             return Err(Error::BadArgument(
                 "synthetic range must start on a whole minute".into(),
             ));
         }
-        Ok(((self.end - self.start) / 60) as usize)
+        let minutes = span / 60;
+        if minutes > MAX_MINUTES {
+            // Bytes per minute: about 14 bars of 90 bytes in train.csv, and
+            // 14 simulated series of 61 bytes each in memory.
+            let gb = |bytes: f64| bytes / 1e9;
+            return Err(Error::BadArgument(format!(
+                "synthetic range {} to {} is {minutes} minutes: about {:.0}M rows, \
+                 {:.0} GB of train.csv and {:.0} GB of memory; at most {MAX_MINUTES} minutes \
+                 (about 7.6 years) are made",
+                crate::calendar::format_instant(self.start),
+                crate::calendar::format_instant(self.end),
+                minutes as f64 * 14.0 / 1e6,
+                gb(minutes as f64 * 14.0 * 90.0),
+                gb(minutes as f64 * (14.0 * 61.0 + 8.0)),
+            )));
+        }
+        usize::try_from(minutes)
+            .map_err(|_| Error::BadArgument(format!("{minutes} minutes: too many")))
     }
 }
+
+/// The longest synthetic range, in minutes: twice the competition's 3.7
+/// years (about 56M rows, 5 GB of train.csv, 3.4 GB of memory while made).
+pub const MAX_MINUTES: i64 = 4_000_000;
 
 impl Default for SynthOptions {
     fn default() -> Self {
@@ -390,6 +415,10 @@ fn push_float(buf: &mut Vec<u8>, v: f64) {
 pub fn synth(data_path: &Path, opts: &SynthOptions, progress: &dyn Progress) -> Result<usize> {
     let n = opts.minutes()?;
     ensure_writable_dir(data_path)?;
+    crate::artifact::remove_stale_temps(data_path);
+    // Both files appear together, then the record of what they hold.
+    let writes = crate::artifact::StageWrites::begin(crate::record::SYNTH);
+    let _ = std::fs::remove_file(crate::record::record_path(data_path, crate::record::SYNTH));
     let mut market_rng = Rng::new(opts.seed, 0);
     let market: Vec<f64> = (0..n).map(|_| market_rng.normal()).collect();
     // Indexed by Asset_ID so rows come out in the file's Asset_ID order.
@@ -462,5 +491,15 @@ pub fn synth(data_path: &Path, opts: &SynthOptions, progress: &dyn Progress) -> 
         Ok(())
     })?;
     progress.finish();
+    let written = writes.commit()?;
+    let options = [
+        ("start", crate::calendar::format_instant(opts.start)),
+        ("end", crate::calendar::format_instant(opts.end)),
+        ("seed", opts.seed.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    crate::record::write_outputs_record(data_path, crate::record::SYNTH, options, &written)?;
     Ok(rows)
 }

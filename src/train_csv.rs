@@ -322,7 +322,7 @@ fn parse_block(buf: &[u8], layout: &Layout, from: i64) -> std::result::Result<Ro
             let ts = parse_int(&line[..cut]).ok_or_else(|| {
                 bad(format!(
                     ", column `timestamp`: expected an integer, found `{}`",
-                    String::from_utf8_lossy(&line[..cut]).trim()
+                    crate::error::printable_bytes(line[..cut].trim_ascii())
                 ))
             })?;
             if ts < from {
@@ -338,7 +338,7 @@ fn parse_block(buf: &[u8], layout: &Layout, from: i64) -> std::result::Result<Ro
             }
             if let Some(slot) = layout.slots[field] {
                 let name = TRAIN_COLUMNS[slot];
-                let found = || String::from_utf8_lossy(value).trim().to_string();
+                let found = || crate::error::printable_bytes(value.trim_ascii());
                 if slot < 2 {
                     let v = parse_int(value).ok_or_else(|| {
                         bad(format!(

@@ -35,6 +35,7 @@ pub const PREPARE_STAGE: Stage = Stage {
     params: &["data_path"],
     metrics: false,
     run: run_prepare,
+    options: crate::stages::no_options,
 };
 
 fn run_prepare(ctx: &StageContext) -> Result<Ran> {

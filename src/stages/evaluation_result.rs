@@ -259,7 +259,7 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
     let summary = summary_markdown(&history, &importance);
     let charts = crate::plots::charts(&crate::plots::ChartInputs {
         data_path,
-        asset_id: crate::plots::PRICE_ASSET,
+        asset_id: chart_asset(&data_path.join(files::VALID_PREDICTIONS))?,
         history: &history,
         importance: &importance,
     })?;
@@ -287,6 +287,22 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
     // The metrics go last: their presence says the whole step succeeded.
     write_json(&paths.metrics, &metrics)?;
     Ok(metrics)
+}
+
+/// The asset whose prices the chart page draws: the lab's (Bitcoin) when it
+/// is in the validation rows, else the lowest Asset_ID there, so data
+/// without Bitcoin still gets its page instead of failing after training.
+fn chart_asset(valid_predictions: &Path) -> Result<i64> {
+    let df = crate::artifact::read_parquet_columns(valid_predictions, "modeling", &["Asset_ID"])?;
+    let ids = crate::columns::i64_column(&df, "Asset_ID", valid_predictions)?;
+    if ids.contains(&crate::plots::PRICE_ASSET) {
+        return Ok(crate::plots::PRICE_ASSET);
+    }
+    Ok(ids
+        .iter()
+        .copied()
+        .min()
+        .unwrap_or(crate::plots::PRICE_ASSET))
 }
 
 /// File form, as the lab's `evaluation_result(data_path, metrics_path)`:

@@ -75,6 +75,19 @@ impl Default for FeatureOptions {
     }
 }
 
+impl FeatureOptions {
+    /// The options as the stage's record keeps them.
+    pub fn record_options(&self) -> crate::record::Options {
+        let mut o = crate::record::Options::new();
+        o.insert(
+            "valid_from".into(),
+            crate::calendar::format_instant(self.valid_from),
+        );
+        o.insert("keep_target_nan".into(), self.keep_target_nan.to_string());
+        o
+    }
+}
+
 /// The input columns the features need, taken out of `df_train` once.
 struct Bars {
     timestamp: Vec<i64>,

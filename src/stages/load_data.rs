@@ -64,6 +64,44 @@ fn sort_asset_details(df_asset_details: &DataFrame, details_name: &Path) -> Resu
     Ok(df_asset_details.sort(["Asset_ID"], SortMultipleOptions::default())?)
 }
 
+/// Every asset train.csv has must be in asset_details.csv (a file cut short
+/// reads as one with fewer assets): said here, where the file is named,
+/// rather than as a missing Weight two stages later.
+fn check_assets_detailed(
+    df_train: &DataFrame,
+    df_asset_details: &DataFrame,
+    details_path: &Path,
+) -> Result<()> {
+    let train_name = Path::new(files::TRAIN_CSV);
+    let mut in_train = [false; NUM_ASSETS as usize];
+    for id in i64_column(df_train, "Asset_ID", train_name)? {
+        if let Some(seen) = usize::try_from(id).ok().and_then(|i| in_train.get_mut(i)) {
+            *seen = true;
+        }
+    }
+    let mut detailed = [false; NUM_ASSETS as usize];
+    for id in i64_column(df_asset_details, "Asset_ID", details_path)? {
+        if let Some(seen) = usize::try_from(id).ok().and_then(|i| detailed.get_mut(i)) {
+            *seen = true;
+        }
+    }
+    let missing: Vec<String> = (0..NUM_ASSETS as usize)
+        .filter(|&i| in_train[i] && !detailed[i])
+        .map(|i| i.to_string())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error::bad_input(
+        details_path,
+        format!(
+            "lacks Asset_ID {} that {} has (is the file cut short?)",
+            missing.join(", "),
+            files::TRAIN_CSV
+        ),
+    ))
+}
+
 fn check_asset_id(id: i64, row: usize, path: &Path) -> Result<()> {
     if (0..NUM_ASSETS).contains(&id) {
         Ok(())
@@ -93,7 +131,9 @@ pub fn load_data(data_path: &Path) -> Result<LoadedData> {
     // Blocks are written as they are parsed.
     let mut df_train = None;
     write_parquet_batches(&data_path.join(files::DF_TRAIN), |sink| {
-        df_train = Some(scan_train_csv(&train_path, START_TIMESTAMP, sink)?);
+        let df = scan_train_csv(&train_path, START_TIMESTAMP, sink)?;
+        check_assets_detailed(&df, &df_asset_details, &details_path)?;
+        df_train = Some(df);
         Ok(())
     })?;
     let mut loaded = LoadedData {

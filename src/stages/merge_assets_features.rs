@@ -9,12 +9,14 @@ use crate::artifact::{
     ensure_writable_dir, for_each_parquet_slice, read_parquet, write_parquet_batches, FrameShape,
 };
 use crate::columns::{f64_column, i64_column};
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::stages::feature_engineering::FEATURE_DF_COLUMNS;
 use crate::stages::files;
 
 /// In-memory form: pandas' `merge(feature_df, details[['Asset_ID','Weight']],
-/// how='left', on='Asset_ID')`. Row order is kept; an asset without details
-/// gets a missing Weight, as a left join gives.
+/// how='left', on='Asset_ID')`. Row order is kept. An asset without a
+/// Weight is an error: the lab's left join would give it a missing Weight,
+/// and the weighted correlation of every round would then be NaN.
 pub fn merge_frames(feature_df: &DataFrame, df_asset_details: &DataFrame) -> Result<DataFrame> {
     let details = Path::new(files::DF_ASSET_DETAILS);
     let ids = i64_column(df_asset_details, "Asset_ID", details)?;
@@ -23,8 +25,30 @@ pub fn merge_frames(feature_df: &DataFrame, df_asset_details: &DataFrame) -> Res
     let assets = i64_column(feature_df, "Asset_ID", Path::new(files::FEATURE_DF))?;
     let weight: Float64Chunked = assets
         .iter()
-        .map(|id| by_id.get(id).copied().filter(|w| !w.is_nan()))
+        .map(|id| by_id.get(id).copied().filter(|w| w.is_finite()))
         .collect();
+    if weight.null_count() > 0 {
+        let mut missing: Vec<i64> = assets
+            .iter()
+            .filter(|id| !by_id.get(*id).is_some_and(|w| w.is_finite()))
+            .copied()
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        return Err(Error::bad_input(
+            details,
+            format!(
+                "no Weight for Asset_ID {} (in {} but not in asset_details.csv); \
+                 put the asset in asset_details.csv and rerun load-data",
+                missing
+                    .iter()
+                    .map(|id| id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                files::FEATURE_DF
+            ),
+        ));
+    }
     let mut merged = feature_df.clone();
     merged.with_column(weight.with_name("Weight".into()).into_column())?;
     Ok(merged)
@@ -52,7 +76,26 @@ pub fn merge_in_passes(data_path: &Path, rows_per_pass: usize) -> Result<FrameSh
             "feature-engineering",
             None,
             rows_per_pass,
-            |part| sink(merge_frames(&part, &details)?),
+            |part| {
+                // A frame of another stage under this name (df_train renamed,
+                // say) is refused here rather than one stage later.
+                let missing: Vec<&str> = FEATURE_DF_COLUMNS
+                    .iter()
+                    .copied()
+                    .filter(|c| part.column(c).is_err())
+                    .collect();
+                if !missing.is_empty() {
+                    return Err(Error::bad_input(
+                        &features,
+                        format!(
+                            "not feature_engineering's output: no column {} \
+                             (rerun `crypto-lab feature-engineering`)",
+                            missing.join(", ")
+                        ),
+                    ));
+                }
+                sink(merge_frames(&part, &details)?)
+            },
         )
     })
 }

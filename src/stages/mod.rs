@@ -12,10 +12,11 @@ pub mod load_data;
 pub mod merge_assets_features;
 pub mod modeling;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::progress::Progress;
+use crate::record::{self, Options};
 use download_data::DownloadOptions;
 use feature_engineering::FeatureOptions;
 use modeling::ModelParams;
@@ -125,6 +126,9 @@ pub struct Stage {
     /// Runs the file form; returns a one-line summary and whether it wrote
     /// its outputs.
     pub run: fn(&StageContext) -> Result<Ran>,
+    /// The options in a context that shape its outputs (what its record
+    /// keeps, and what makes `run` redo it when they change).
+    pub options: fn(&StageContext) -> Options,
 }
 
 /// What one run of a stage did.
@@ -171,14 +175,59 @@ impl Stage {
         self.inputs.iter().map(|f| ctx.path_of(f)).collect()
     }
 
+    /// Whether it keeps a record (every stage but download_data, whose
+    /// outputs are the lab's inputs and which checks its files itself, and
+    /// a stage that writes no file, such as Kubeflow's prepare-volume).
+    pub fn keeps_record(&self) -> bool {
+        self.name != "download_data" && !self.outputs.is_empty()
+    }
+
     /// Runs the stage with a spinner on the context's progress; returns what
     /// it did, with its wall time.
+    ///
+    /// The stage commits as a whole: its inputs are checked against the
+    /// records of the stages that wrote them, its outputs are held as
+    /// temporary files until it succeeds, its old record is removed, the
+    /// outputs are renamed into place, and the new record is written last.
+    /// A stage stopped anywhere in between leaves no record, so it is not
+    /// taken as up to date.
     pub fn execute(&self, ctx: &StageContext) -> Result<Ran> {
-        ctx.progress.start(self.name, 0);
         let t = std::time::Instant::now();
+        if !self.keeps_record() {
+            ctx.progress.start(self.name, 0);
+            let result = (self.run)(ctx);
+            ctx.progress.finish();
+            let mut ran = result?;
+            ran.seconds = t.elapsed().as_secs_f64();
+            return Ok(ran);
+        }
+        let removed = crate::artifact::remove_stale_temps(&ctx.data_path);
+        if !removed.is_empty() {
+            ctx.progress.log(&format!(
+                "{}: removed {} left by a stopped run: {}",
+                self.name,
+                if removed.len() == 1 {
+                    "a temporary file"
+                } else {
+                    "temporary files"
+                },
+                removed.join(", ")
+            ));
+        }
+        let inputs = record::check_inputs(self, ctx)?;
+        ctx.progress.start(self.name, 0);
+        let writes = crate::artifact::StageWrites::begin(self.name);
         let result = (self.run)(ctx);
         ctx.progress.finish();
         let mut ran = result?;
+        let record_path = record::record_path(&ctx.data_path, self.name);
+        match std::fs::remove_file(&record_path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(Error::io(record_path, "cannot remove", e)),
+        }
+        let written = writes.commit()?;
+        record::write_record(self, ctx, inputs, &written)?;
         ran.seconds = t.elapsed().as_secs_f64();
         Ok(ran)
     }
@@ -265,6 +314,31 @@ fn run_evaluation_result(ctx: &StageContext) -> Result<Ran> {
     )
 }
 
+pub(crate) fn no_options(_: &StageContext) -> Options {
+    Options::new()
+}
+
+fn feature_options(ctx: &StageContext) -> Options {
+    ctx.features.record_options()
+}
+
+fn model_options(ctx: &StageContext) -> Options {
+    ctx.model.record_options()
+}
+
+fn evaluation_options(ctx: &StageContext) -> Options {
+    // Where the outputs go is checked with the outputs; these two change
+    // what is written besides them.
+    let mut o = Options::new();
+    if let Some(p) = &ctx.ui_metadata_path {
+        o.insert("ui_metadata_path".into(), p.display().to_string());
+    }
+    if let Some(input) = &ctx.executor_input {
+        o.insert("executor_input".into(), input.clone());
+    }
+    o
+}
+
 /// The lab's stages in pipeline order.
 pub const STAGES: [Stage; 6] = [
     Stage {
@@ -276,6 +350,7 @@ pub const STAGES: [Stage; 6] = [
         params: &["dataset", "data_path"],
         metrics: false,
         run: run_download_data,
+        options: no_options,
     },
     Stage {
         name: "load_data",
@@ -286,6 +361,7 @@ pub const STAGES: [Stage; 6] = [
         params: &["data_path"],
         metrics: false,
         run: run_load_data,
+        options: no_options,
     },
     Stage {
         name: "feature_engineering",
@@ -296,6 +372,7 @@ pub const STAGES: [Stage; 6] = [
         params: &["data_path"],
         metrics: false,
         run: run_feature_engineering,
+        options: feature_options,
     },
     Stage {
         name: "merge_assets_features",
@@ -306,6 +383,7 @@ pub const STAGES: [Stage; 6] = [
         params: &["data_path"],
         metrics: false,
         run: run_merge_assets_features,
+        options: no_options,
     },
     Stage {
         name: "modeling",
@@ -321,6 +399,7 @@ pub const STAGES: [Stage; 6] = [
         params: &["data_path"],
         metrics: false,
         run: run_modeling,
+        options: model_options,
     },
     Stage {
         name: "evaluation_result",
@@ -338,6 +417,7 @@ pub const STAGES: [Stage; 6] = [
         params: &["data_path"],
         metrics: true,
         run: run_evaluation_result,
+        options: evaluation_options,
     },
 ];
 
@@ -346,18 +426,8 @@ pub fn find(name: &str) -> Option<&'static Stage> {
     STAGES.iter().find(|s| s.name == name || s.command == name)
 }
 
-/// Whether every output of `stage` exists and is newer than every input
-/// (a stage without inputs is up to date once its outputs exist).
+/// Whether `stage`'s record matches the context's options and the inputs
+/// and outputs on disk (see [`record::stale_reason`] for why not).
 pub fn is_up_to_date(stage: &Stage, ctx: &StageContext) -> bool {
-    let mtime = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-    let outputs: Option<Vec<_>> = stage.output_paths(ctx).iter().map(|p| mtime(p)).collect();
-    let inputs: Option<Vec<_>> = stage.input_paths(ctx).iter().map(|p| mtime(p)).collect();
-    match (outputs, inputs) {
-        (Some(outs), Some(ins)) => match (outs.iter().min(), ins.iter().max()) {
-            (Some(oldest_out), Some(newest_in)) => oldest_out >= newest_in,
-            (Some(_), None) => true,
-            _ => false,
-        },
-        _ => false,
-    }
+    stage.keeps_record() && record::stale_reason(stage, ctx).is_none()
 }

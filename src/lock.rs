@@ -1,0 +1,101 @@
+//! One writer per data path: an advisory lock on `DIR/.crypto-lab.lock`.
+//!
+//! Every command that writes into a data path (the stages, `run`, `synth`)
+//! holds the lock while it works; a second one stops at once with who holds
+//! it, or waits for it. The lock is the kernel's (`flock`), so it goes away
+//! with its process however that ends: a lock file left by a killed run is
+//! simply taken over. Readers that write nothing there (`plot`) do not lock.
+
+use std::fs::{File, OpenOptions};
+use std::io::{Read, Seek, Write};
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+/// The lock file's name inside the data path.
+pub const LOCK_FILE: &str = ".crypto-lab.lock";
+
+/// The held lock; dropping it (or the process ending) releases it.
+#[derive(Debug)]
+pub struct DataPathLock {
+    _file: File,
+    path: PathBuf,
+}
+
+impl DataPathLock {
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Takes the data path's lock, creating the folder if needed. With `wait`
+/// false a held lock is [`Error::DataPathInUse`] at once; with `wait` true
+/// this blocks until the holder is done (`on_wait` is told who it waits for).
+pub fn lock_data_path(
+    data_path: &Path,
+    wait: bool,
+    on_wait: &dyn Fn(&Error),
+) -> Result<DataPathLock> {
+    std::fs::create_dir_all(data_path)
+        .map_err(|e| Error::io(data_path, "cannot create data path", e))?;
+    let path = data_path.join(LOCK_FILE);
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .map_err(|e| Error::io(&path, "cannot open the lock file", e))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let busy = in_use(data_path, &mut file);
+            if !wait {
+                return Err(busy);
+            }
+            on_wait(&busy);
+            file.lock()
+                .map_err(|e| Error::io(&path, "cannot lock", e))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(Error::io(&path, "cannot lock", e));
+        }
+    }
+    // Who holds it, for the message a second writer shows.
+    let note = format!(
+        "{} {}\n",
+        std::process::id(),
+        crate::calendar::format_instant(now_unix())
+    );
+    let _ = file.set_len(0);
+    let _ = file.rewind();
+    let _ = file.write_all(note.as_bytes());
+    let _ = file.flush();
+    Ok(DataPathLock { _file: file, path })
+}
+
+fn now_unix() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// The error naming who holds the lock, from the note the holder wrote.
+fn in_use(data_path: &Path, file: &mut File) -> Error {
+    let mut text = String::new();
+    let _ = file.rewind();
+    let _ = Read::by_ref(file).take(256).read_to_string(&mut text);
+    let mut parts = text.split_whitespace();
+    let pid = parts.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+    let since = parts
+        .next()
+        .map(crate::error::printable)
+        .unwrap_or_else(|| "an unknown time".into());
+    Error::DataPathInUse {
+        path: data_path.to_path_buf(),
+        pid,
+        since,
+    }
+}

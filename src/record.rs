@@ -1,0 +1,421 @@
+//! Stage records: what a stage's outputs were made from.
+//!
+//! When a stage completes it writes `<stage>.record.json` beside its outputs,
+//! last and atomically: the options that shape its outputs, the identity of
+//! each input (size and XXH64 of its content) and the identity of each
+//! output. `run` skips a stage only when its record matches the options it
+//! was given and the inputs and outputs on disk, and a stage checks each
+//! input against the record of the stage that wrote it, so a changed,
+//! damaged or swapped artifact is never taken for the one that was made.
+//!
+//! Hashing every input on every check would read gigabytes, so each entry
+//! also keeps the file's status (size, modification and change times, inode):
+//! a file whose status is unchanged still holds the recorded content — the
+//! change time (ctime) moves with every write or rename and cannot be set
+//! back by a user — and only a file whose status moved is hashed again. The
+//! outputs are hashed while they are written ([`crate::artifact`]).
+
+use std::collections::BTreeMap;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::artifact::{die_point, hash_file, read_json, write_json, Written};
+use crate::error::{Error, Result};
+use crate::stages::{Stage, StageContext, STAGES};
+
+/// Options that shape a stage's outputs, by name, as text.
+pub type Options = BTreeMap<String, String>;
+
+/// A file's status as `stat` gives it: what tells, without reading it,
+/// whether a file is still the one that was hashed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileStatus {
+    /// Bytes.
+    pub size: u64,
+    /// Modification time, nanoseconds since the epoch.
+    pub mtime_ns: i128,
+    /// Status change time, nanoseconds since the epoch.
+    pub ctime_ns: i128,
+    /// Inode number.
+    pub inode: u64,
+    /// Device number.
+    pub device: u64,
+}
+
+impl FileStatus {
+    /// The status of `path`, or `None` when it does not exist.
+    pub fn of(path: &Path) -> Option<Self> {
+        let m = std::fs::metadata(path).ok()?;
+        if !m.is_file() {
+            return None;
+        }
+        let ns = |s: i64, n: i64| i128::from(s) * 1_000_000_000 + i128::from(n);
+        Some(FileStatus {
+            size: m.size(),
+            mtime_ns: ns(m.mtime(), m.mtime_nsec()),
+            ctime_ns: ns(m.ctime(), m.ctime_nsec()),
+            inode: m.ino(),
+            device: m.dev(),
+        })
+    }
+}
+
+/// One input or output of a stage.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileRecord {
+    /// Where it is: relative to the data path when inside it (so the same
+    /// folder named another way is the same), else absolute.
+    pub path: PathBuf,
+    /// Bytes.
+    pub size: u64,
+    /// XXH64 of the content, hex.
+    pub xxh64: String,
+    /// Its status when hashed.
+    pub status: FileStatus,
+}
+
+/// What one stage's last complete run was made from (`<stage>.record.json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StageRecord {
+    /// The stage.
+    pub stage: String,
+    /// The crypto-lab version that ran it.
+    pub crypto_lab: String,
+    /// Options that shape its outputs.
+    pub options: Options,
+    /// Each input, by artifact name.
+    pub inputs: BTreeMap<String, FileRecord>,
+    /// Each output, by artifact name.
+    pub outputs: BTreeMap<String, FileRecord>,
+}
+
+/// Where `stage`'s record lives.
+pub fn record_path(data_path: &Path, stage: &str) -> PathBuf {
+    data_path.join(format!("{stage}.record.json"))
+}
+
+/// The record of `stage` in `data_path`, if there is a readable one; a
+/// missing or damaged record means the stage has no complete run to trust.
+pub fn read_record(data_path: &Path, stage: &str) -> Option<StageRecord> {
+    let path = record_path(data_path, stage);
+    if !path.is_file() {
+        return None;
+    }
+    read_json::<StageRecord>(&path, "")
+        .ok()
+        .filter(|r| r.stage == stage)
+}
+
+/// The stage that writes artifact `file`, among those that keep records.
+pub fn producer_of(file: &str) -> Option<&'static Stage> {
+    STAGES
+        .iter()
+        .find(|s| s.keeps_record() && s.outputs.contains(&file))
+}
+
+/// How a record names `path`: relative to the data path when inside it,
+/// else absolute.
+pub fn stored_path(data_path: &Path, path: &Path) -> PathBuf {
+    match path.strip_prefix(data_path) {
+        Ok(rel) => rel.to_path_buf(),
+        Err(_) => std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()),
+    }
+}
+
+/// The identity of `path`: taken from `known` when the file's status is the
+/// one recorded there, else hashed now (`hash`), else its status alone.
+fn identity(
+    data_path: &Path,
+    path: &Path,
+    known: &[Option<&FileRecord>],
+    hash: bool,
+) -> Result<FileRecord> {
+    let stored = stored_path(data_path, path);
+    let status = FileStatus::of(path).ok_or_else(|| Error::MissingFile {
+        path: path.to_path_buf(),
+        hint: String::new(),
+    })?;
+    for k in known.iter().flatten() {
+        if k.path == stored && k.status == status {
+            return Ok((*k).clone());
+        }
+    }
+    if !hash {
+        return Ok(FileRecord {
+            path: stored,
+            size: status.size,
+            xxh64: format!(
+                "unhashed:{}:{}:{}:{}",
+                status.size, status.mtime_ns, status.ctime_ns, status.inode
+            ),
+            status,
+        });
+    }
+    let (size, xxh64) = hash_file(path)?;
+    // The status after reading: a write while hashing would show here.
+    let after = FileStatus::of(path).unwrap_or(status);
+    Ok(FileRecord {
+        path: stored,
+        size,
+        xxh64,
+        status: after,
+    })
+}
+
+/// Identifies every input of `stage` and checks each against the record of
+/// the stage that wrote it: a file that is not what its producer recorded
+/// is an error naming the file and the stage to rerun. A missing input is
+/// left to the stage, which names it and the stage that writes it.
+pub fn check_inputs(stage: &Stage, ctx: &StageContext) -> Result<BTreeMap<String, FileRecord>> {
+    let own = read_record(&ctx.data_path, stage.name);
+    let mut out = BTreeMap::new();
+    for file in stage.inputs {
+        let path = ctx.path_of(file);
+        let producer = STAGES.iter().find(|s| s.outputs.contains(file));
+        if !path.is_file() {
+            // The stage itself says which file is missing and what makes it.
+            continue;
+        }
+        let made = producer
+            .filter(|p| p.keeps_record())
+            .and_then(|p| read_record(&ctx.data_path, p.name).map(|r| (p, r)));
+        let made_entry = made.as_ref().and_then(|(_, r)| r.outputs.get(*file));
+        let own_entry = own.as_ref().and_then(|r| r.inputs.get(*file));
+        // synth records what it wrote too, so its train.csv need not be
+        // read again to be known.
+        let synth = read_record(&ctx.data_path, SYNTH);
+        let synth_entry = synth.as_ref().and_then(|r| r.outputs.get(*file));
+        // A file no crypto-lab command wrote (train.csv from Kaggle) is known
+        // by its status alone: hashing 3.6 GB would cost a quarter of
+        // load_data's time, and any write to it moves its ctime anyway.
+        let ours = made_entry.is_some() || synth_entry.is_some();
+        let id = identity(
+            &ctx.data_path,
+            &path,
+            &[made_entry, own_entry, synth_entry],
+            ours,
+        )?;
+        if let (Some((p, _)), Some(entry)) = (&made, made_entry) {
+            if entry.path == id.path && entry.xxh64 != id.xxh64 {
+                return Err(Error::ChangedArtifact {
+                    path,
+                    stage: p.name,
+                    command: p.command,
+                });
+            }
+        }
+        out.insert(file.to_string(), id);
+    }
+    Ok(out)
+}
+
+/// Why `stage` must run again, or `None` when its record matches the
+/// options in `ctx`, its inputs and its outputs exactly.
+pub fn stale_reason(stage: &Stage, ctx: &StageContext) -> Option<String> {
+    let Some(record) = read_record(&ctx.data_path, stage.name) else {
+        return Some("no record of a complete run".into());
+    };
+    if record.crypto_lab != crate::VERSION {
+        return Some(format!(
+            "made by crypto-lab {}, this is {}",
+            record.crypto_lab,
+            crate::VERSION
+        ));
+    }
+    let changes = option_changes(&record.options, &(stage.options)(ctx));
+    if !changes.is_empty() {
+        return Some(changes.join(", "));
+    }
+    let inputs = match check_inputs(stage, ctx) {
+        Ok(inputs) => inputs,
+        Err(e) => return Some(e.to_string()),
+    };
+    if let Some(missing) = stage.inputs.iter().find(|f| !inputs.contains_key(**f)) {
+        return Some(format!("{missing} missing"));
+    }
+    for (name, id) in &inputs {
+        match record.inputs.get(name) {
+            Some(r) if r.xxh64 == id.xxh64 && r.path == id.path => {}
+            _ => return Some(format!("{name} changed")),
+        }
+    }
+    for file in stage.outputs {
+        let path = ctx.path_of(file);
+        let Some(r) = record.outputs.get(*file) else {
+            return Some(format!("{file} not in its record"));
+        };
+        if r.path != stored_path(&ctx.data_path, &path) {
+            return Some(format!("{file} now goes to {}", path.display()));
+        }
+        match identity(&ctx.data_path, &path, &[Some(r)], true) {
+            Ok(id) if id.xxh64 == r.xxh64 => {}
+            Ok(_) => return Some(format!("{} changed since it was written", path.display())),
+            Err(_) => return Some(format!("{} missing", path.display())),
+        }
+    }
+    None
+}
+
+/// The name under which `synth` records what it wrote.
+pub const SYNTH: &str = "synth";
+
+/// Writes the record of a command that has no inputs (`synth`): its options
+/// and the identity of each file it wrote, so that the stage reading them
+/// does not hash them again.
+pub fn write_outputs_record(
+    data_path: &Path,
+    name: &str,
+    options: Options,
+    written: &[Written],
+) -> Result<()> {
+    let mut outputs = BTreeMap::new();
+    for w in written {
+        let Some(status) = FileStatus::of(&w.path) else {
+            continue;
+        };
+        let key = w
+            .path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        outputs.insert(
+            key,
+            FileRecord {
+                path: stored_path(data_path, &w.path),
+                size: w.size,
+                xxh64: w.xxh64.clone(),
+                status,
+            },
+        );
+    }
+    let record = StageRecord {
+        stage: name.to_string(),
+        crypto_lab: crate::VERSION.to_string(),
+        options,
+        inputs: BTreeMap::new(),
+        outputs,
+    };
+    write_json(&record_path(data_path, name), &record)
+}
+
+/// `name old -> new` for every option that differs.
+pub fn option_changes(old: &Options, new: &Options) -> Vec<String> {
+    let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    keys.into_iter()
+        .filter(|k| old.get(*k) != new.get(*k))
+        .map(|k| {
+            let show = |v: Option<&String>| v.cloned().unwrap_or_else(|| "unset".into());
+            format!("{k} {} -> {}", show(old.get(k)), show(new.get(k)))
+        })
+        .collect()
+}
+
+/// Writes `stage`'s record after its outputs are in place: `written` holds
+/// the hashes taken while writing; a declared output the stage did not write
+/// this time is hashed now.
+pub fn write_record(
+    stage: &Stage,
+    ctx: &StageContext,
+    inputs: BTreeMap<String, FileRecord>,
+    written: &[Written],
+) -> Result<()> {
+    let mut outputs = BTreeMap::new();
+    for file in stage.outputs {
+        let path = ctx.path_of(file);
+        let status = FileStatus::of(&path).ok_or_else(|| {
+            Error::Check(format!(
+                "{}: {} completed without writing it",
+                path.display(),
+                stage.name
+            ))
+        })?;
+        let entry = match written.iter().find(|w| w.path == path) {
+            Some(w) => FileRecord {
+                path: stored_path(&ctx.data_path, &path),
+                size: w.size,
+                xxh64: w.xxh64.clone(),
+                status,
+            },
+            None => identity(&ctx.data_path, &path, &[], true)?,
+        };
+        outputs.insert(file.to_string(), entry);
+    }
+    let record = StageRecord {
+        stage: stage.name.to_string(),
+        crypto_lab: crate::VERSION.to_string(),
+        options: (stage.options)(ctx),
+        inputs,
+        outputs,
+    };
+    die_point(stage.name);
+    write_json(&record_path(&ctx.data_path, stage.name), &record)?;
+    die_point(stage.name);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn option_changes_name_old_and_new_values() {
+        let old: Options = [("n_estimators".to_string(), "1200".to_string())].into();
+        let mut new = old.clone();
+        new.insert("n_estimators".into(), "40".into());
+        new.insert("num_leaves".into(), "7".into());
+        assert_eq!(
+            option_changes(&old, &new),
+            ["n_estimators 1200 -> 40", "num_leaves unset -> 7"]
+        );
+        assert!(option_changes(&old, &old).is_empty());
+    }
+
+    /// The measurement behind bench/README.md's hashing figures:
+    /// `CRYPTO_LAB_HASH_FILE=data/train.csv cargo test --lib hash_throughput -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn hash_throughput() {
+        let Ok(path) = std::env::var("CRYPTO_LAB_HASH_FILE") else {
+            return;
+        };
+        let path = Path::new(&path);
+        let _ = hash_file(path).unwrap(); // into the page cache
+        let t = std::time::Instant::now();
+        let (size, _) = hash_file(path).unwrap();
+        let s = t.elapsed().as_secs_f64();
+        let t = std::time::Instant::now();
+        let _ = FileStatus::of(path);
+        let stat = t.elapsed().as_secs_f64();
+        // The hash alone, as the writers pay it (bytes already in memory),
+        // in CPU time of this thread: wall time on a shared machine would
+        // count other processes' turns.
+        let cpu = || {
+            let mut ts = libc::timespec {
+                tv_sec: 0,
+                tv_nsec: 0,
+            };
+            // SAFETY: a valid timespec to fill.
+            unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+            ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9
+        };
+        let buf = vec![7u8; 1 << 30];
+        let t = cpu();
+        let mut h = crate::hash::Xxh64::new();
+        for block in buf.chunks(1 << 20) {
+            h.update(block);
+        }
+        std::hint::black_box(h.digest());
+        let mem = cpu() - t;
+        println!(
+            "{}: {size} bytes read and hashed in {s:.3} s ({:.2} GB/s); the hash alone {:.2} GB per CPU second; stat {:.1} us",
+            path.display(),
+            size as f64 / s / 1e9,
+            (1u64 << 30) as f64 / mem / 1e9,
+            stat * 1e6
+        );
+    }
+}
