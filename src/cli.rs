@@ -102,8 +102,11 @@ struct DataPath {
     data_path: PathBuf,
 }
 
+/// Where the competition comes from and with which credentials: the same
+/// flags for download-data (and run) and for doctor, which asks Kaggle
+/// whether the rules are accepted.
 #[derive(Args, Clone)]
-struct DownloadArgs {
+struct KaggleArgs {
     /// Competition to download (the lab's `dataset` parameter).
     #[arg(long, default_value = "g-research-crypto-forecasting")]
     dataset: String,
@@ -117,6 +120,12 @@ struct DownloadArgs {
     /// A mounted Kubernetes secret folder with files `username` and `key`.
     #[arg(long, value_name = "DIR")]
     secret_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Clone)]
+struct DownloadArgs {
+    #[command(flatten)]
+    kaggle: KaggleArgs,
     /// Archive members to extract (comma-separated).
     #[arg(
         long,
@@ -132,10 +141,10 @@ struct DownloadArgs {
 impl DownloadArgs {
     fn options(&self, source: &str, force: bool) -> DownloadOptions {
         DownloadOptions {
-            dataset: self.dataset.clone(),
-            source: Source::parse(source, &self.kaggle_api),
+            dataset: self.kaggle.dataset.clone(),
+            source: Source::parse(source, &self.kaggle.kaggle_api),
             files: self.files.clone(),
-            lookup: Lookup::from_process(self.secret_dir.clone()),
+            lookup: Lookup::from_process(self.kaggle.secret_dir.clone()),
             force,
             retries: self.retries,
             ..DownloadOptions::default()
@@ -461,19 +470,9 @@ enum Command {
         /// Where the lab's data would go (free disk is checked there).
         #[arg(long, value_name = "DIR", default_value = "data")]
         data_path: PathBuf,
-        /// Competition whose rules are checked.
-        #[arg(long, default_value = "g-research-crypto-forecasting")]
-        dataset: String,
-        /// Kaggle's API root; point it at a private mirror of the API.
-        #[arg(
-            long,
-            value_name = "URL",
-            default_value = "https://www.kaggle.com/api/v1"
-        )]
-        kaggle_api: String,
-        /// A mounted Kubernetes secret folder with files `username` and `key`.
-        #[arg(long, value_name = "DIR")]
-        secret_dir: Option<PathBuf>,
+        /// The competition whose rules are checked, and the credentials.
+        #[command(flatten)]
+        kaggle: KaggleArgs,
         /// A KFP host to reach, e.g. http://localhost:8080 (a port-forward).
         #[arg(long, value_name = "URL")]
         kfp_host: Option<String>,
@@ -869,9 +868,7 @@ pub fn main() -> Result<()> {
         Command::Doctor {
             project,
             data_path,
-            dataset,
-            kaggle_api,
-            secret_dir,
+            kaggle,
             kfp_host,
             timeout,
         } => {
@@ -882,9 +879,9 @@ pub fn main() -> Result<()> {
             let opts = doctor::Options {
                 project,
                 data_path,
-                kaggle_api,
-                dataset,
-                secret_dir,
+                kaggle_api: kaggle.kaggle_api,
+                dataset: kaggle.dataset,
+                secret_dir: kaggle.secret_dir,
                 kfp_host,
                 timeout: std::time::Duration::from_secs(timeout.max(1)),
                 env: doctor::Env::from_process(),

@@ -79,7 +79,10 @@ fn no_manifest_carries_a_profile_of_its_own() {
             }
         }
     }
-    assert!(manifests.len() >= 9, "the seven stage scripts and bench/plot.rs");
+    assert!(
+        manifests.len() >= 9,
+        "the seven stage scripts and bench/plot.rs"
+    );
     for (name, text) in manifests {
         assert!(
             !text.contains("[profile"),

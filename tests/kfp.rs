@@ -29,21 +29,9 @@ fn crypto_lab(args: &[&str]) -> std::process::Output {
 }
 
 fn check(python: &Path, script: &str, args: &[&Path]) {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/kfp")
-        .join(script);
-    let out = Command::new(python)
-        .arg(&script)
-        .args(args)
-        .output()
-        .expect("run python");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let (ok, text) = run_kfp_script(python, script, args);
     println!("{text}");
-    assert!(out.status.success(), "{} failed:\n{text}", script.display());
+    assert!(ok, "tests/kfp/{script} failed:\n{text}");
 }
 
 fn export(dir: &Path, extra: &[&str]) {

@@ -107,19 +107,20 @@ fn the_exported_pipeline_runs_under_kfp_local_on_a_fresh_root_owned_volume() {
 
     let work = root.path().join("work");
     let t = std::time::Instant::now();
-    let out = Command::new(&python)
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/kfp/run_local.py"))
-        .arg(export.join("pipeline.yaml"))
-        .args(["--bin-dir", &bin.display().to_string()])
-        .args(["--work", &work.display().to_string()])
-        .args(["--image", image])
-        .args(["--param", &format!("source={}", zip.display())])
-        .output()
-        .expect("run python");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
+    let (ok, text) = run_kfp_script(
+        &python,
+        "run_local.py",
+        &[
+            export.join("pipeline.yaml").display().to_string(),
+            "--bin-dir".into(),
+            bin.display().to_string(),
+            "--work".into(),
+            work.display().to_string(),
+            "--image".into(),
+            image.into(),
+            "--param".into(),
+            format!("source={}", zip.display()),
+        ],
     );
     println!("{text}\n(kfp.local run: {:.1}s)", t.elapsed().as_secs_f64());
     let result: Value = text
@@ -127,7 +128,7 @@ fn the_exported_pipeline_runs_under_kfp_local_on_a_fresh_root_owned_volume() {
         .find_map(|l| l.strip_prefix("RESULT "))
         .map(|j| serde_json::from_str(j).expect("RESULT json"))
         .unwrap_or_else(|| panic!("no RESULT line:\n{text}"));
-    assert!(out.status.success(), "the pipeline failed:\n{text}");
+    assert!(ok, "the pipeline failed:\n{text}");
 
     // Every step ran, in the pipeline's order, and succeeded.
     let tasks = result["tasks"].as_array().expect("tasks");

@@ -42,6 +42,29 @@ pub fn kfp_python(var: &str, venv: &str) -> Option<PathBuf> {
     None
 }
 
+/// Runs `tests/kfp/<script>` with a kfp venv's Python; returns whether it
+/// succeeded and what it printed (stdout, then stderr).
+pub fn run_kfp_script<S: AsRef<std::ffi::OsStr>>(
+    python: &Path,
+    script: &str,
+    args: &[S],
+) -> (bool, String) {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/kfp")
+        .join(script);
+    let out = std::process::Command::new(python)
+        .arg(&script)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("run {}: {e}", python.display()));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
 /// The fixture folder copied from the lab's own outputs.
 pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-parity")
