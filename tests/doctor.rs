@@ -64,7 +64,7 @@ impl World {
             "rustc",
             &format!("printf 'rustc 1.95.0\\nbinary: rustc\\nhost: {HOST}\\nrelease: 1.95.0\\n'"),
         );
-        for t in ["cc", "g++", "clang", "jupyter-lab", "evcxr_jupyter"] {
+        for t in ["cc", "g++", "clang", "jupyter-lab", "evcxr_jupyter", "mold"] {
             w.tool(t, "exit 0");
         }
         w.tool("cmake", "echo 'cmake version 3.31.6'");
@@ -275,6 +275,7 @@ fn a_ready_machine_passes_and_the_doctor_changes_nothing() {
         "jupyter",
         "rust kernel",
         "kernel build",
+        "linker",
         "build env",
         "font",
     ] {
@@ -554,4 +555,17 @@ fn help_says_what_is_checked_and_that_nothing_changes() {
         .output()
         .expect("run");
     assert!(stdout(&out).contains("doctor "));
+}
+
+#[test]
+fn without_mold_the_kernel_links_slower_but_the_workshop_works() {
+    let mut w = World::ready("doc-mold");
+    w.without("mold");
+    let out = w.doctor(&[]);
+    let text = assert_ready(&out);
+    assert_eq!(status(&text, "linker"), "warn", "{text}");
+    assert!(
+        line(&text, "linker").contains("fix: bash .ci/setup --build-only"),
+        "{text}"
+    );
 }
