@@ -69,7 +69,7 @@ the command that fixes it.
   rust kernel      the `rust` kernel registered (evcxr_jupyter --install), evcxr_jupyter on PATH
   kernel build     warm (polars and LightGBM built in target/: first cell about 1 min)
                    or cold (the first cell compiles everything, ~15 min on 2 cores)
-  linker           mold on PATH (evcxr links each cell with it: a first cell twice as quick)
+  linker           mold on PATH (evcxr links each cell with it: quicker cells)
   build env        RUSTFLAGS or CARGO_TARGET_DIR set (the kernel would rebuild everything)
   font             a TrueType font for the charts (CRYPTO_LAB_FONT, CRYPTO_LAB_FONT_SEARCH)
   kaggle           where credentials were found (never their value), and whether the

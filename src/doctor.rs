@@ -773,8 +773,8 @@ fn has_rlib(deps: &Path, name: &str) -> bool {
 /// mold on PATH: evcxr then links every cell with it (`mold -run cargo`),
 /// which changes no compiler flag, so the shared build stays shared. Each
 /// cell links all of polars and LightGBM into one shared object; on the
-/// 2-core machine the notebook after the README's first command took 66 s
-/// for its first cell and 145 s in all with the system linker, 29 s and
+/// 2-core machine the notebook after the README's first command took 48 s
+/// for its first cell and 131 s in all with the system linker, 29 s and
 /// 117 s with mold (2026-11-26).
 pub fn linker(env: &Env) -> Check {
     const NAME: &str = "linker";
@@ -785,7 +785,7 @@ pub fn linker(env: &Env) -> Check {
         ),
         None => Check::warn(
             NAME,
-            "no mold: the kernel links each cell with the system linker (the first cell about twice as long)",
+            "no mold: the kernel links each cell with the system linker (on 2 cores the first cell took 48 s instead of 29 s)",
             Some(SETUP_BUILD.to_string()),
         ),
     }
