@@ -11,13 +11,17 @@
 //! serde_json = "1"
 //! ```
 
+use crypto_lab::args::clap::{Arg, Command};
 use crypto_lab::plots::Chart;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = crypto_lab::script::Args::from_env(
-        "bench/plot.rs --results FILE --out STEM (writes STEM.svg and STEM.png)",
-    )?;
-    let results = args.get_or("results", "bench/results/results.json");
+    let args = Command::new("bench/plot.rs")
+        .about("The benchmark's scaling chart: STEM.svg and STEM.png from the results JSON.")
+        .arg(Arg::new("results").long("results").value_name("FILE").default_value("bench/results/results.json"))
+        .arg(Arg::new("out").long("out").value_name("STEM").default_value("bench/results/scaling"))
+        .get_matches();
+    let arg = |name: &str| args.get_one::<String>(name).cloned().unwrap_or_default();
+    let results = arg("results");
     let doc: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&results)?)?;
     let sizes = doc["sizes"].as_array().ok_or("no sizes in results")?;
     let mut series = Vec::new();
@@ -37,7 +41,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         labels: ("rows in train.csv (millions)".into(), "seconds".into()),
         series,
     };
-    let stem = args.get_or("out", "bench/results/scaling");
+    let stem = arg("out");
     for ext in ["svg", "png"] {
         chart.save(std::path::Path::new(&format!("{stem}.{ext}")))?;
     }

@@ -1,7 +1,12 @@
 #!/usr/bin/env -S sh -c 'p=$(rust-script -p "$0") && cp "${0%/*}/../Cargo.lock" "$p/" && exec cargo run --config "${0%/*}/../.cargo/config.toml" --manifest-path "$p/Cargo.toml" -- "$@"'
 //! Lab stage evaluation_result: checks the model against its record, writes mlpipeline-metrics.json, a summary and charts.
 //!
-//! Usage: scripts/evaluation_result.rs --data-path DIR [--metrics-path FILE]
+//! Usage: scripts/evaluation_result.rs [--data-path DIR] [the flags of `crypto-lab evaluation-result --help`]
+//!
+//! It calls the lab function `crypto_lab::stages::evaluation_result::evaluation_result_to(data_path, &paths)`
+//! through the stage registry. The flags, defaults and checks are the
+//! binary's (`crypto_lab::args`), and the stage runs as `crypto-lab evaluation-result` runs it: the data path locked, the
+//! outputs committed together with the stage's record.
 //! ```cargo
 //! [package]
 //! edition = "2021"
@@ -10,16 +15,8 @@
 //! crypto-lab = { path = ".." }
 //! ```
 
-use crypto_lab::prelude::*;
+use crypto_lab::args::{EvaluationResultArgs, Script};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = crypto_lab::script::Args::from_env(
-        "scripts/evaluation_result.rs --data-path DIR [--metrics-path FILE]",
-    )?;
-    let metrics_path = args.get("metrics-path").map(std::path::PathBuf::from);
-    let metrics = evaluation_result(&args.data_path(), metrics_path.as_deref())?;
-    for m in &metrics.metrics {
-        println!("evaluation_result: {} {:.6}", m.name, m.number_value);
-    }
-    Ok(())
+fn main() -> std::process::ExitCode {
+    Script::<EvaluationResultArgs>::from_env().main()
 }

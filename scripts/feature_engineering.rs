@@ -1,7 +1,12 @@
 #!/usr/bin/env -S sh -c 'p=$(rust-script -p "$0") && cp "${0%/*}/../Cargo.lock" "$p/" && exec cargo run --config "${0%/*}/../.cargo/config.toml" --manifest-path "$p/Cargo.toml" -- "$@"'
 //! Lab stage feature_engineering: df_train.parquet -> feature_df.parquet.
 //!
-//! Usage: scripts/feature_engineering.rs --data-path DIR [--valid-from WHEN] [--keep-target-nan]
+//! Usage: scripts/feature_engineering.rs [--data-path DIR] [the flags of `crypto-lab feature-engineering --help`]
+//!
+//! It calls the lab function `crypto_lab::stages::feature_engineering::feature_engineering(data_path, &options)`
+//! through the stage registry. The flags, defaults and checks are the
+//! binary's (`crypto_lab::args`), and the stage runs as `crypto-lab feature-engineering` runs it: the data path locked, the
+//! outputs committed together with the stage's record.
 //! ```cargo
 //! [package]
 //! edition = "2021"
@@ -10,22 +15,8 @@
 //! crypto-lab = { path = ".." }
 //! ```
 
-use crypto_lab::prelude::*;
+use crypto_lab::args::{FeatureEngineeringArgs, Script};
 
-fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = crypto_lab::script::Args::from_env(
-        "scripts/feature_engineering.rs --data-path DIR [--valid-from WHEN] [--keep-target-nan]",
-    )?;
-    let mut opts = FeatureOptions::default();
-    if let Some(when) = args.get("valid-from") {
-        opts.valid_from = crypto_lab::calendar::parse_instant(when)
-            .ok_or_else(|| format!("--valid-from: cannot read `{when}`"))?;
-    }
-    opts.keep_target_nan = args.flag("keep-target-nan");
-    let shape = feature_engineering(&args.data_path(), &opts)?;
-    println!(
-        "feature_engineering: {} rows x {} columns",
-        shape.rows, shape.columns
-    );
-    Ok(())
+fn main() -> std::process::ExitCode {
+    Script::<FeatureEngineeringArgs>::from_env().main()
 }

@@ -66,7 +66,7 @@ pub fn remove_live_temps_for_exit() -> usize {
 pub fn exit_cleanly_on_signals() -> Result<()> {
     use signal_hook::consts::{SIGINT, SIGTERM};
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM])
-        .map_err(|e| Error::Check(format!("cannot install the signal handler: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot install the signal handler: {e}")))?;
     std::thread::Builder::new()
         .name("signals".into())
         .spawn(move || {
@@ -75,7 +75,7 @@ pub fn exit_cleanly_on_signals() -> Result<()> {
                 std::process::exit(128 + signal);
             }
         })
-        .map_err(|e| Error::Check(format!("cannot start the signal thread: {e}")))?;
+        .map_err(|e| Error::Internal(format!("cannot start the signal thread: {e}")))?;
     Ok(())
 }
 
@@ -356,7 +356,10 @@ fn about_artifact(e: Error, tmp: &Path, path: &Path, io: Option<std::io::Error>)
             path: if p == tmp { path.to_path_buf() } else { p },
             message: fix(message),
         },
-        Error::Check(m) => Error::Check(fix(m)),
+        Error::Internal(m) => Error::Internal(fix(m)),
+        Error::Inconsistent(m) => Error::Inconsistent(fix(m)),
+        Error::Network(m) => Error::Network(fix(m)),
+        Error::Chart(m) => Error::Chart(fix(m)),
         Error::BadArgument(m) => Error::BadArgument(fix(m)),
         other => other,
     }
@@ -474,19 +477,19 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Writes `value` as pretty JSON to `path` atomically.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)
-        .map_err(|e| Error::Check(format!("{}: cannot encode JSON: {e}", path.display())))?;
+        .map_err(|e| Error::Internal(format!("{}: cannot encode JSON: {e}", path.display())))?;
     write_bytes(path, format!("{text}\n").as_bytes())
 }
 
 /// Reads JSON written by [`write_json`].
-pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path, made_by: &str) -> Result<T> {
-    let text = read_to_string(path, made_by)?;
+pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
+    let text = read_to_string(path)?;
     serde_json::from_str(&text).map_err(|e| Error::bad_input(path, format!("not valid JSON: {e}")))
 }
 
-/// Reads a whole text file, with a hint naming the stage that makes it.
-pub fn read_to_string(path: &Path, made_by: &str) -> Result<String> {
-    check_exists(path, made_by)?;
+/// Reads a whole text file; a missing one names the stage that makes it.
+pub fn read_to_string(path: &Path) -> Result<String> {
+    check_exists(path)?;
     std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))
 }
 
@@ -589,7 +592,7 @@ where
                         parquet_writer(w).finish(&mut empty).map_err(cannot)?;
                     }
                     _ => {
-                        return Err(Error::Check(format!(
+                        return Err(Error::Internal(format!(
                             "{}: nothing to write",
                             path.display()
                         )))
@@ -606,7 +609,7 @@ where
             let filled = fill(&mut sink);
             drop(tx);
             let written = writer.join().map_err(|_| {
-                Error::Check(format!("{}: the writer thread failed", path.display()))
+                Error::Internal(format!("{}: the writer thread failed", path.display()))
             })?;
             filled?;
             shape = written?;
@@ -621,22 +624,15 @@ where
 /// file still hands over its schema.
 pub fn for_each_parquet_slice(
     path: &Path,
-    made_by: &str,
     columns: Option<&[&str]>,
     rows_per_pass: usize,
     mut f: impl FnMut(DataFrame) -> Result<()>,
 ) -> Result<()> {
     let rows_per_pass = rows_per_pass.max(1);
-    let rows = parquet_rows(path, made_by)?;
+    let rows = parquet_rows(path)?;
     let mut offset = 0;
     loop {
-        f(read_parquet_slice(
-            path,
-            made_by,
-            columns,
-            offset,
-            rows_per_pass,
-        )?)?;
+        f(read_parquet_slice(path, columns, offset, rows_per_pass)?)?;
         offset += rows_per_pass;
         if offset >= rows {
             return Ok(());
@@ -645,8 +641,8 @@ pub fn for_each_parquet_slice(
 }
 
 /// Number of rows in a Parquet artifact (from its footer).
-pub fn parquet_rows(path: &Path, made_by: &str) -> Result<usize> {
-    check_exists(path, made_by)?;
+pub fn parquet_rows(path: &Path) -> Result<usize> {
+    check_exists(path)?;
     open_parquet(path)?
         .num_rows()
         .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))
@@ -656,12 +652,11 @@ pub fn parquet_rows(path: &Path, made_by: &str) -> Result<usize> {
 /// groups that hold them), of `columns` or of every column.
 pub fn read_parquet_slice(
     path: &Path,
-    made_by: &str,
     columns: Option<&[&str]>,
     offset: usize,
     len: usize,
 ) -> Result<DataFrame> {
-    check_exists(path, made_by)?;
+    check_exists(path)?;
     open_parquet(path)?
         .with_columns(columns.map(|c| c.iter().map(|s| s.to_string()).collect()))
         .with_slice(Some((offset, len)))
@@ -680,21 +675,20 @@ fn open_parquet(path: &Path) -> Result<ParquetReader<File>> {
     Ok(ParquetReader::new(file))
 }
 
-/// Reads a Parquet artifact; `made_by` names the stage that writes it, for the
-/// error a user sees when it is missing.
-pub fn read_parquet(path: &Path, made_by: &str) -> Result<DataFrame> {
-    check_exists(path, made_by)?;
+/// Reads a Parquet artifact; a missing one names the stage that writes it.
+pub fn read_parquet(path: &Path) -> Result<DataFrame> {
+    check_exists(path)?;
     let schema = open_parquet(path)?
         .schema()
         .map_err(|e| Error::bad_input(path, format!("not a readable Parquet file: {e}")))?;
     let names: Vec<String> = schema.iter_names().map(|n| n.to_string()).collect();
     let names: Vec<&str> = names.iter().map(String::as_str).collect();
-    read_parquet_columns(path, made_by, &names)
+    read_parquet_columns(path, &names)
 }
 
 /// Reads only `columns` of a Parquet artifact, in that order.
-pub fn read_parquet_columns(path: &Path, made_by: &str, columns: &[&str]) -> Result<DataFrame> {
-    check_exists(path, made_by)?;
+pub fn read_parquet_columns(path: &Path, columns: &[&str]) -> Result<DataFrame> {
+    check_exists(path)?;
     let mut out: Option<DataFrame> = None;
     for group in columns.chunks(COLUMNS_PER_PASS) {
         let part = open_parquet(path)?
@@ -718,19 +712,15 @@ pub fn read_parquet_columns(path: &Path, made_by: &str, columns: &[&str]) -> Res
     out.ok_or_else(|| Error::BadArgument(format!("{}: no columns asked for", path.display())))
 }
 
-/// Fails with a [`Error::MissingFile`] that says which stage makes `path`.
-pub fn check_exists(path: &Path, made_by: &str) -> Result<()> {
+/// Fails with a [`Error::MissingFile`] that says which stage makes `path`
+/// (by its file name, from the artifact contract).
+pub fn check_exists(path: &Path) -> Result<()> {
     if path.is_file() {
         return Ok(());
     }
-    let hint = if made_by.is_empty() {
-        String::new()
-    } else {
-        format!(" (it is written by `crypto-lab {made_by}`)")
-    };
     Err(Error::MissingFile {
         path: path.to_path_buf(),
-        hint,
+        hint: crate::contract::files::missing_hint(path),
     })
 }
 

@@ -1,5 +1,14 @@
 //! UTC calendar fields of a unix timestamp, as pandas' `dt` accessors give
 //! them for `pd.to_datetime(ts, unit='s')`.
+//!
+//! Hand-rolled on purpose, though chrono is in the tree (through polars):
+//! the fields are pandas' definitions (weekday from Monday = 0, ISO week,
+//! the lab's season), each a few lines of integer arithmetic on the `i64`
+//! timestamps the stages hold, and feature_engineering computes them for
+//! every row (24 million at full size) without building a date type per
+//! row. The parser is strict where chrono's would need the same checks
+//! around it (real dates only, years in [`YEARS`], unix seconds as well).
+//! A test holds every day of those years against chrono.
 
 /// Calendar fields of one instant (UTC).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,6 +110,33 @@ pub fn format_instant(timestamp: i64) -> String {
     )
 }
 
+/// An instant given on a command line: parsed by [`parse_instant`], shown as
+/// [`format_instant`] (so a flag's default reads as a date in `--help`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UtcInstant(pub i64);
+
+impl std::fmt::Display for UtcInstant {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&format_instant(self.0))
+    }
+}
+
+impl std::str::FromStr for UtcInstant {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        parse_instant(s).map(UtcInstant).ok_or_else(|| {
+            format!(
+                "`{}`: expected a real date YYYY-MM-DD[THH:MM[:SS]] (UTC) in the years {}..={}, \
+                 or unix seconds within them",
+                crate::error::printable(s),
+                YEARS.start(),
+                YEARS.end()
+            )
+        })
+    }
+}
+
 /// Years a date given on the command line may fall in: Unix time's start up
 /// to a year far beyond any data (the competition spans 2018 to 2021).
 pub const YEARS: std::ops::RangeInclusive<i64> = 1970..=2100;
@@ -177,6 +213,29 @@ mod tests {
         // Leap day 2020.
         let c = civil(days_from_civil(2020, 2, 29) * 86_400 + 86_399);
         assert_eq!((c.month, c.day, c.day_of_year), (2, 29, 60));
+    }
+
+    #[test]
+    fn every_day_of_the_accepted_years_agrees_with_chrono() {
+        use chrono::{Datelike, NaiveDate};
+        let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).expect("epoch");
+        let last = days_from_civil(*YEARS.end(), 12, 31);
+        for days in 0..=last {
+            let d = epoch + chrono::Days::new(days as u64);
+            // Late in the day, so the seconds within it are ignored too.
+            let c = civil(days * 86_400 + 86_399);
+            let expected = (
+                i64::from(d.year()),
+                d.month(),
+                d.day(),
+                d.weekday().num_days_from_monday(),
+                d.ordinal(),
+                d.iso_week().week(),
+            );
+            let got = (c.year, c.month, c.day, c.weekday, c.day_of_year, c.iso_week);
+            assert_eq!(got, expected, "{d}");
+            assert_eq!(days_from_civil(c.year, c.month, c.day), days);
+        }
     }
 
     #[test]

@@ -41,9 +41,21 @@ pub enum Error {
     /// LightGBM refused an operation.
     #[error("LightGBM: {0}")]
     LightGbm(String),
-    /// A check of the stage's own results failed.
+    /// The stage's own results do not add up (a saved model that does not
+    /// score as its record says): the stage that made them must run again.
     #[error("{0}")]
-    Check(String),
+    Inconsistent(String),
+    /// A chart could not be drawn.
+    #[error("drawing a chart: {0}")]
+    Chart(String),
+    /// The network failed, after the retries: the same command may work
+    /// later (a cut download resumes).
+    #[error("{0}")]
+    Network(String),
+    /// Something that cannot happen did (a worker thread died, a loop ran
+    /// out): a bug, worth reporting.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// The disk (or quota) filled up while an artifact was written; nothing
     /// was replaced.
     #[error("no space left on device while writing {path}")]
@@ -86,6 +98,14 @@ pub enum Error {
         /// ", did you mean `...`?" or empty.
         suggestion: String,
     },
+    /// A stage failed; `source` says why.
+    #[error("{stage} failed: {source}")]
+    StageFailed {
+        /// The lab stage.
+        stage: &'static str,
+        /// What went wrong.
+        source: Box<Error>,
+    },
     /// A polars operation failed on data the stage built itself.
     #[error("dataframe: {0}")]
     Polars(polars::error::PolarsError),
@@ -97,7 +117,49 @@ impl From<polars::error::PolarsError> for Error {
     }
 }
 
+/// What the caller of a failed command can do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Remedy {
+    /// Change the input or the options (the message says which).
+    FixInput,
+    /// Run the same command again later: the network, or another writer.
+    RetryLater,
+    /// Run the stage that makes the artifact again (the message names it).
+    RerunStage,
+    /// Free disk space, or fix permissions or the machine's set-up.
+    FixEnvironment,
+    /// Report it: crypto-lab itself went wrong.
+    Report,
+}
+
+impl Remedy {
+    /// The binary's exit status: 75 (EX_TEMPFAIL, as sendmail and friends)
+    /// when trying again later may work, 1 otherwise.
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Remedy::RetryLater => 75,
+            _ => 1,
+        }
+    }
+}
+
 impl Error {
+    /// What the caller can do about this error.
+    pub fn remedy(&self) -> Remedy {
+        match self {
+            Error::MissingFile { .. }
+            | Error::BadInput { .. }
+            | Error::BadArgument(_)
+            | Error::LightGbm(_)
+            | Error::UnknownParameter { .. } => Remedy::FixInput,
+            Error::Network(_) | Error::DataPathInUse { .. } => Remedy::RetryLater,
+            Error::Inconsistent(_) | Error::ChangedArtifact { .. } => Remedy::RerunStage,
+            Error::Io { .. } | Error::DiskFull { .. } | Error::Chart(_) => Remedy::FixEnvironment,
+            Error::Internal(_) | Error::Polars(_) => Remedy::Report,
+            Error::StageFailed { source, .. } => source.remedy(),
+        }
+    }
+
     /// An I/O error on `path` while doing `action`.
     pub fn io(path: impl Into<PathBuf>, action: &'static str, cause: std::io::Error) -> Self {
         Error::Io {
@@ -148,6 +210,24 @@ pub fn printable_bytes(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn callers_can_tell_retry_from_fix() {
+        let busy = Error::DataPathInUse {
+            path: "d".into(),
+            pid: 1,
+            since: "now".into(),
+        };
+        assert_eq!(busy.remedy(), Remedy::RetryLater);
+        assert_eq!(busy.remedy().exit_code(), 75);
+        let failed = Error::StageFailed {
+            stage: "download_data",
+            source: Box::new(Error::Network("cut".into())),
+        };
+        assert_eq!(failed.remedy(), Remedy::RetryLater);
+        assert_eq!(Error::BadArgument("x".into()).remedy(), Remedy::FixInput);
+        assert_eq!(Error::BadArgument("x".into()).remedy().exit_code(), 1);
+    }
 
     #[test]
     fn escapes_what_a_terminal_would_act_on() {

@@ -155,7 +155,7 @@ impl Dataset {
     /// Sets the label (LightGBM stores labels as `f32`).
     pub fn set_label(&mut self, label: &[f32]) -> Result<()> {
         if label.len() != self.rows {
-            return Err(Error::Check(format!(
+            return Err(Error::Internal(format!(
                 "{} labels for {} rows",
                 label.len(),
                 self.rows
@@ -375,7 +375,7 @@ pub fn canonical_param(name: &str) -> Result<String> {
     }
     let nearest = names
         .keys()
-        .map(|k| (edit_distance(name, k), k))
+        .map(|k| (strsim::levenshtein(name, k), k))
         .min()
         // Close enough to be a typo: a third of the name, at least one edit.
         .filter(|(d, _)| *d <= (name.chars().count() / 3).max(1));
@@ -386,23 +386,6 @@ pub fn canonical_param(name: &str) -> Result<String> {
             .map(|(_, k)| format!(", did you mean `{}`?", names[k]))
             .unwrap_or_else(|| " (see LightGBM's parameter list)".into()),
     })
-}
-
-/// Levenshtein distance of two names.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != *cb);
-            let next = (row[j + 1] + 1).min(row[j] + 1).min(prev + cost);
-            prev = row[j + 1];
-            row[j + 1] = next;
-        }
-    }
-    row[b.len()]
 }
 
 /// Has LightGBM read a parameter string as it would for training: a value

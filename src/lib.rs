@@ -20,25 +20,26 @@
 
 #![warn(missing_docs)]
 
+pub mod args;
 pub mod artifact;
+pub mod asset_details_csv;
 pub mod calendar;
 pub mod columns;
+pub mod contract;
 pub mod credentials;
 pub mod doctor;
 pub mod error;
 pub mod hash;
 pub mod indicators;
-pub mod kaggle_csv;
 pub mod kfp;
 pub mod lgbm;
 pub mod lock;
 pub mod metrics;
+pub mod model_params;
 pub mod plots;
 pub mod progress;
-pub mod record;
 pub mod rng;
 pub mod runner;
-pub mod script;
 pub mod stages;
 pub mod synth;
 pub mod train_csv;
@@ -51,16 +52,20 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The stage functions and their options, for `use crypto_lab::prelude::*`.
 pub mod prelude {
+    pub use crate::contract::{
+        files, FeatureImportance, Metrics, TrainingHistory, ValidPredictions,
+    };
+    pub use crate::model_params::ModelParams;
     pub use crate::progress::{Print, Progress, Silent};
     pub use crate::runner::{run_pipeline, RunOptions, RunReport};
     pub use crate::stages::download_data::{download_data, DownloadOptions, Source};
-    pub use crate::stages::evaluation_result::{evaluation_result, Metrics};
+    pub use crate::stages::evaluation_result::{evaluation_result, EvaluationOptions};
     pub use crate::stages::feature_engineering::{
         build_features, feature_engineering, get_features, FeatureOptions,
     };
-    pub use crate::stages::load_data::{load_data, load_frames, LoadedData};
+    pub use crate::stages::load_data::{load_data, LoadedData};
     pub use crate::stages::merge_assets_features::{merge_assets_features, merge_frames};
-    pub use crate::stages::modeling::{modeling, train_model, ModelParams, TrainedModel};
-    pub use crate::stages::{files, StageContext, STAGES};
+    pub use crate::stages::modeling::{modeling, TrainedModel};
+    pub use crate::stages::{StageContext, StageOutput, STAGES};
     pub use crate::synth::{synth, SynthOptions};
 }

@@ -3,16 +3,17 @@
 
 use std::time::Instant;
 
+use crate::contract::{files, Metrics};
 use crate::error::Result;
-use crate::record::stale_reason;
-use crate::stages::{files, StageContext, STAGES};
+use crate::stages::freshness::stale_reason;
+use crate::stages::{StageContext, StageKind, StageOutput, STAGES};
 use crate::synth::{synth, SynthOptions};
 
 /// What happened to one stage.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
-    /// It ran; the one-line summary it gave.
-    Ran(String),
+    /// It ran; what it returned.
+    Ran(StageOutput),
     /// Not run, and why.
     Skipped(String),
 }
@@ -37,6 +38,16 @@ pub struct RunReport {
     pub synth_seconds: f64,
     /// Every stage in order.
     pub stages: Vec<StageRun>,
+}
+
+impl RunReport {
+    /// The metrics evaluation_result published in this run, if it ran.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        self.stages.iter().find_map(|s| match &s.outcome {
+            Outcome::Ran(output) => output.metrics(),
+            Outcome::Skipped(_) => None,
+        })
+    }
 }
 
 /// Options of a local run.
@@ -66,8 +77,8 @@ pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<RunReport> 
         report.synthesized_rows = Some(synth(&ctx.data_path, &opts.synth, progress)?);
         report.synth_seconds = t.elapsed().as_secs_f64();
     }
-    for stage in &STAGES {
-        let skip = if stage.name == "download_data" {
+    for stage in STAGES {
+        let skip = if stage.kind == StageKind::Download {
             // download_data decides for itself whether its files are there.
             (!opts.download).then(|| "local data".to_string())
         } else if opts.force {
@@ -99,11 +110,11 @@ pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<RunReport> 
         let ran = stage.execute(ctx)?;
         progress.log(&format!(
             "{}: {} ({:.1}s)",
-            stage.name, ran.summary, ran.seconds
+            stage.name, ran.output, ran.seconds
         ));
         report.stages.push(StageRun {
             name: stage.name,
-            outcome: Outcome::Ran(ran.summary),
+            outcome: Outcome::Ran(ran.output),
             seconds: ran.seconds,
         });
     }

@@ -27,10 +27,10 @@ use rayon::prelude::*;
 
 use crate::artifact::{ensure_writable_dir, write_atomic, write_bytes};
 use crate::calendar::days_from_civil;
+use crate::contract::files;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 use crate::rng::Rng;
-use crate::stages::files;
 
 /// Per-minute pull of log price towards its 60-minute EMA (the planted signal).
 pub const MEAN_REVERSION: f64 = 0.015;
@@ -417,8 +417,11 @@ pub fn synth(data_path: &Path, opts: &SynthOptions, progress: &dyn Progress) -> 
     ensure_writable_dir(data_path)?;
     crate::artifact::remove_stale_temps(data_path);
     // Both files appear together, then the record of what they hold.
-    let writes = crate::artifact::StageWrites::begin(crate::record::SYNTH);
-    let _ = std::fs::remove_file(crate::record::record_path(data_path, crate::record::SYNTH));
+    let writes = crate::artifact::StageWrites::begin(crate::contract::record::SYNTH);
+    let _ = std::fs::remove_file(crate::contract::record::record_path(
+        data_path,
+        crate::contract::record::SYNTH,
+    ));
     let mut market_rng = Rng::new(opts.seed, 0);
     let market: Vec<f64> = (0..n).map(|_| market_rng.normal()).collect();
     // Indexed by Asset_ID so rows come out in the file's Asset_ID order.
@@ -500,6 +503,11 @@ pub fn synth(data_path: &Path, opts: &SynthOptions, progress: &dyn Progress) -> 
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
-    crate::record::write_outputs_record(data_path, crate::record::SYNTH, options, &written)?;
+    crate::contract::record::write_outputs_record(
+        data_path,
+        crate::contract::record::SYNTH,
+        options,
+        &written,
+    )?;
     Ok(rows)
 }

@@ -15,7 +15,23 @@ use polars::prelude::*;
 
 use crate::columns::{nan_as_null, require_columns};
 use crate::error::{Error, Result};
-use crate::kaggle_csv::{NUM_ASSETS, TRAIN_COLUMNS};
+
+/// Columns of the competition's `train.csv`, in the file's order.
+pub const TRAIN_COLUMNS: [&str; 10] = [
+    "timestamp",
+    "Asset_ID",
+    "Count",
+    "Open",
+    "High",
+    "Low",
+    "Close",
+    "Volume",
+    "VWAP",
+    "Target",
+];
+
+/// The competition's assets are numbered 0 to 13.
+pub const NUM_ASSETS: i64 = 14;
 
 /// Bytes read per block: big enough that a block is a few hundred thousand
 /// rows, small enough that the blocks in flight stay a few dozen MiB.
@@ -126,9 +142,9 @@ pub fn scan_train_csv(
         }
         // Drain so no worker blocks, then let the reader report.
         for _ in done_rx.iter() {}
-        let read = reader
-            .join()
-            .map_err(|_| Error::Check(format!("{}: the reader thread failed", path.display())))?;
+        let read = reader.join().map_err(|_| {
+            Error::Internal(format!("{}: the reader thread failed", path.display()))
+        })?;
         read?;
         collected
     })
@@ -517,7 +533,7 @@ mod tests {
         }
         std::fs::write(&path, &text).expect("write");
         let fast = read_train_csv_from(&path, 1_577_836_800).expect("fast");
-        let all = crate::kaggle_csv::read_train_csv(&path).expect("polars");
+        let all = crate::asset_details_csv::read_train_csv(&path).expect("polars");
         let ts = all
             .column("timestamp")
             .expect("ts")

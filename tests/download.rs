@@ -265,7 +265,10 @@ fn http_errors_say_what_to_do() {
     assert!(!e.contains("wrong"), "key leaked: {e}");
 
     k.api.set(|b| b.status = Some(403));
-    let e = err_text(download_data(dir.path(), &k.options(), &Silent));
+    let refused = download_data(dir.path(), &k.options(), &Silent);
+    // Accepting the rules is the user's fix, not a retry.
+    assert!(matches!(&refused, Err(e) if e.remedy() == crypto_lab::error::Remedy::FixInput));
+    let e = err_text(refused);
     assert!(
         e.contains("403")
             && e.contains(
@@ -279,7 +282,9 @@ fn http_errors_say_what_to_do() {
     assert!(e.contains("404") && e.contains("--dataset"), "{e}");
 
     k.api.set(|b| b.status = Some(500));
-    let e = err_text(download_data(dir.path(), &k.options(), &Silent));
+    let failed = download_data(dir.path(), &k.options(), &Silent);
+    assert!(matches!(&failed, Err(e) if e.remedy() == crypto_lab::error::Remedy::RetryLater));
+    let e = err_text(failed);
     assert!(e.contains("after 4 attempts") && e.contains("500"), "{e}");
 
     let down = DownloadOptions {
@@ -625,4 +630,59 @@ fn cli_download_says_wrote_only_when_it_wrote() {
         "{again}"
     );
     assert!(!again.contains("; wrote"), "{again}");
+}
+
+#[test]
+fn another_source_downloads_again_and_the_stages_after_it_rerun() {
+    let k = Kaggle::start();
+    let dir = TempDir::new("dl-cli-other-source");
+    let first_zip = dir.path().join("first.zip");
+    std::fs::write(&first_zip, &k.archive).expect("zip");
+    // The same members, other content: another seed's synthetic data.
+    let other_dir = TempDir::new("dl-other-seed");
+    let opts = SynthOptions {
+        start: crypto_lab::calendar::parse_instant("2021-04-29").expect("date"),
+        end: crypto_lab::calendar::parse_instant("2021-05-03").expect("date"),
+        seed: 12,
+    };
+    synth(other_dir.path(), &opts, &Silent).expect("synth");
+    let other: Vec<(String, Vec<u8>)> = ["train.csv", "asset_details.csv"]
+        .iter()
+        .map(|f| {
+            (
+                f.to_string(),
+                std::fs::read(other_dir.path().join(f)).expect("read"),
+            )
+        })
+        .collect();
+    let second_zip = dir.path().join("second.zip");
+    std::fs::write(&second_zip, zip_bytes(&other, CompressionMethod::Deflated)).expect("zip");
+    let data = dir.path().join("data");
+    let crypto_lab = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+            .args(args)
+            .arg("--data-path")
+            .arg(&data)
+            .output()
+            .expect("run");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert!(out.status.success(), "{args:?}: {err}");
+        err
+    };
+    let zip = |p: &Path| p.display().to_string();
+    crypto_lab(&["download-data", "--source", &zip(&first_zip)]);
+    crypto_lab(&["run", "--source", &zip(&first_zip), "--n-estimators", "5"]);
+    let same = crypto_lab(&["run", "--source", &zip(&first_zip), "--n-estimators", "5"]);
+    assert!(same.contains("load_data: up to date"), "{same}");
+    let again = crypto_lab(&["run", "--source", &zip(&second_zip), "--n-estimators", "5"]);
+    assert!(
+        again.contains("download_data: downloading again (source zip ")
+            && again.contains("first.zip -> zip ")
+            && again.contains("load_data: rerun (train.csv changed)"),
+        "{again}"
+    );
+    assert_eq!(
+        std::fs::read(data.join("train.csv")).expect("train.csv"),
+        other[0].1
+    );
 }

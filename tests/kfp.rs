@@ -220,3 +220,82 @@ fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() 
         "{stderr}"
     );
 }
+
+/// Every container argument list the exporter writes, with KFP's
+/// placeholders (`{{$.inputs.parameters['data_path']}}`, `{inputValue: ..}`,
+/// `{{inputs.parameters.data_path}}`) replaced by the kind of value KFP puts
+/// there at run time.
+fn exported_arg_lists(opts: &crypto_lab::kfp::ExportOptions) -> Vec<Vec<String>> {
+    use crypto_lab::kfp::{v1, v2, volume};
+    use serde_json::Value;
+    let concrete = |v: &Value| -> String {
+        match v {
+            Value::String(s) if s == "{{$}}" => r#"{"outputs": {}}"#.to_string(),
+            Value::String(s) if s.contains("{{") => "/mnt/value".to_string(),
+            Value::String(s) => s.clone(),
+            Value::Object(_) => "/mnt/value".to_string(),
+            other => other.to_string(),
+        }
+    };
+    let of = |args: &Value| -> Vec<String> {
+        args.as_array()
+            .unwrap_or_else(|| panic!("args are not a list: {args}"))
+            .iter()
+            .map(concrete)
+            .collect()
+    };
+    let mut lists = Vec::new();
+    let (ir, _) = v2::pipeline(opts);
+    for (_, exec) in ir["deploymentSpec"]["executors"]
+        .as_object()
+        .expect("executors")
+    {
+        // KFP's own createpvc stub runs no crypto-lab.
+        if exec["container"]["command"] == serde_json::json!(["crypto-lab"]) {
+            lists.push(of(&exec["container"]["args"]));
+        }
+    }
+    let mut components = vec![(&volume::PREPARE_STAGE, String::new())];
+    for stage in crypto_lab::stages::STAGES {
+        let c = v1::component(stage, opts);
+        lists.push(of(&c["implementation"]["container"]["args"]));
+        components.push((stage, v1::component_text(stage, opts)));
+    }
+    let argo = v1::pipeline(opts, &components);
+    for t in argo["spec"]["templates"].as_array().expect("templates") {
+        if let Some(args) = t.get("container").and_then(|c| c.get("args")) {
+            lists.push(of(args));
+        }
+    }
+    lists
+}
+
+#[test]
+fn every_exported_container_parses_with_the_real_command_line() {
+    let opts = crypto_lab::kfp::ExportOptions {
+        storage_class: Some("standard".into()),
+        ..Default::default()
+    };
+    let lists = exported_arg_lists(&opts);
+    // prepare-volume and six stages in each of the v2 IR, the v1 components
+    // and the v1 Argo workflow (less the v1 components' prepare-volume).
+    assert!(lists.len() >= 19, "{} argument lists", lists.len());
+    let mut seen = std::collections::BTreeSet::new();
+    for args in &lists {
+        let line = std::iter::once("crypto-lab".to_string()).chain(args.iter().cloned());
+        match crypto_lab::args::parse_from(line) {
+            Ok(_) => {
+                seen.insert(args[0].clone());
+            }
+            Err(e) => panic!("crypto-lab {}: {e}", args.join(" ")),
+        }
+    }
+    for stage in crypto_lab::stages::STAGES {
+        assert!(
+            seen.contains(stage.command),
+            "no container runs {}",
+            stage.command
+        );
+    }
+    assert!(seen.contains("prepare-volume"));
+}

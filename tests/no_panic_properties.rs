@@ -6,7 +6,7 @@ mod common;
 
 use common::TempDir;
 use crypto_lab::calendar::{format_instant, parse_instant, YEARS};
-use crypto_lab::stages::modeling::ModelParams;
+use crypto_lab::model_params::ModelParams;
 use crypto_lab::synth::SynthOptions;
 use crypto_lab::train_csv::read_train_csv_from;
 use proptest::prelude::*;

@@ -4,8 +4,8 @@
 mod common;
 
 use common::*;
+use crypto_lab::contract::{TrainingHistory, ValidPredictions};
 use crypto_lab::prelude::*;
-use crypto_lab::stages::modeling::{TrainingHistory, ValidPredictions};
 
 /// Features run the same algorithms as pandas and TA-Lib, so they must agree
 /// to rounding noise.

@@ -59,8 +59,9 @@ fn every_chart_renders_png_and_svg() {
 // text: per axis, tick labels differ; rounds and counts are whole numbers;
 // time axes show dates; prices have no trailing ".0"; text is large.
 
+use crypto_lab::contract::{Evals, FeatureImportance, TrainingHistory};
+use crypto_lab::model_params::ModelParams;
 use crypto_lab::plots::{style, Histogram};
-use crypto_lab::stages::modeling::{Evals, FeatureImportance, ModelParams, TrainingHistory};
 
 /// One `<text>` of an SVG: anchor, position and content.
 #[derive(Debug, Clone)]

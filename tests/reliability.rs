@@ -411,6 +411,9 @@ fn one_writer_per_data_path() {
     );
     assert!(line.contains(&format!("pid {})", first.id())), "{line}");
     fails(&["synth", "--data-path", &d], &["is in use by crypto-lab"]);
+    // Its exit status says "try again later" (EX_TEMPFAIL), not "fix it".
+    let busy = output(cmd(&["load-data", "--data-path", &d]));
+    assert_eq!(busy.status.code(), Some(75), "{}", text(&busy.stderr));
     // A reader does not lock.
     let plots = TempDir::new("lock-plots");
     ok(&["plot", "-q", "--data-path", &d, "--out", &s(plots.path())]);

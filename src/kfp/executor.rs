@@ -9,8 +9,8 @@ use serde_json::{json, Map, Value};
 
 use super::v2::METRICS_ARTIFACT;
 use crate::artifact::{ensure_writable_dir, write_json};
+use crate::contract::Metrics;
 use crate::error::{Error, Result};
-use crate::stages::evaluation_result::Metrics;
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::BadArgument(format!("--executor-input: {}", msg.into()))

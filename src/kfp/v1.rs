@@ -6,7 +6,8 @@ use serde_json::{json, Value};
 
 use super::yaml::to_yaml;
 use super::ExportOptions;
-use crate::stages::Stage;
+use crate::stages::evaluation_result::{METRICS_PATH_FLAG, UI_METADATA_PATH_FLAG};
+use crate::stages::{Stage, StageKind};
 
 /// The v1 output that KFP 1.x shows as the run's metrics.
 pub const METRICS_OUTPUT: &str = "mlpipeline_metrics";
@@ -35,15 +36,15 @@ pub fn component(stage: &Stage, opts: &ExportOptions) -> Value {
             "args": args,
         }},
     });
-    if stage.metrics {
+    if stage.kind == StageKind::Evaluate {
         c["outputs"] = json!([
             {"name": METRICS_OUTPUT, "type": "Metrics"},
             {"name": UI_METADATA_OUTPUT, "type": "UI_metadata"},
         ]);
         if let Some(a) = c["implementation"]["container"]["args"].as_array_mut() {
-            a.push("--metrics-path".into());
+            a.push(format!("--{METRICS_PATH_FLAG}").into());
             a.push(json!({"outputPath": METRICS_OUTPUT}));
-            a.push("--ui-metadata-path".into());
+            a.push(format!("--{UI_METADATA_PATH_FLAG}").into());
             a.push(json!({"outputPath": UI_METADATA_OUTPUT}));
         }
     }
@@ -146,12 +147,12 @@ fn step_template(stage: &Stage, opts: &ExportOptions, text: &str) -> Value {
         "image": opts.image,
         "volumeMounts": [{"mountPath": input("data_path"), "name": VOLUME}],
     });
-    if stage.name == super::volume::PREPARE_STAGE.name {
+    if stage.kind == StageKind::Setup {
         // Root, to hand the fresh claim to the image's user (Argo keeps
         // the runtime's capabilities, so chown works here).
         container["securityContext"] = json!({"runAsUser": 0});
     }
-    if stage.name == "download_data" {
+    if stage.kind == StageKind::Download {
         container["env"] = json!([
             {"name": "KAGGLE_USERNAME", "valueFrom": {"secretKeyRef": {"key": "username", "name": opts.kaggle_secret}}},
             {"name": "KAGGLE_KEY", "valueFrom": {"secretKeyRef": {"key": "key", "name": opts.kaggle_secret}}},
@@ -173,10 +174,10 @@ fn step_template(stage: &Stage, opts: &ExportOptions, text: &str) -> Value {
         },
         "volumes": [{"name": VOLUME, "persistentVolumeClaim": {"claimName": input(&format!("{VOLUME}-name"))}}],
     });
-    if stage.metrics {
-        args.push("--metrics-path".into());
+    if stage.kind == StageKind::Evaluate {
+        args.push(format!("--{METRICS_PATH_FLAG}").into());
         args.push(METRICS_PATH.into());
-        args.push("--ui-metadata-path".into());
+        args.push(format!("--{UI_METADATA_PATH_FLAG}").into());
         args.push(UI_METADATA_PATH.into());
         t["outputs"] = json!({"artifacts": [
             {"name": "mlpipeline-metrics", "path": METRICS_PATH},

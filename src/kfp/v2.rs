@@ -4,7 +4,10 @@
 use serde_json::{json, Map, Value};
 
 use super::ExportOptions;
-use crate::stages::{Stage, STAGES};
+use crate::stages::evaluation_result::{
+    CHARTS_PATH_FLAG, EXECUTOR_INPUT_FLAG, METRICS_PATH_FLAG, SUMMARY_PATH_FLAG,
+};
+use crate::stages::{Stage, StageKind, STAGES};
 
 /// Version the files declare (the kfp release whose compiler they match).
 pub const SDK_VERSION: &str = "kfp-2.17.3";
@@ -13,8 +16,8 @@ const SCHEMA_VERSION: &str = "2.1.0";
 pub const METRICS_ARTIFACT: &str = "metrics";
 /// evaluation_result's report artifacts: (name, KFP type, CLI flag).
 const REPORT_ARTIFACTS: [(&str, &str, &str); 2] = [
-    ("charts", "system.HTML", "--charts-path"),
-    ("summary", "system.Markdown", "--summary-path"),
+    ("charts", "system.HTML", CHARTS_PATH_FLAG),
+    ("summary", "system.Markdown", SUMMARY_PATH_FLAG),
 ];
 /// Suffix of the claim the pipeline creates (the lab's `resource_name`).
 pub const PVC_SUFFIX: &str = "-data-volume";
@@ -46,7 +49,7 @@ fn executor_key(stage: &Stage) -> String {
 /// plus `source` for download_data.
 pub fn params(stage: &Stage) -> Vec<&'static str> {
     let mut p = stage.params.to_vec();
-    if stage.name == "download_data" {
+    if stage.kind == StageKind::Download {
         p.push(SOURCE);
     }
     p
@@ -76,7 +79,7 @@ fn component(stage: &Stage) -> Value {
         "executorLabel": executor_key(stage),
         "inputDefinitions": {"parameters": params},
     });
-    if stage.metrics {
+    if stage.kind == StageKind::Evaluate {
         c["outputDefinitions"] = output_artifacts();
     }
     c
@@ -89,15 +92,15 @@ fn executor(stage: &Stage, opts: &ExportOptions) -> Value {
         args.push(Value::from(Stage::flag(p)));
         args.push(Value::from(format!("{{{{$.inputs.parameters['{p}']}}}}")));
     }
-    if stage.metrics {
-        args.push("--metrics-path".into());
+    if stage.kind == StageKind::Evaluate {
+        args.push(format!("--{METRICS_PATH_FLAG}").into());
         args.push(format!("{{{{$.outputs.artifacts['{METRICS_ARTIFACT}'].path}}}}").into());
         for (name, _, flag) in REPORT_ARTIFACTS {
-            args.push(flag.into());
+            args.push(format!("--{flag}").into());
             args.push(format!("{{{{$.outputs.artifacts['{name}'].path}}}}").into());
         }
         // The executor input tells the step where KFP reads its outputs.
-        args.push("--executor-input".into());
+        args.push(format!("--{EXECUTOR_INPUT_FLAG}").into());
         args.push("{{$}}".into());
     }
     json!({"container": {
@@ -159,7 +162,7 @@ pub fn component_file(stage: &Stage, opts: &ExportOptions) -> Value {
         "dag": {"tasks": {stage.command: task(stage, &[], None)}},
         "inputDefinitions": root_parameters(stage, opts, false),
     });
-    if stage.metrics {
+    if stage.kind == StageKind::Evaluate {
         let mut selectors = Map::new();
         for name in std::iter::once(METRICS_ARTIFACT).chain(REPORT_ARTIFACTS.map(|a| a.0)) {
             selectors.insert(
@@ -309,7 +312,7 @@ pub fn pipeline(opts: &ExportOptions) -> (Value, Value) {
             root_params.extend(params.clone());
         }
         let mut k8s = json!({"pvcMount": pvc_mount});
-        if stage.name == "download_data" {
+        if stage.kind == StageKind::Download {
             k8s["secretAsEnv"] = json!([{
                 "keyToEnv": [
                     {"envVar": "KAGGLE_USERNAME", "secretKey": "username"},

@@ -15,7 +15,7 @@ use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::stages::{Ran, Stage, StageContext};
+use crate::stages::{Stage, StageContext, StageKind, StageOutput};
 
 /// The image's user (the Dockerfile's `useradd --uid 1000 lab`).
 pub const IMAGE_UID: u32 = 1000;
@@ -30,21 +30,16 @@ pub const PREPARE_STAGE: Stage = Stage {
     command: "prepare-volume",
     description:
         "Make the freshly mounted volume writable for the image's user (runs as root, first)",
+    kind: StageKind::Setup,
     inputs: &[],
-    outputs: &[],
     params: &["data_path"],
-    metrics: false,
     run: run_prepare,
     options: crate::stages::no_options,
 };
 
-fn run_prepare(ctx: &StageContext) -> Result<Ran> {
+fn run_prepare(ctx: &StageContext) -> Result<StageOutput> {
     let done = prepare_volume(&ctx.data_path, IMAGE_UID, IMAGE_GID)?;
-    Ok(Ran {
-        summary: format!("{done:?}"),
-        wrote: false,
-        seconds: 0.0,
-    })
+    Ok(StageOutput::Setup(format!("{done:?}")))
 }
 
 /// What [`prepare_volume`] did.

@@ -4,66 +4,18 @@
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-
 use crate::artifact::{
     check_exists, ensure_writable_dir, read_json, read_to_string, write_bytes, write_json,
 };
+use crate::contract::{files, FeatureImportance, Metrics, TrainingHistory, ValidPredictions};
 use crate::error::{Error, Result};
 use crate::metrics::{rel_diff, rmse, weighted_correlation, Rmse, WeightedCorrelation};
-use crate::stages::files;
-use crate::stages::modeling::{
-    model_inputs, FeatureImportance, SplitRows, TrainingHistory, ValidPredictions, FEATURES,
-};
+use crate::stages::modeling::{model_inputs, SplitRows, FEATURES};
 
 /// Largest relative gap allowed between the recorded best scores and the
 /// re-scored ones. Both come from the same trees summed in the same order,
 /// so anything above rounding noise means the model and its record disagree.
 pub const RESCORE_TOLERANCE: f64 = 1e-9;
-
-/// One entry of the KFP v1 metrics file.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Metric {
-    /// Metric name shown in the KFP UI.
-    pub name: String,
-    /// Its value.
-    #[serde(rename = "numberValue")]
-    pub number_value: f64,
-    /// Display format (`RAW` or `PERCENTAGE`).
-    pub format: String,
-}
-
-/// The lab's `mlpipeline-metrics` document.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Metrics {
-    /// The metrics, rmse first.
-    pub metrics: Vec<Metric>,
-}
-
-impl Metrics {
-    /// The lab's two metrics from a training record.
-    pub fn from_history(history: &TrainingHistory) -> Self {
-        let metric = |name: &str, v: f64| Metric {
-            name: name.to_string(),
-            number_value: v,
-            format: "RAW".to_string(),
-        };
-        Metrics {
-            metrics: vec![
-                metric("root-mean-squared-error", history.rmse),
-                metric("weighted-correlation", history.weighted_correlation),
-            ],
-        }
-    }
-
-    /// The value of a metric by name.
-    pub fn get(&self, name: &str) -> Option<f64> {
-        self.metrics
-            .iter()
-            .find(|m| m.name == name)
-            .map(|m| m.number_value)
-    }
-}
 
 /// The scores of a saved model on the validation rows.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -81,7 +33,7 @@ pub fn validation_predictions(
     model_path: &Path,
     merge_feature_df: &polars::prelude::DataFrame,
 ) -> Result<(Vec<f64>, SplitRows)> {
-    check_exists(model_path, "modeling")?;
+    check_exists(model_path)?;
     let model_str = model_path.to_string_lossy();
     let booster = lightgbm3::Booster::from_file(&model_str)
         .map_err(|e| Error::bad_input(model_path, format!("not a LightGBM model: {e}")))?;
@@ -126,7 +78,7 @@ pub fn saved_scores(path: &Path) -> Result<Rescore> {
 /// Fails unless the model text at `model_path` holds `best_iteration` trees:
 /// modeling saves the best rounds only.
 pub fn check_model_file(model_path: &Path, history: &TrainingHistory) -> Result<()> {
-    let text = read_to_string(model_path, "modeling")?;
+    let text = read_to_string(model_path)?;
     if !text.starts_with("tree") {
         return Err(Error::bad_input(
             model_path,
@@ -135,7 +87,7 @@ pub fn check_model_file(model_path: &Path, history: &TrainingHistory) -> Result<
     }
     let trees = text.lines().filter(|l| l.starts_with("Tree=")).count();
     if trees != history.best_iteration {
-        return Err(Error::Check(format!(
+        return Err(Error::Inconsistent(format!(
             "{} holds {trees} trees but {} records best iteration {}: they do not belong together; run modeling again",
             model_path.display(),
             files::HISTORY,
@@ -157,7 +109,7 @@ pub fn check_rescore(history: &TrainingHistory, rescore: &Rescore) -> Result<()>
     ] {
         let gap = rel_diff(recorded, again);
         if gap.is_nan() || gap > RESCORE_TOLERANCE {
-            return Err(Error::Check(format!(
+            return Err(Error::Inconsistent(format!(
                 "the saved validation predictions score {name} {again} but modeling recorded {recorded}: \
                  {} and {} do not belong together; run modeling again",
                 files::VALID_PREDICTIONS,
@@ -179,6 +131,46 @@ pub struct EvaluationPaths {
     pub charts: PathBuf,
     /// KFP v1's `mlpipeline-ui-metadata` (markdown and page inline), if wanted.
     pub ui_metadata: Option<PathBuf>,
+}
+
+/// `--metrics-path`: where the KFP metrics go (declared once for the CLI,
+/// the scripts and the KFP exporter's container arguments).
+pub const METRICS_PATH_FLAG: &str = "metrics-path";
+/// `--summary-path`: where the markdown summary goes.
+pub const SUMMARY_PATH_FLAG: &str = "summary-path";
+/// `--charts-path`: where the chart page goes.
+pub const CHARTS_PATH_FLAG: &str = "charts-path";
+/// `--ui-metadata-path`: where KFP v1's UI metadata goes.
+pub const UI_METADATA_PATH_FLAG: &str = "ui-metadata-path";
+/// `--executor-input`: KFP v2's executor input (`{{$}}`).
+pub const EXECUTOR_INPUT_FLAG: &str = "executor-input";
+
+/// Where evaluation_result writes, as the user gave it; `None` is the
+/// default name in the data path.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EvaluationOptions {
+    /// The KFP metrics JSON.
+    pub metrics_path: Option<PathBuf>,
+    /// The markdown summary.
+    pub summary_path: Option<PathBuf>,
+    /// The chart page.
+    pub charts_path: Option<PathBuf>,
+    /// KFP v1's UI metadata (written only when given).
+    pub ui_metadata_path: Option<PathBuf>,
+}
+
+impl EvaluationOptions {
+    /// The paths these options give in `data_path`.
+    pub fn paths(&self, data_path: &Path) -> EvaluationPaths {
+        let or =
+            |p: &Option<PathBuf>, name: &str| p.clone().unwrap_or_else(|| data_path.join(name));
+        EvaluationPaths {
+            metrics: or(&self.metrics_path, files::METRICS),
+            summary: or(&self.summary_path, files::SUMMARY),
+            charts: or(&self.charts_path, files::CHARTS),
+            ui_metadata: self.ui_metadata_path.clone(),
+        }
+    }
 }
 
 impl EvaluationPaths {
@@ -247,9 +239,8 @@ fn html_page(summary: &str, charts: &[crate::plots::Svg]) -> String {
 /// its record, then writes the metrics, the summary, the chart page and, if
 /// asked, KFP v1's UI metadata.
 pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result<Metrics> {
-    let history: TrainingHistory = read_json(&data_path.join(files::HISTORY), "modeling")?;
-    let importance: FeatureImportance =
-        read_json(&data_path.join(files::FEATURE_IMPORTANCE), "modeling")?;
+    let history: TrainingHistory = read_json(&data_path.join(files::HISTORY))?;
+    let importance: FeatureImportance = read_json(&data_path.join(files::FEATURE_IMPORTANCE))?;
     check_model_file(&data_path.join(files::MODEL), &history)?;
     check_rescore(
         &history,
@@ -293,7 +284,7 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
 /// is in the validation rows, else the lowest Asset_ID there, so data
 /// without Bitcoin still gets its page instead of failing after training.
 fn chart_asset(valid_predictions: &Path) -> Result<i64> {
-    let df = crate::artifact::read_parquet_columns(valid_predictions, "modeling", &["Asset_ID"])?;
+    let df = crate::artifact::read_parquet_columns(valid_predictions, &["Asset_ID"])?;
     let ids = crate::columns::i64_column(&df, "Asset_ID", valid_predictions)?;
     if ids.contains(&crate::plots::PRICE_ASSET) {
         return Ok(crate::plots::PRICE_ASSET);

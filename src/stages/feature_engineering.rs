@@ -10,10 +10,10 @@ use crate::artifact::{
 };
 use crate::calendar::{civil, season};
 use crate::columns::{col, f64_column, frame, i64_column, nan_as_null};
-use crate::error::Result;
+use crate::contract::files;
+use crate::error::{Error, Result};
 use crate::indicators::{atr, dema, nan_max, nan_min, pct_return, rolling_mean, rsi};
-use crate::kaggle_csv::NUM_ASSETS;
-use crate::stages::files;
+use crate::train_csv::NUM_ASSETS;
 
 /// `01/05/2021` as the lab's `time.mktime` reads it on a UTC machine (every
 /// KFP container): rows from this instant on are validation (`train_flg` 0).
@@ -77,8 +77,8 @@ impl Default for FeatureOptions {
 
 impl FeatureOptions {
     /// The options as the stage's record keeps them.
-    pub fn record_options(&self) -> crate::record::Options {
-        let mut o = crate::record::Options::new();
+    pub fn record_options(&self) -> crate::contract::record::Options {
+        let mut o = crate::contract::record::Options::new();
         o.insert(
             "valid_from".into(),
             crate::calendar::format_instant(self.valid_from),
@@ -131,15 +131,16 @@ impl Bars {
     }
 }
 
-/// Features of one asset, columns in [`FEATURE_DF_COLUMNS`] order.
+/// Features of one asset, each column under its `feature_df` name.
 struct AssetFeatures {
     timestamp: Vec<i64>,
     asset: Vec<i64>,
     train_flg: Vec<i64>,
-    /// Target then the 19 float features, as in the lab's column order.
-    floats: Vec<Vec<f64>>,
+    target: Vec<f64>,
+    /// The float features in the order they are computed.
+    floats: Vec<(String, Vec<f64>)>,
     /// Day, dayofyear, weekofyear, season.
-    calendar: [Vec<i32>; 4],
+    calendar: Vec<(&'static str, Vec<i32>)>,
 }
 
 fn ln_or_nan(v: f64) -> f64 {
@@ -161,17 +162,17 @@ fn compute_asset(bars: &Bars, asset_id: i64, opts: &FeatureOptions) -> AssetFeat
     let target = Bars::pick(&bars.target, &rows);
     let timestamp: Vec<i64> = rows.iter().map(|&i| bars.timestamp[i]).collect();
 
-    let mut floats = Vec::with_capacity(20);
-    floats.push(target);
+    let mut floats: Vec<(String, Vec<f64>)> = Vec::with_capacity(19);
     for &w in &WINDOWS {
-        floats.push(rsi(&close, w));
-        floats.push(atr(&high, &low, &close, w));
-        floats.push(dema(&close, w));
+        floats.push((format!("RSI_{w}"), rsi(&close, w)));
+        floats.push((format!("ATR_{w}"), atr(&high, &low, &close, w)));
+        floats.push((format!("DEMA_{w}"), dema(&close, w)));
     }
     for &w in &WINDOWS {
         let mean = rolling_mean(&close, w);
-        floats.push(mean.iter().zip(&close).map(|(m, c)| m / c - 1.0).collect());
-        floats.push(pct_return(&close, w));
+        let sma = mean.iter().zip(&close).map(|(m, c)| m / c - 1.0).collect();
+        floats.push((format!("sma_{w}"), sma));
+        floats.push((format!("return_{w}"), pct_return(&close, w)));
     }
     let n = close.len();
     let (mut hl, mut oc, mut lower, mut upper) = (
@@ -186,14 +187,27 @@ fn compute_asset(bars: &Bars, asset_id: i64, opts: &FeatureOptions) -> AssetFeat
         lower.push(nan_min(close[i], open[i]) - low[i]);
         upper.push(high[i] - nan_max(close[i], open[i]));
     }
-    floats.extend([hl, oc, lower, upper].map(|v| v.into_iter().map(ln_or_nan).collect()));
-    for (k, column) in floats.iter_mut().enumerate() {
-        let keep_nan = k == 0 && opts.keep_target_nan;
+    for (name, v) in [
+        ("HL", hl),
+        ("OC", oc),
+        ("lower_shadow", lower),
+        ("upper_shadow", upper),
+    ] {
+        floats.push((name.to_string(), v.into_iter().map(ln_or_nan).collect()));
+    }
+    // The lab's `replace([inf, -inf], nan)` then `fillna(0)`, on the Target
+    // too unless --keep-target-nan.
+    let fill = |column: &mut [f64], keep_nan: bool| {
         for v in column.iter_mut() {
             if v.is_infinite() || (v.is_nan() && !keep_nan) {
                 *v = if keep_nan { f64::NAN } else { 0.0 };
             }
         }
+    };
+    let mut target = target;
+    fill(&mut target, opts.keep_target_nan);
+    for (_, column) in &mut floats {
+        fill(column, false);
     }
 
     let mut calendar: [Vec<i32>; 4] = Default::default();
@@ -204,7 +218,9 @@ fn compute_asset(bars: &Bars, asset_id: i64, opts: &FeatureOptions) -> AssetFeat
         calendar[2].push(c.iso_week as i32);
         calendar[3].push(season(c.month) as i32);
     }
+    let [day, dayofyear, weekofyear, season_of] = calendar;
     AssetFeatures {
+        target,
         train_flg: timestamp
             .iter()
             .map(|&t| i64::from(t < opts.valid_from))
@@ -212,7 +228,12 @@ fn compute_asset(bars: &Bars, asset_id: i64, opts: &FeatureOptions) -> AssetFeat
         asset: vec![asset_id; n],
         timestamp,
         floats,
-        calendar,
+        calendar: vec![
+            ("Day", day),
+            ("dayofyear", dayofyear),
+            ("weekofyear", weekofyear),
+            ("season", season_of),
+        ],
     }
 }
 
@@ -226,36 +247,36 @@ fn to_frame(parts: Vec<AssetFeatures>) -> Result<DataFrame> {
             dst.extend(src);
         }
     }
-    let mut timestamp = Vec::new();
-    let mut asset = Vec::new();
-    let mut train_flg = Vec::new();
-    let mut floats: Vec<Vec<f64>> = (0..20).map(|_| Vec::new()).collect();
-    let mut calendar: [Vec<i32>; 4] = Default::default();
+    let mut parts = parts.into_iter();
+    let Some(mut all) = parts.next() else {
+        return Err(Error::Internal("no asset to make features of".into()));
+    };
     for p in parts {
-        append(&mut timestamp, p.timestamp);
-        append(&mut asset, p.asset);
-        append(&mut train_flg, p.train_flg);
-        for (dst, src) in floats.iter_mut().zip(p.floats) {
+        append(&mut all.timestamp, p.timestamp);
+        append(&mut all.asset, p.asset);
+        append(&mut all.train_flg, p.train_flg);
+        append(&mut all.target, p.target);
+        for ((_, dst), (_, src)) in all.floats.iter_mut().zip(p.floats) {
             append(dst, src);
         }
-        for (dst, src) in calendar.iter_mut().zip(p.calendar) {
+        for ((_, dst), (_, src)) in all.calendar.iter_mut().zip(p.calendar) {
             append(dst, src);
         }
     }
-    let names = &FEATURE_DF_COLUMNS;
-    let mut columns = vec![col(names[0], timestamp), col(names[1], asset)];
-    let mut floats = floats.into_iter();
-    if let Some(target) = floats.next() {
-        columns.push(nan_as_null(names[2], target));
-    }
-    columns.push(col(names[3], train_flg));
-    for (name, values) in names[4..23].iter().zip(floats) {
-        columns.push(col(name, values));
-    }
-    for (name, values) in names[23..].iter().zip(calendar) {
-        columns.push(col(name, values));
-    }
-    frame(columns)
+    let mut columns = vec![
+        col("timestamp", all.timestamp),
+        col("Asset_ID", all.asset),
+        nan_as_null("Target", all.target),
+        col("train_flg", all.train_flg),
+    ];
+    columns.extend(all.floats.into_iter().map(|(name, v)| col(&name, v)));
+    columns.extend(all.calendar.into_iter().map(|(name, v)| col(name, v)));
+    // Each column found by its name, in the lab's order: a feature computed
+    // under another name, or missing, is caught here rather than in a later
+    // stage.
+    let df = frame(columns)?;
+    df.select(FEATURE_DF_COLUMNS)
+        .map_err(|e| Error::Internal(format!("feature_df's columns: {e}")))
 }
 
 /// The lab's `get_features(df, asset_id, train=True)` for one asset.
@@ -297,11 +318,7 @@ const INPUT_COLUMNS: [&str; 7] = [
 pub fn feature_engineering(data_path: &Path, opts: &FeatureOptions) -> Result<FrameShape> {
     ensure_writable_dir(data_path)?;
     let bars = {
-        let df_train = read_parquet_columns(
-            &data_path.join(files::DF_TRAIN),
-            "load-data",
-            &INPUT_COLUMNS,
-        )?;
+        let df_train = read_parquet_columns(&data_path.join(files::DF_TRAIN), &INPUT_COLUMNS)?;
         Bars::from_frame(&df_train, Path::new(files::DF_TRAIN))?
     };
     let ids: Vec<i64> = (0..NUM_ASSETS).collect();

@@ -5,11 +5,12 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::artifact::{ensure_writable_dir, write_parquet, write_parquet_batches};
+use crate::asset_details_csv::read_asset_details_csv;
 use crate::columns::i64_column;
+use crate::contract::files;
 use crate::error::{Error, Result};
-use crate::kaggle_csv::{read_asset_details_csv, NUM_ASSETS};
-use crate::stages::files;
 use crate::train_csv::scan_train_csv;
+use crate::train_csv::NUM_ASSETS;
 
 /// `2020-01-01 00:00:00` UTC: the lab keeps rows from this instant on.
 pub const START_TIMESTAMP: i64 = 1_577_836_800;
@@ -21,30 +22,6 @@ pub struct LoadedData {
     pub df_train: DataFrame,
     /// `asset_details.csv` sorted by Asset_ID.
     pub df_asset_details: DataFrame,
-}
-
-/// In-memory form: filters the train frame and sorts the asset details.
-///
-/// `train_name` and `details_name` only label errors (row numbers count data
-/// rows from 0, so line = row + 2 in the CSV).
-pub fn load_frames(
-    df_train: &DataFrame,
-    df_asset_details: &DataFrame,
-    train_name: &Path,
-    details_name: &Path,
-) -> Result<LoadedData> {
-    let df_asset_details = sort_asset_details(df_asset_details, details_name)?;
-    let asset = i64_column(df_train, "Asset_ID", train_name)?;
-    for (row, &id) in asset.iter().enumerate() {
-        check_asset_id(id, row, train_name)?;
-    }
-    let ts = i64_column(df_train, "timestamp", train_name)?;
-    let keep: BooleanChunked = ts.iter().map(|&t| t >= START_TIMESTAMP).collect();
-    let df_train = df_train.filter(&keep)?;
-    Ok(LoadedData {
-        df_train,
-        df_asset_details,
-    })
 }
 
 /// Checks the asset table (each competition asset at most once) and sorts
@@ -126,9 +103,8 @@ pub fn load_data(data_path: &Path) -> Result<LoadedData> {
     ensure_writable_dir(data_path)?;
     let details = read_asset_details_csv(&details_path)?;
     let df_asset_details = sort_asset_details(&details, &details_path)?;
-    // The fast reader filters as it reads (the lab's >= 2020-01-01), and
-    // checks every kept row as load_frames would.
-    // Blocks are written as they are parsed.
+    // The reader filters as it reads (the lab's >= 2020-01-01) and checks
+    // every kept row's Asset_ID; blocks are written as they are parsed.
     let mut df_train = None;
     write_parquet_batches(&data_path.join(files::DF_TRAIN), |sink| {
         let df = scan_train_csv(&train_path, START_TIMESTAMP, sink)?;
@@ -137,7 +113,7 @@ pub fn load_data(data_path: &Path) -> Result<LoadedData> {
         Ok(())
     })?;
     let mut loaded = LoadedData {
-        df_train: df_train.ok_or_else(|| Error::Check("train.csv was not read".into()))?,
+        df_train: df_train.ok_or_else(|| Error::Internal("train.csv was not read".into()))?,
         df_asset_details,
     };
     write_parquet(

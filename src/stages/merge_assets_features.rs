@@ -9,9 +9,9 @@ use crate::artifact::{
     ensure_writable_dir, for_each_parquet_slice, read_parquet, write_parquet_batches, FrameShape,
 };
 use crate::columns::{f64_column, i64_column};
+use crate::contract::files;
 use crate::error::{Error, Result};
 use crate::stages::feature_engineering::FEATURE_DF_COLUMNS;
-use crate::stages::files;
 
 /// In-memory form: pandas' `merge(feature_df, details[['Asset_ID','Weight']],
 /// how='left', on='Asset_ID')`. Row order is kept. An asset without a
@@ -69,33 +69,27 @@ pub fn merge_assets_features(data_path: &Path) -> Result<FrameShape> {
 pub fn merge_in_passes(data_path: &Path, rows_per_pass: usize) -> Result<FrameShape> {
     ensure_writable_dir(data_path)?;
     let features = data_path.join(files::FEATURE_DF);
-    let details = read_parquet(&data_path.join(files::DF_ASSET_DETAILS), "load-data")?;
+    let details = read_parquet(&data_path.join(files::DF_ASSET_DETAILS))?;
     write_parquet_batches(&data_path.join(files::MERGE_FEATURE_DF), |sink| {
-        for_each_parquet_slice(
-            &features,
-            "feature-engineering",
-            None,
-            rows_per_pass,
-            |part| {
-                // A frame of another stage under this name (df_train renamed,
-                // say) is refused here rather than one stage later.
-                let missing: Vec<&str> = FEATURE_DF_COLUMNS
-                    .iter()
-                    .copied()
-                    .filter(|c| part.column(c).is_err())
-                    .collect();
-                if !missing.is_empty() {
-                    return Err(Error::bad_input(
-                        &features,
-                        format!(
-                            "not feature_engineering's output: no column {} \
+        for_each_parquet_slice(&features, None, rows_per_pass, |part| {
+            // A frame of another stage under this name (df_train renamed,
+            // say) is refused here rather than one stage later.
+            let missing: Vec<&str> = FEATURE_DF_COLUMNS
+                .iter()
+                .copied()
+                .filter(|c| part.column(c).is_err())
+                .collect();
+            if !missing.is_empty() {
+                return Err(Error::bad_input(
+                    &features,
+                    format!(
+                        "not feature_engineering's output: no column {} \
                              (rerun `crypto-lab feature-engineering`)",
-                            missing.join(", ")
-                        ),
-                    ));
-                }
-                sink(merge_frames(&part, &details)?)
-            },
-        )
+                        missing.join(", ")
+                    ),
+                ));
+            }
+            sink(merge_frames(&part, &details)?)
+        })
     })
 }

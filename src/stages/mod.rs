@@ -1,6 +1,6 @@
 //! The lab's stages, one module each, named as the lab names its functions,
-//! and the single registry that the CLI, the local runner and later the KFP
-//! exporter, notebook and scripts all read.
+//! and the single registry that the CLI, the local runner, the KFP
+//! exporter, the scripts and the notebook all read.
 //!
 //! Each stage has an in-memory form (frames in, frames out) and a file form
 //! that takes the lab's `data_path` and is a thin wrapper around it.
@@ -8,71 +8,36 @@
 pub mod download_data;
 pub mod evaluation_result;
 pub mod feature_engineering;
+pub mod freshness;
 pub mod load_data;
 pub mod merge_assets_features;
 pub mod modeling;
 
+use std::fmt;
 use std::path::PathBuf;
 
+use crate::artifact::FrameShape;
+use crate::contract::{files, Metrics, Options, TrainingHistory};
 use crate::error::{Error, Result};
+use crate::model_params::ModelParams;
 use crate::progress::Progress;
-use crate::record::{self, Options};
-use download_data::DownloadOptions;
+use download_data::{DownloadOptions, DownloadReport};
+use evaluation_result::EvaluationOptions;
 use feature_engineering::FeatureOptions;
-use modeling::ModelParams;
 
-/// Artifact file names inside the data path.
-pub mod files {
-    /// The competition's bars (input).
-    pub const TRAIN_CSV: &str = "train.csv";
-    /// The competition's asset table (input).
-    pub const ASSET_DETAILS_CSV: &str = "asset_details.csv";
-    /// load_data: bars from 2020-01-01 on.
-    pub const DF_TRAIN: &str = "df_train.parquet";
-    /// load_data: asset table sorted by Asset_ID.
-    pub const DF_ASSET_DETAILS: &str = "df_asset_details.parquet";
-    /// feature_engineering: features of every asset.
-    pub const FEATURE_DF: &str = "feature_df.parquet";
-    /// merge_assets_features: features plus Weight.
-    pub const MERGE_FEATURE_DF: &str = "merge_feature_df.parquet";
-    /// modeling: LightGBM text model (best rounds).
-    pub const MODEL: &str = "lgb.txt";
-    /// modeling: per-round metrics and best scores.
-    pub const HISTORY: &str = "lgb_history.json";
-    /// modeling: validation rows with the best round's predictions.
-    pub const VALID_PREDICTIONS: &str = "valid_predictions.parquet";
-    /// modeling: split and gain importance per feature.
-    pub const FEATURE_IMPORTANCE: &str = "feature_importance.json";
-    /// evaluation_result: the KFP metrics document (default location).
-    pub const METRICS: &str = "mlpipeline-metrics.json";
-    /// evaluation_result: markdown summary (default location).
-    pub const SUMMARY: &str = "evaluation_summary.md";
-    /// evaluation_result: charts and summary as one HTML page (default location).
-    pub const CHARTS: &str = "evaluation_charts.html";
-}
-
-/// Everything a stage may need besides its files.
+/// Everything a stage may need besides its files: the data path, each
+/// stage's own options (one group per stage that has any) and who listens.
 pub struct StageContext<'a> {
     /// The lab's `data_path`: where every artifact lives.
     pub data_path: PathBuf,
-    /// Where download_data gets the competition archive.
+    /// download_data: where the competition archive comes from.
     pub download: DownloadOptions,
-    /// Feature options (lab behaviour by default).
+    /// feature_engineering (lab behaviour by default).
     pub features: FeatureOptions,
-    /// LightGBM parameters (the lab's by default).
+    /// modeling: LightGBM parameters (the lab's by default).
     pub model: ModelParams,
-    /// Where evaluation_result writes the metrics; `None` = data path.
-    pub metrics_path: Option<PathBuf>,
-    /// KFP v2's executor input (`{{$}}`): evaluation_result then also
-    /// publishes its metrics through the executor output file.
-    pub executor_input: Option<String>,
-    /// Where evaluation_result writes its summary and chart page, and KFP
-    /// v1's UI metadata; `None` = defaults in the data path.
-    pub summary_path: Option<PathBuf>,
-    /// See `summary_path`.
-    pub charts_path: Option<PathBuf>,
-    /// See `summary_path`.
-    pub ui_metadata_path: Option<PathBuf>,
+    /// evaluation_result: where its outputs go (the data path by default).
+    pub evaluation: EvaluationOptions,
     /// Progress and log receiver.
     pub progress: &'a dyn Progress,
 }
@@ -85,25 +50,39 @@ impl<'a> StageContext<'a> {
             download: DownloadOptions::default(),
             features: FeatureOptions::default(),
             model: ModelParams::default(),
-            metrics_path: None,
-            executor_input: None,
-            summary_path: None,
-            charts_path: None,
-            ui_metadata_path: None,
+            evaluation: EvaluationOptions::default(),
             progress,
         }
     }
 
     /// Where artifact `file` of a stage lives.
     pub fn path_of(&self, file: &str) -> PathBuf {
+        let e = &self.evaluation;
         let chosen = match file {
-            files::METRICS => &self.metrics_path,
-            files::SUMMARY => &self.summary_path,
-            files::CHARTS => &self.charts_path,
+            files::METRICS => &e.metrics_path,
+            files::SUMMARY => &e.summary_path,
+            files::CHARTS => &e.charts_path,
             _ => &None,
         };
         chosen.clone().unwrap_or_else(|| self.data_path.join(file))
     }
+}
+
+/// What kind of step a stage is: how the runner, the records and the KFP
+/// exporter treat it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StageKind {
+    /// Gets the lab's inputs from outside (download_data): decides itself
+    /// whether its files are there, keeps no record, needs the network.
+    Download,
+    /// Artifacts in, artifacts out, a record of both.
+    Transform,
+    /// A transform that also publishes the run's metrics (KFP metrics
+    /// output, the run summary).
+    Evaluate,
+    /// Prepares where the others run and writes no artifact (Kubeflow's
+    /// prepare-volume).
+    Setup,
 }
 
 /// One stage of the lab.
@@ -114,43 +93,135 @@ pub struct Stage {
     pub command: &'static str,
     /// One line on what it does.
     pub description: &'static str,
+    /// How it is treated.
+    pub kind: StageKind,
     /// Files it reads from the data path.
     pub inputs: &'static [&'static str],
-    /// Files it writes to the data path.
-    pub outputs: &'static [&'static str],
     /// The lab function's arguments: KFP input parameters of its component
     /// and CLI flags of its subcommand (`data_path` is `--data-path`).
     pub params: &'static [&'static str],
-    /// Whether it publishes the KFP metrics (evaluation_result).
-    pub metrics: bool,
-    /// Runs the file form; returns a one-line summary and whether it wrote
-    /// its outputs.
-    pub run: fn(&StageContext) -> Result<Ran>,
+    /// Runs the file form.
+    pub run: fn(&StageContext) -> Result<StageOutput>,
     /// The options in a context that shape its outputs (what its record
     /// keeps, and what makes `run` redo it when they change).
     pub options: fn(&StageContext) -> Options,
 }
 
+/// What a stage's file form returned: its typed result, from which every
+/// caller formats what it shows.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StageOutput {
+    /// download_data: the archive fetched and extracted, or found in place.
+    Downloaded {
+        /// What it did.
+        report: DownloadReport,
+        /// The members it was asked for.
+        files: Vec<String>,
+    },
+    /// load_data: rows kept and assets.
+    Loaded {
+        /// Rows of df_train.
+        rows: usize,
+        /// Rows of df_asset_details.
+        assets: usize,
+    },
+    /// feature_engineering: the shape of feature_df.
+    Features(FrameShape),
+    /// merge_assets_features: the shape of merge_feature_df.
+    Merged(FrameShape),
+    /// modeling: the training history it saved.
+    Trained(Box<TrainingHistory>),
+    /// evaluation_result: the metrics it published.
+    Evaluated(Metrics),
+    /// A setup step: what it did, in words.
+    Setup(String),
+}
+
+impl StageOutput {
+    /// Whether the stage wrote its outputs (download_data finds them
+    /// already there and writes nothing; a log line must not claim
+    /// otherwise).
+    pub fn wrote(&self) -> bool {
+        match self {
+            StageOutput::Downloaded { report, .. } => !report.already_present,
+            StageOutput::Setup(_) => false,
+            _ => true,
+        }
+    }
+
+    /// The metrics, when this is evaluation_result's output.
+    pub fn metrics(&self) -> Option<&Metrics> {
+        match self {
+            StageOutput::Evaluated(m) => Some(m),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for StageOutput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            StageOutput::Downloaded { report, files } if report.already_present => {
+                write!(f, "{} already present, nothing written", files.join(", "))
+            }
+            StageOutput::Downloaded { report, files } => write!(
+                f,
+                "{} bytes downloaded{}, extracted {}",
+                report.downloaded_bytes,
+                if report.resumed { " (resumed)" } else { "" },
+                files.join(", ")
+            ),
+            StageOutput::Loaded { rows, assets } => {
+                write!(f, "{rows} rows from 2020-01-01 on, {assets} assets")
+            }
+            StageOutput::Features(shape) | StageOutput::Merged(shape) => {
+                write!(f, "{} rows x {} columns", shape.rows, shape.columns)
+            }
+            StageOutput::Trained(h) => write!(
+                f,
+                "best iteration {} of {} trained: rmse {:.6}, weighted correlation {:.6}",
+                h.best_iteration,
+                h.evals.rmse.len(),
+                h.rmse,
+                h.weighted_correlation
+            ),
+            StageOutput::Evaluated(metrics) => {
+                let shown: Vec<String> = metrics
+                    .metrics
+                    .iter()
+                    .map(|m| format!("{} {:.6}", m.name, m.number_value))
+                    .collect();
+                write!(f, "{}", shown.join(", "))
+            }
+            StageOutput::Setup(what) => write!(f, "{what}"),
+        }
+    }
+}
+
 /// What one run of a stage did.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Ran {
-    /// One line on what it did.
-    pub summary: String,
-    /// Whether it wrote its outputs (download_data finds them already there
-    /// and writes nothing; a log line must not claim otherwise).
-    pub wrote: bool,
-    /// Wall time in seconds (set by [`Stage::execute`]).
+    /// Its typed result.
+    pub output: StageOutput,
+    /// Wall time in seconds.
     pub seconds: f64,
 }
 
 impl Ran {
-    /// A run that wrote the stage's outputs.
-    fn wrote(summary: String) -> Result<Ran> {
-        Ok(Ran {
-            summary,
-            wrote: true,
-            seconds: 0.0,
-        })
+    /// The line a stage's subcommand and script print: what it did, how
+    /// long it took and, when it wrote them, where its outputs are.
+    pub fn line(&self, stage: &Stage, outputs: &[PathBuf]) -> String {
+        // download_data may find its files already there: no "wrote".
+        let wrote = if self.output.wrote() {
+            let paths: Vec<String> = outputs.iter().map(|p| p.display().to_string()).collect();
+            format!("; wrote {}", paths.join(", "))
+        } else {
+            String::new()
+        };
+        format!(
+            "{}: {} ({:.1}s){wrote}",
+            stage.name, self.output, self.seconds
+        )
     }
 }
 
@@ -170,16 +241,26 @@ impl Stage {
         }
     }
 
+    /// Files it writes to the data path (declared in
+    /// [`files::WRITTEN_BY`]), in order.
+    pub fn outputs(&self) -> Vec<&'static str> {
+        files::written_by(self.name).collect()
+    }
+
     /// Input paths under the context's data path.
     pub fn input_paths(&self, ctx: &StageContext) -> Vec<PathBuf> {
         self.inputs.iter().map(|f| ctx.path_of(f)).collect()
     }
 
-    /// Whether it keeps a record (every stage but download_data, whose
-    /// outputs are the lab's inputs and which checks its files itself, and
-    /// a stage that writes no file, such as Kubeflow's prepare-volume).
+    /// Output paths under the context's data path.
+    pub fn output_paths(&self, ctx: &StageContext) -> Vec<PathBuf> {
+        self.outputs().iter().map(|f| ctx.path_of(f)).collect()
+    }
+
+    /// Whether it keeps a record: every stage that writes artifacts (a
+    /// setup step writes none).
     pub fn keeps_record(&self) -> bool {
-        self.name != "download_data" && !self.outputs.is_empty()
+        self.kind != StageKind::Setup
     }
 
     /// Runs the stage with a spinner on the context's progress; returns what
@@ -197,9 +278,10 @@ impl Stage {
             ctx.progress.start(self.name, 0);
             let result = (self.run)(ctx);
             ctx.progress.finish();
-            let mut ran = result?;
-            ran.seconds = t.elapsed().as_secs_f64();
-            return Ok(ran);
+            return Ok(Ran {
+                output: result?,
+                seconds: t.elapsed().as_secs_f64(),
+            });
         }
         let removed = crate::artifact::remove_stale_temps(&ctx.data_path);
         if !removed.is_empty() {
@@ -214,107 +296,91 @@ impl Stage {
                 removed.join(", ")
             ));
         }
-        let inputs = record::check_inputs(self, ctx)?;
+        let inputs = freshness::check_inputs(self, ctx)?;
         ctx.progress.start(self.name, 0);
         let writes = crate::artifact::StageWrites::begin(self.name);
         let result = (self.run)(ctx);
         ctx.progress.finish();
-        let mut ran = result?;
-        let record_path = record::record_path(&ctx.data_path, self.name);
+        let output = result?;
+        if !output.wrote() {
+            // download_data found its files in place: they and their record,
+            // if any, stay as they are.
+            writes.commit()?;
+            return Ok(Ran {
+                output,
+                seconds: t.elapsed().as_secs_f64(),
+            });
+        }
+        let record_path = crate::contract::record::record_path(&ctx.data_path, self.name);
         match std::fs::remove_file(&record_path) {
             Ok(()) => {}
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
             Err(e) => return Err(Error::io(record_path, "cannot remove", e)),
         }
         let written = writes.commit()?;
-        record::write_record(self, ctx, inputs, &written)?;
-        ran.seconds = t.elapsed().as_secs_f64();
-        Ok(ran)
-    }
-
-    /// Output paths under the context's data path.
-    pub fn output_paths(&self, ctx: &StageContext) -> Vec<PathBuf> {
-        self.outputs.iter().map(|f| ctx.path_of(f)).collect()
+        freshness::write_record(self, ctx, inputs, &written)?;
+        Ok(Ran {
+            output,
+            seconds: t.elapsed().as_secs_f64(),
+        })
     }
 }
 
-fn run_download_data(ctx: &StageContext) -> Result<Ran> {
-    let r = download_data::download_data(&ctx.data_path, &ctx.download, ctx.progress)?;
-    if r.already_present {
-        return Ok(Ran {
-            summary: format!(
-                "{} already present, nothing written",
-                ctx.download.files.join(", ")
-            ),
-            wrote: false,
-            seconds: 0.0,
-        });
+fn run_download_data(ctx: &StageContext) -> Result<StageOutput> {
+    // Files already there are kept, unless a download put them there with
+    // other options (another competition, source or member list): then
+    // they are not what was asked for, and are fetched again.
+    let mut opts = ctx.download.clone();
+    if !opts.force {
+        let record = crate::contract::record::read_record(&ctx.data_path, DOWNLOAD_DATA.name);
+        if let Some(record) = record {
+            let changes =
+                crate::contract::record::option_changes(&record.options, &download_options(ctx));
+            if !changes.is_empty() {
+                ctx.progress.log(&format!(
+                    "download_data: downloading again ({})",
+                    changes.join(", ")
+                ));
+                opts.force = true;
+            }
+        }
     }
-    Ran::wrote(format!(
-        "{} bytes downloaded{}, extracted {}",
-        r.downloaded_bytes,
-        if r.resumed { " (resumed)" } else { "" },
-        ctx.download.files.join(", ")
-    ))
+    let report = download_data::download_data(&ctx.data_path, &opts, ctx.progress)?;
+    Ok(StageOutput::Downloaded {
+        report,
+        files: ctx.download.files.clone(),
+    })
 }
 
-fn run_load_data(ctx: &StageContext) -> Result<Ran> {
+fn run_load_data(ctx: &StageContext) -> Result<StageOutput> {
     let loaded = load_data::load_data(&ctx.data_path)?;
-    Ran::wrote(format!(
-        "{} rows from 2020-01-01 on, {} assets",
-        loaded.df_train.height(),
-        loaded.df_asset_details.height()
-    ))
+    Ok(StageOutput::Loaded {
+        rows: loaded.df_train.height(),
+        assets: loaded.df_asset_details.height(),
+    })
 }
 
-fn run_feature_engineering(ctx: &StageContext) -> Result<Ran> {
-    let shape = feature_engineering::feature_engineering(&ctx.data_path, &ctx.features)?;
-    Ran::wrote(format!("{} rows x {} columns", shape.rows, shape.columns))
+fn run_feature_engineering(ctx: &StageContext) -> Result<StageOutput> {
+    feature_engineering::feature_engineering(&ctx.data_path, &ctx.features)
+        .map(StageOutput::Features)
 }
 
-fn run_merge_assets_features(ctx: &StageContext) -> Result<Ran> {
-    let shape = merge_assets_features::merge_assets_features(&ctx.data_path)?;
-    Ran::wrote(format!("{} rows x {} columns", shape.rows, shape.columns))
+fn run_merge_assets_features(ctx: &StageContext) -> Result<StageOutput> {
+    merge_assets_features::merge_assets_features(&ctx.data_path).map(StageOutput::Merged)
 }
 
-fn run_modeling(ctx: &StageContext) -> Result<Ran> {
+fn run_modeling(ctx: &StageContext) -> Result<StageOutput> {
     let model = modeling::modeling(&ctx.data_path, &ctx.model, ctx.progress)?;
-    let h = &model.history;
-    Ran::wrote(format!(
-        "best iteration {} of {} trained: rmse {:.6}, weighted correlation {:.6}",
-        h.best_iteration,
-        h.evals.rmse.len(),
-        h.rmse,
-        h.weighted_correlation
-    ))
+    Ok(StageOutput::Trained(Box::new(model.history)))
 }
 
-fn run_evaluation_result(ctx: &StageContext) -> Result<Ran> {
-    let paths = evaluation_result::EvaluationPaths {
-        metrics: ctx.path_of(files::METRICS),
-        summary: ctx.path_of(files::SUMMARY),
-        charts: ctx.path_of(files::CHARTS),
-        ui_metadata: ctx.ui_metadata_path.clone(),
-    };
-    let metrics = evaluation_result::evaluation_result_to(&ctx.data_path, &paths)?;
-    if let Some(input) = &ctx.executor_input {
-        let path = crate::kfp::executor::write_metrics_output(input, &metrics)?;
-        ctx.progress.log(&format!(
-            "evaluation_result: KFP executor output in {}",
-            path.display()
-        ));
-    }
-    Ran::wrote(
-        metrics
-            .metrics
-            .iter()
-            .map(|m| format!("{} {:.6}", m.name, m.number_value))
-            .collect::<Vec<_>>()
-            .join(", "),
-    )
+fn run_evaluation_result(ctx: &StageContext) -> Result<StageOutput> {
+    let paths = ctx.evaluation.paths(&ctx.data_path);
+    evaluation_result::evaluation_result_to(&ctx.data_path, &paths).map(StageOutput::Evaluated)
 }
 
-pub(crate) fn no_options(_: &StageContext) -> Options {
+/// For a stage no option changes.
+pub fn no_options(_: &StageContext) -> Options {
     Options::new()
 }
 
@@ -327,107 +393,145 @@ fn model_options(ctx: &StageContext) -> Options {
 }
 
 fn evaluation_options(ctx: &StageContext) -> Options {
-    // Where the outputs go is checked with the outputs; these two change
-    // what is written besides them.
+    // Where the outputs go is checked with the outputs; this changes what
+    // is written besides them.
     let mut o = Options::new();
-    if let Some(p) = &ctx.ui_metadata_path {
+    if let Some(p) = &ctx.evaluation.ui_metadata_path {
         o.insert("ui_metadata_path".into(), p.display().to_string());
-    }
-    if let Some(input) = &ctx.executor_input {
-        o.insert("executor_input".into(), input.clone());
     }
     o
 }
 
+fn download_options(ctx: &StageContext) -> Options {
+    ctx.download.record_options()
+}
+
+/// download_data: the competition archive -> train.csv, asset_details.csv.
+pub const DOWNLOAD_DATA: Stage = Stage {
+    name: "download_data",
+    command: "download-data",
+    description: "Download the competition archive from Kaggle (or a mirror) and extract train.csv and asset_details.csv",
+    kind: StageKind::Download,
+    inputs: &[],
+    params: &["dataset", "data_path"],
+    run: run_download_data,
+    options: download_options,
+};
+
+/// load_data: the competition's CSVs -> Parquet, from 2020-01-01 on.
+pub const LOAD_DATA: Stage = Stage {
+    name: "load_data",
+    command: "load-data",
+    description: "Read train.csv and asset_details.csv, keep rows from 2020-01-01 (UTC) on",
+    kind: StageKind::Transform,
+    inputs: &[files::TRAIN_CSV, files::ASSET_DETAILS_CSV],
+    params: &["data_path"],
+    run: run_load_data,
+    options: no_options,
+};
+
+/// feature_engineering: the lab's features per asset.
+pub const FEATURE_ENGINEERING: Stage = Stage {
+    name: "feature_engineering",
+    command: "feature-engineering",
+    description:
+        "RSI, ATR, DEMA, moving averages, returns, candle shapes and calendar features per asset",
+    kind: StageKind::Transform,
+    inputs: &[files::DF_TRAIN],
+    params: &["data_path"],
+    run: run_feature_engineering,
+    options: feature_options,
+};
+
+/// merge_assets_features: each asset's Weight beside its features.
+pub const MERGE_ASSETS_FEATURES: Stage = Stage {
+    name: "merge_assets_features",
+    command: "merge-assets-features",
+    description: "Attach each asset's competition Weight to its feature rows",
+    kind: StageKind::Transform,
+    inputs: &[files::FEATURE_DF, files::DF_ASSET_DETAILS],
+    params: &["data_path"],
+    run: run_merge_assets_features,
+    options: no_options,
+};
+
+/// modeling: LightGBM with the lab's parameters.
+pub const MODELING: Stage = Stage {
+    name: "modeling",
+    command: "modeling",
+    description:
+        "Train LightGBM with the lab's parameters, weighted correlation and early stopping",
+    kind: StageKind::Transform,
+    inputs: &[files::MERGE_FEATURE_DF],
+    params: &["data_path"],
+    run: run_modeling,
+    options: model_options,
+};
+
+/// evaluation_result: the KFP metrics, a summary and charts.
+pub const EVALUATION_RESULT: Stage = Stage {
+    name: "evaluation_result",
+    command: "evaluation-result",
+    description:
+        "Check the saved model against its record; write the KFP metrics, a summary and charts",
+    kind: StageKind::Evaluate,
+    inputs: &[
+        files::MODEL,
+        files::HISTORY,
+        files::FEATURE_IMPORTANCE,
+        files::VALID_PREDICTIONS,
+        files::MERGE_FEATURE_DF,
+        files::DF_TRAIN,
+    ],
+    params: &["data_path"],
+    run: run_evaluation_result,
+    options: evaluation_options,
+};
+
 /// The lab's stages in pipeline order.
-pub const STAGES: [Stage; 6] = [
-    Stage {
-        name: "download_data",
-        command: "download-data",
-        description: "Download the competition archive from Kaggle (or a mirror) and extract train.csv and asset_details.csv",
-        inputs: &[],
-        outputs: &[files::TRAIN_CSV, files::ASSET_DETAILS_CSV],
-        params: &["dataset", "data_path"],
-        metrics: false,
-        run: run_download_data,
-        options: no_options,
-    },
-    Stage {
-        name: "load_data",
-        command: "load-data",
-        description: "Read train.csv and asset_details.csv, keep rows from 2020-01-01 (UTC) on",
-        inputs: &[files::TRAIN_CSV, files::ASSET_DETAILS_CSV],
-        outputs: &[files::DF_TRAIN, files::DF_ASSET_DETAILS],
-        params: &["data_path"],
-        metrics: false,
-        run: run_load_data,
-        options: no_options,
-    },
-    Stage {
-        name: "feature_engineering",
-        command: "feature-engineering",
-        description: "RSI, ATR, DEMA, moving averages, returns, candle shapes and calendar features per asset",
-        inputs: &[files::DF_TRAIN],
-        outputs: &[files::FEATURE_DF],
-        params: &["data_path"],
-        metrics: false,
-        run: run_feature_engineering,
-        options: feature_options,
-    },
-    Stage {
-        name: "merge_assets_features",
-        command: "merge-assets-features",
-        description: "Attach each asset's competition Weight to its feature rows",
-        inputs: &[files::FEATURE_DF, files::DF_ASSET_DETAILS],
-        outputs: &[files::MERGE_FEATURE_DF],
-        params: &["data_path"],
-        metrics: false,
-        run: run_merge_assets_features,
-        options: no_options,
-    },
-    Stage {
-        name: "modeling",
-        command: "modeling",
-        description: "Train LightGBM with the lab's parameters, weighted correlation and early stopping",
-        inputs: &[files::MERGE_FEATURE_DF],
-        outputs: &[
-            files::MODEL,
-            files::VALID_PREDICTIONS,
-            files::FEATURE_IMPORTANCE,
-            files::HISTORY,
-        ],
-        params: &["data_path"],
-        metrics: false,
-        run: run_modeling,
-        options: model_options,
-    },
-    Stage {
-        name: "evaluation_result",
-        command: "evaluation-result",
-        description: "Check the saved model against its record; write the KFP metrics, a summary and charts",
-        inputs: &[
-            files::MODEL,
-            files::HISTORY,
-            files::FEATURE_IMPORTANCE,
-            files::VALID_PREDICTIONS,
-            files::MERGE_FEATURE_DF,
-            files::DF_TRAIN,
-        ],
-        outputs: &[files::SUMMARY, files::CHARTS, files::METRICS],
-        params: &["data_path"],
-        metrics: true,
-        run: run_evaluation_result,
-        options: evaluation_options,
-    },
+pub const STAGES: [&Stage; 6] = [
+    &DOWNLOAD_DATA,
+    &LOAD_DATA,
+    &FEATURE_ENGINEERING,
+    &MERGE_ASSETS_FEATURES,
+    &MODELING,
+    &EVALUATION_RESULT,
 ];
 
 /// The stage with this lab name or CLI command.
 pub fn find(name: &str) -> Option<&'static Stage> {
-    STAGES.iter().find(|s| s.name == name || s.command == name)
+    STAGES
+        .into_iter()
+        .find(|s| s.name == name || s.command == name)
+}
+
+/// The stage that writes artifact `file`.
+pub fn producer_of(file: &str) -> Option<&'static Stage> {
+    files::producer(file).and_then(find)
 }
 
 /// Whether `stage`'s record matches the context's options and the inputs
-/// and outputs on disk (see [`record::stale_reason`] for why not).
+/// and outputs on disk (see [`freshness::stale_reason`] for why not).
 pub fn is_up_to_date(stage: &Stage, ctx: &StageContext) -> bool {
-    stage.keeps_record() && record::stale_reason(stage, ctx).is_none()
+    stage.keeps_record() && freshness::stale_reason(stage, ctx).is_none()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_writer_in_the_contract_is_a_stage_and_commands_follow_names() {
+        for (file, stage) in files::WRITTEN_BY {
+            assert!(find(stage).is_some(), "{file}: no stage {stage}");
+        }
+        for s in STAGES {
+            assert_eq!(s.command, files::command_of(s.name));
+            assert_eq!(s.keeps_record(), !s.outputs().is_empty());
+        }
+        assert_eq!(
+            producer_of(files::HISTORY).map(|s| s.name),
+            Some("modeling")
+        );
+    }
 }

@@ -1,5 +1,7 @@
-//! Reading the competition's CSV files (`train.csv`, `asset_details.csv`)
-//! with the schema pandas would infer, and errors that point at the line.
+//! Reading the competition's `asset_details.csv` with the schema pandas
+//! would infer, and errors that point at the line. The same polars reader
+//! reads `train.csv` in tests: the oracle the fast [`crate::train_csv`]
+//! reader is checked against.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -11,25 +13,8 @@ use polars::prelude::*;
 use crate::columns::require_columns;
 use crate::error::{Error, Result};
 
-/// Columns of the competition's `train.csv`, in the file's order.
-pub const TRAIN_COLUMNS: [&str; 10] = [
-    "timestamp",
-    "Asset_ID",
-    "Count",
-    "Open",
-    "High",
-    "Low",
-    "Close",
-    "Volume",
-    "VWAP",
-    "Target",
-];
-
 /// Columns of the competition's `asset_details.csv`, in the file's order.
 pub const ASSET_DETAILS_COLUMNS: [&str; 3] = ["Asset_ID", "Weight", "Asset_Name"];
-
-/// The competition's assets are numbered 0 to 13.
-pub const NUM_ASSETS: i64 = 14;
 
 /// How a column is parsed.
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -56,11 +41,11 @@ fn dtype_of(kind: Kind) -> DataType {
 }
 
 /// Reads `train.csv` (timestamp and Asset_ID as integers, every other column as
-/// floats, empty cells as missing, `inf` as infinity) with polars, every row.
-/// load_data uses the faster [`crate::train_csv`] reader, which is tested
-/// against this one.
-pub fn read_train_csv(path: &Path) -> Result<DataFrame> {
-    read_checked(path, &TRAIN_COLUMNS)
+/// floats, empty cells as missing, `inf` as infinity) with polars, every row:
+/// the oracle of the faster [`crate::train_csv`] reader's tests.
+#[cfg(test)]
+pub(crate) fn read_train_csv(path: &Path) -> Result<DataFrame> {
+    read_checked(path, &crate::train_csv::TRAIN_COLUMNS)
 }
 
 /// Reads `asset_details.csv`.

@@ -1,0 +1,18 @@
+//! The artifact contracts: what one stage hands the next. The file names in
+//! the data path, the documents and tables written between stages, and the
+//! stage records — everything a reader of an artifact (a later stage, the
+//! charts, the KFP executor, the notebook) relies on, in one module that
+//! depends on no stage.
+//!
+//! Which stage writes which file is declared here once ([`files::WRITTEN_BY`]):
+//! the stage registry takes each stage's outputs from it, and every reader's
+//! "file not found" names the command that makes the file.
+
+pub mod files;
+pub mod metrics;
+pub mod record;
+pub mod training;
+
+pub use metrics::{Metric, Metrics};
+pub use record::{FileRecord, FileStatus, Options, StageRecord};
+pub use training::{Evals, FeatureImportance, TrainingHistory, ValidPredictions};
