@@ -10,6 +10,26 @@ use polars::prelude::*;
 
 use crate::error::{Error, Result};
 
+/// Two lists of column names as one, at compile time, so a list that
+/// extends another is written once (`N` must be `A + B`).
+pub const fn join_names<const A: usize, const B: usize, const N: usize>(
+    a: [&'static str; A],
+    b: [&'static str; B],
+) -> [&'static str; N] {
+    assert!(A + B == N, "join_names: N must be A + B");
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < A {
+        out[i] = a[i];
+        i += 1;
+    }
+    while i < N {
+        out[i] = b[i - A];
+        i += 1;
+    }
+    out
+}
+
 /// The closest of `candidates` to `name`, if it is close enough to be a typo.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase();

@@ -29,6 +29,7 @@ pub mod contract;
 pub mod credentials;
 pub mod doctor;
 pub mod error;
+pub mod files;
 pub mod hash;
 pub mod indicators;
 pub mod kfp;

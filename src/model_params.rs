@@ -216,8 +216,8 @@ impl ModelParams {
     /// The options as modeling's record keeps them: every parameter given to
     /// LightGBM (rounds as `n_estimators`) and the early stopping rounds;
     /// not the log period or verbosity, which change no output.
-    pub fn record_options(&self) -> crate::contract::Options {
-        let mut o: crate::contract::Options = self
+    pub fn record_options(&self) -> std::collections::BTreeMap<String, String> {
+        let mut o: std::collections::BTreeMap<String, String> = self
             .lightgbm_param_list()
             .into_iter()
             .filter(|(k, _)| k != "verbose")

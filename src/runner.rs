@@ -3,8 +3,9 @@
 
 use std::time::Instant;
 
-use crate::contract::{files, Metrics};
+use crate::contract::Metrics;
 use crate::error::Result;
+use crate::files;
 use crate::stages::freshness::stale_reason;
 use crate::stages::{StageContext, StageKind, StageOutput, STAGES};
 use crate::synth::{synth, SynthOptions};

@@ -27,8 +27,8 @@ use rayon::prelude::*;
 
 use crate::artifact::{ensure_writable_dir, write_atomic, write_bytes};
 use crate::calendar::days_from_civil;
-use crate::contract::files;
 use crate::error::{Error, Result};
+use crate::files;
 use crate::progress::Progress;
 use crate::rng::Rng;
 

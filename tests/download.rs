@@ -47,11 +47,16 @@ fn basic() -> String {
 
 /// train.csv and asset_details.csv made by `synth` for a few days.
 fn synthetic_members() -> Vec<(String, Vec<u8>)> {
-    let dir = TempDir::new("dl-synth");
+    synthetic_members_of(11)
+}
+
+/// The same with another seed: other content under the same names.
+fn synthetic_members_of(seed: u64) -> Vec<(String, Vec<u8>)> {
+    let dir = TempDir::new(&format!("dl-synth-{seed}"));
     let opts = SynthOptions {
         start: crypto_lab::calendar::parse_instant("2021-04-29").expect("date"),
         end: crypto_lab::calendar::parse_instant("2021-05-03").expect("date"),
-        seed: 11,
+        seed,
     };
     synth(dir.path(), &opts, &Silent).expect("synth");
     ["train.csv", "asset_details.csv"]
@@ -639,22 +644,7 @@ fn another_source_downloads_again_and_the_stages_after_it_rerun() {
     let first_zip = dir.path().join("first.zip");
     std::fs::write(&first_zip, &k.archive).expect("zip");
     // The same members, other content: another seed's synthetic data.
-    let other_dir = TempDir::new("dl-other-seed");
-    let opts = SynthOptions {
-        start: crypto_lab::calendar::parse_instant("2021-04-29").expect("date"),
-        end: crypto_lab::calendar::parse_instant("2021-05-03").expect("date"),
-        seed: 12,
-    };
-    synth(other_dir.path(), &opts, &Silent).expect("synth");
-    let other: Vec<(String, Vec<u8>)> = ["train.csv", "asset_details.csv"]
-        .iter()
-        .map(|f| {
-            (
-                f.to_string(),
-                std::fs::read(other_dir.path().join(f)).expect("read"),
-            )
-        })
-        .collect();
+    let other = synthetic_members_of(12);
     let second_zip = dir.path().join("second.zip");
     std::fs::write(&second_zip, zip_bytes(&other, CompressionMethod::Deflated)).expect("zip");
     let data = dir.path().join("data");

@@ -716,3 +716,36 @@ fn send(pid: u32, signal: i32) {
         .expect("kill");
     assert!(status.success());
 }
+
+#[test]
+fn a_stage_function_called_directly_voids_its_record_and_run_redoes_it() {
+    // As a notebook cell does: the file form, no stage commit, no record.
+    let dir = data_dir("direct");
+    let d = s(dir.path());
+    run(&d, &[]);
+    let before = metrics(dir.path());
+    crypto_lab::prelude::merge_assets_features(dir.path()).expect("merge");
+    assert!(!dir
+        .path()
+        .join("merge_assets_features.record.json")
+        .exists());
+    // modeling reads the new merge_feature_df without calling it damaged,
+    // and run redoes merge (then modeling and evaluation, whose input moved).
+    ok(&[
+        "modeling",
+        "--data-path",
+        &d,
+        "-q",
+        "--n-estimators",
+        "12",
+        "--num-threads",
+        "1",
+    ]);
+    let after = run(&d, &[]);
+    assert!(
+        after.contains("merge_assets_features: rerun (no record of a complete run)"),
+        "{after}"
+    );
+    assert!(after.contains("load_data: up to date"), "{after}");
+    assert_eq!(metrics(dir.path()), before);
+}

@@ -4,11 +4,13 @@
 //! charts, the KFP executor, the notebook) relies on, in one module that
 //! depends on no stage.
 //!
-//! Which stage writes which file is declared here once ([`files::WRITTEN_BY`]):
+//! Which stage writes which file is declared once ([`files::WRITTEN_BY`]):
 //! the stage registry takes each stage's outputs from it, and every reader's
 //! "file not found" names the command that makes the file.
 
-pub mod files;
+/// The file names and their writers, a module of their own below every
+/// other (the writers of artifacts name them in their errors).
+pub use crate::files;
 pub mod metrics;
 pub mod record;
 pub mod training;

@@ -90,10 +90,7 @@ pub struct StageRecord {
     pub outputs: BTreeMap<String, FileRecord>,
 }
 
-/// Where `stage`'s record lives.
-pub fn record_path(data_path: &Path, stage: &str) -> PathBuf {
-    data_path.join(format!("{stage}.record.json"))
-}
+pub use super::files::record_path;
 
 /// The record of `stage` in `data_path`, if there is a readable one; a
 /// missing or damaged record means the stage has no complete run to trust.

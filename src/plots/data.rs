@@ -9,8 +9,9 @@ use polars::prelude::DataFrame;
 use super::{Chart, DISTRIBUTION_FEATURES, MAX_BARS, MAX_POINTS};
 use crate::artifact::{for_each_parquet_slice, read_json};
 use crate::columns::F64Pieces;
-use crate::contract::{files, FeatureImportance, TrainingHistory};
+use crate::contract::{FeatureImportance, TrainingHistory};
 use crate::error::Result;
+use crate::files;
 
 /// Bins of a feature histogram.
 const HISTOGRAM_BINS: usize = 40;

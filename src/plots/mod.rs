@@ -14,8 +14,9 @@ use polars::prelude::DataFrame;
 
 use crate::artifact::{parquet_rows, replace_atomically, write_bytes};
 use crate::columns::F64Pieces;
-use crate::contract::{files, FeatureImportance, TrainingHistory, ValidPredictions};
+use crate::contract::{FeatureImportance, TrainingHistory, ValidPredictions};
 use crate::error::{Error, Result};
+use crate::files;
 
 mod data;
 mod draw;

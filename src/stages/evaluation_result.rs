@@ -7,8 +7,9 @@ use std::path::{Path, PathBuf};
 use crate::artifact::{
     check_exists, ensure_writable_dir, read_json, read_to_string, write_bytes, write_json,
 };
-use crate::contract::{files, FeatureImportance, Metrics, TrainingHistory, ValidPredictions};
+use crate::contract::{FeatureImportance, Metrics, TrainingHistory, ValidPredictions};
 use crate::error::{Error, Result};
+use crate::files;
 use crate::metrics::{rel_diff, rmse, weighted_correlation, Rmse, WeightedCorrelation};
 use crate::stages::modeling::{model_inputs, SplitRows, FEATURES};
 

@@ -9,9 +9,9 @@ use crate::artifact::{
     ensure_writable_dir, read_parquet_columns, write_parquet_batches, FrameShape,
 };
 use crate::calendar::{civil, season};
-use crate::columns::{col, f64_column, frame, i64_column, nan_as_null};
-use crate::contract::files;
+use crate::columns::{col, f64_column, frame, i64_column, join_names, nan_as_null};
 use crate::error::{Error, Result};
+use crate::files;
 use crate::indicators::{atr, dema, nan_max, nan_min, pct_return, rolling_mean, rsi};
 use crate::train_csv::NUM_ASSETS;
 
@@ -22,12 +22,10 @@ pub const VALID_FROM: i64 = 1_619_827_200;
 /// The lab's look-back windows, in rows (minutes on real data).
 pub const WINDOWS: [usize; 3] = [30, 120, 240];
 
-/// Columns of `feature_df`, in the lab's order.
-pub const FEATURE_DF_COLUMNS: [&str; 27] = [
-    "timestamp",
-    "Asset_ID",
-    "Target",
-    "train_flg",
+/// The features the lab computes for each bar, in the lab's order: in
+/// `feature_df` after the keys, Target and train_flg, and in the model after
+/// Asset_ID ([`crate::stages::modeling::FEATURES`]).
+pub const COMPUTED_FEATURES: [&str; 23] = [
     "RSI_30",
     "ATR_30",
     "DEMA_30",
@@ -52,6 +50,12 @@ pub const FEATURE_DF_COLUMNS: [&str; 27] = [
     "weekofyear",
     "season",
 ];
+
+/// Columns of `feature_df`, in the lab's order.
+pub const FEATURE_DF_COLUMNS: [&str; 27] = join_names(
+    ["timestamp", "Asset_ID", "Target", "train_flg"],
+    COMPUTED_FEATURES,
+);
 
 /// Choices where the lab has a quirk; the defaults keep the lab's behaviour.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,8 +7,8 @@ use polars::prelude::*;
 use crate::artifact::{ensure_writable_dir, write_parquet, write_parquet_batches};
 use crate::asset_details_csv::read_asset_details_csv;
 use crate::columns::i64_column;
-use crate::contract::files;
 use crate::error::{Error, Result};
+use crate::files;
 use crate::train_csv::scan_train_csv;
 use crate::train_csv::NUM_ASSETS;
 

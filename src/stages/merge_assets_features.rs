@@ -9,8 +9,8 @@ use crate::artifact::{
     ensure_writable_dir, for_each_parquet_slice, read_parquet, write_parquet_batches, FrameShape,
 };
 use crate::columns::{f64_column, i64_column};
-use crate::contract::files;
 use crate::error::{Error, Result};
+use crate::files;
 use crate::stages::feature_engineering::FEATURE_DF_COLUMNS;
 
 /// In-memory form: pandas' `merge(feature_df, details[['Asset_ID','Weight']],

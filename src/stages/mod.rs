@@ -17,8 +17,9 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::artifact::FrameShape;
-use crate::contract::{files, Metrics, Options, TrainingHistory};
+use crate::contract::{Metrics, Options, TrainingHistory};
 use crate::error::{Error, Result};
+use crate::files;
 use crate::model_params::ModelParams;
 use crate::progress::Progress;
 use download_data::{DownloadOptions, DownloadReport};

@@ -19,9 +19,9 @@ use std::time::Duration;
 use reqwest::Url;
 
 use crate::artifact::ensure_writable_dir;
-use crate::contract::files;
 use crate::credentials::{self, Credentials, Lookup};
 use crate::error::{Error, Result};
+use crate::files;
 use crate::progress::Progress;
 
 mod extract;

@@ -8,8 +8,8 @@ use rayon::prelude::*;
 
 use super::FEATURES;
 use crate::columns::F64Pieces;
-use crate::contract::files;
 use crate::error::{Error, Result};
+use crate::files;
 use crate::lgbm::RowSource;
 
 /// One split of `merge_feature_df`: its rows (ascending indices into the

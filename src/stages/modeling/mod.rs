@@ -8,13 +8,16 @@ use polars::prelude::*;
 use crate::artifact::{
     ensure_writable_dir, read_parquet_columns, write_bytes, write_json, write_parquet,
 };
-use crate::contract::{files, Evals, FeatureImportance, TrainingHistory, ValidPredictions};
+use crate::contract::{Evals, FeatureImportance, TrainingHistory, ValidPredictions};
+use crate::files;
 
+use crate::columns::join_names;
 use crate::error::{Error, Result};
 use crate::lgbm::{Dataset, Importance, Trainer};
 use crate::metrics::weighted_correlation;
 use crate::model_params::ModelParams;
 use crate::progress::Progress;
+use crate::stages::feature_engineering::COMPUTED_FEATURES;
 use early_stopping::EarlyStopping;
 use inputs::explain_unusable;
 pub use inputs::{model_columns, model_inputs, FeatureRows, ModelInputs, SplitRows};
@@ -22,35 +25,9 @@ pub use inputs::{model_columns, model_inputs, FeatureRows, ModelInputs, SplitRow
 mod early_stopping;
 mod inputs;
 
-/// The lab's features, in the lab's order (Asset_ID first, categorical).
-/// The lab lists them apart from feature_df's columns; a test keeps the two
-/// lists consistent.
-pub const FEATURES: [&str; 24] = [
-    "Asset_ID",
-    "RSI_30",
-    "ATR_30",
-    "DEMA_30",
-    "RSI_120",
-    "ATR_120",
-    "DEMA_120",
-    "RSI_240",
-    "ATR_240",
-    "DEMA_240",
-    "sma_30",
-    "return_30",
-    "sma_120",
-    "return_120",
-    "sma_240",
-    "return_240",
-    "HL",
-    "OC",
-    "lower_shadow",
-    "upper_shadow",
-    "Day",
-    "dayofyear",
-    "weekofyear",
-    "season",
-];
+/// The lab's features, in the lab's order: Asset_ID (categorical) and the
+/// features feature_engineering computes.
+pub const FEATURES: [&str; 24] = join_names(["Asset_ID"], COMPUTED_FEATURES);
 
 /// A trained model and its record.
 #[derive(Debug, Clone)]

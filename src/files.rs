@@ -63,6 +63,11 @@ pub fn written_by(stage: &str) -> impl Iterator<Item = &'static str> + '_ {
         .map(|(f, _)| *f)
 }
 
+/// Where `stage`'s record lives in `data_path` (see [`crate::contract::record`]).
+pub fn record_path(data_path: &Path, stage: &str) -> std::path::PathBuf {
+    data_path.join(format!("{stage}.record.json"))
+}
+
 /// The subcommand of a lab stage: `load_data` -> `load-data`.
 pub fn command_of(stage: &str) -> String {
     stage.replace('_', "-")
