@@ -273,119 +273,21 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
     Ok((size, hasher.hex()))
 }
 
-/// Bytes an artifact's writer hashes itself before a thread of its own
-/// takes over: small artifacts (JSON, the model) never start one.
-const FOLLOW_FROM: u64 = 8 << 20;
-
-/// The hash of a large artifact, computed on a thread of its own that reads
-/// the temporary file back from the page cache behind the writer: the
-/// writer's thread, which bounds merge_assets_features at full size, does
-/// not spend its time hashing.
-struct Follower {
-    written: std::sync::Arc<std::sync::atomic::AtomicU64>,
-    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
-    thread: Option<std::thread::JoinHandle<std::io::Result<Xxh64>>>,
-}
-
-impl Follower {
-    /// Follows `path` from byte `from` on, `hasher` holding the bytes before.
-    fn start(path: &Path, from: u64, mut hasher: Xxh64) -> std::io::Result<Follower> {
-        use std::io::{Read, Seek, SeekFrom};
-        use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-        use std::sync::Arc;
-        let mut file = File::open(path)?;
-        file.seek(SeekFrom::Start(from))?;
-        let written = Arc::new(AtomicU64::new(from));
-        let done = Arc::new(AtomicBool::new(false));
-        let (w, d) = (Arc::clone(&written), Arc::clone(&done));
-        let thread = std::thread::Builder::new()
-            .name("artifact-hash".into())
-            .spawn(move || {
-                let mut buf = vec![0u8; 4 << 20];
-                let mut pos = from;
-                loop {
-                    // Read `done` before `written`: once it is set, the
-                    // size read after it is final.
-                    let finished = d.load(Ordering::Acquire);
-                    let end = w.load(Ordering::Acquire);
-                    if pos < end {
-                        let want = (end - pos).min(buf.len() as u64) as usize;
-                        file.read_exact(&mut buf[..want])?;
-                        hasher.update(&buf[..want]);
-                        pos += want as u64;
-                    } else if finished {
-                        return Ok(hasher);
-                    } else {
-                        std::thread::park_timeout(std::time::Duration::from_millis(5));
-                    }
-                }
-            })?;
-        Ok(Follower {
-            written,
-            done,
-            thread: Some(thread),
-        })
-    }
-
-    fn wrote(&self, size: u64) {
-        self.written
-            .store(size, std::sync::atomic::Ordering::Release);
-    }
-
-    /// Tells the thread that nothing more comes.
-    fn stop(&self) {
-        self.done.store(true, std::sync::atomic::Ordering::Release);
-        if let Some(t) = &self.thread {
-            t.thread().unpark();
-        }
-    }
-
-    /// The hash of everything written, once the thread has read it.
-    fn finish(mut self) -> std::io::Result<Xxh64> {
-        self.stop();
-        match self.thread.take().map(|t| t.join()) {
-            Some(Ok(result)) => result,
-            _ => Err(std::io::Error::other("the hashing thread failed")),
-        }
-    }
-}
-
-impl Drop for Follower {
-    // A writer that failed: the thread reads what was written and ends.
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
-
-/// How an artifact's bytes are being hashed.
-enum Hashing {
-    /// On the writer's thread, as they are written.
-    Inline(Xxh64),
-    /// By a [`Follower`].
-    Follower(Follower),
-    /// Not any more: a follower could not start or failed; the finished
-    /// file is read again instead.
-    Afterwards,
-}
-
-/// The file under an artifact's writer: hashes every byte it writes (past
-/// [`FOLLOW_FROM`] on a thread of its own) and keeps the first I/O error,
-/// so that an encoder's own wrapping of it ("underlying IO error") can be
-/// reported as what it was.
+/// The file under an artifact's writer: hashes every byte on its way to
+/// disk and keeps the first I/O error, so that an encoder's own wrapping of
+/// it ("underlying IO error") can be reported as what it was.
 pub struct HashingFile {
     file: File,
-    path: PathBuf,
-    hashing: Hashing,
+    hasher: Xxh64,
     size: u64,
     error: Option<std::io::Error>,
 }
 
 impl HashingFile {
-    fn new(file: File, path: &Path) -> Self {
+    fn new(file: File) -> Self {
         HashingFile {
             file,
-            path: path.to_path_buf(),
-            hashing: Hashing::Inline(Xxh64::new()),
+            hasher: Xxh64::new(),
             size: 0,
             error: None,
         }
@@ -396,41 +298,14 @@ impl HashingFile {
             self.error = Some(std::io::Error::new(e.kind(), e.to_string()));
         }
     }
-
-    /// The XXH64 (hex) of everything written; call after the last write.
-    fn finish_hash(self) -> Result<String> {
-        let hasher = match self.hashing {
-            Hashing::Inline(h) => Ok(h),
-            Hashing::Follower(f) => f.finish(),
-            Hashing::Afterwards => Err(std::io::Error::other("not followed")),
-        };
-        match hasher {
-            Ok(h) => Ok(h.hex()),
-            // Correct, only slower: read the file again.
-            Err(_) => hash_file(&self.path).map(|(_, hex)| hex),
-        }
-    }
 }
 
 impl Write for HashingFile {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         match self.file.write(buf) {
             Ok(n) => {
+                self.hasher.update(&buf[..n]);
                 self.size += n as u64;
-                match &mut self.hashing {
-                    Hashing::Inline(h) => {
-                        h.update(&buf[..n]);
-                        if self.size >= FOLLOW_FROM {
-                            let h = std::mem::take(h);
-                            self.hashing = match Follower::start(&self.path, self.size, h) {
-                                Ok(f) => Hashing::Follower(f),
-                                Err(_) => Hashing::Afterwards,
-                            };
-                        }
-                    }
-                    Hashing::Follower(f) => f.wrote(self.size),
-                    Hashing::Afterwards => {}
-                }
                 Ok(n)
             }
             Err(e) => {
@@ -602,7 +477,7 @@ where
     track_temp(&tmp);
     let outcome = (|| {
         let file = File::create(&tmp).map_err(|e| Error::io(path, "cannot create", e))?;
-        let mut writer = BufWriter::with_capacity(1 << 20, HashingFile::new(file, &tmp));
+        let mut writer = BufWriter::with_capacity(1 << 20, HashingFile::new(file));
         if let Err(e) = fill(&mut writer) {
             let io = writer.get_mut().error.take();
             return Err(about_artifact(e, &tmp, path, io));
@@ -614,11 +489,8 @@ where
         file.file
             .sync_all()
             .map_err(|e| about_artifact(Error::io(path, "cannot write", e), &tmp, path, None))?;
-        let size = file.size;
-        let xxh64 = file
-            .finish_hash()
-            .map_err(|e| about_artifact(e, &tmp, path, None))?;
-        finish_temp(&tmp, path, size, xxh64)
+        let xxh64 = file.hasher.hex();
+        finish_temp(&tmp, path, file.size, xxh64)
     })();
     if outcome.is_err() {
         let _ = std::fs::remove_file(&tmp);
@@ -908,10 +780,9 @@ mod tests {
     }
 
     #[test]
-    fn a_large_artifact_is_hashed_behind_the_writer_as_a_small_one_inline() {
-        let dir = scratch("follow");
-        // Past FOLLOW_FROM in writes of odd sizes, so the thread follows
-        // from the middle of a write and catches up at the end.
+    fn what_a_writer_hashes_is_the_files_content_committed_or_not() {
+        let dir = scratch("hash");
+        // Writes of odd sizes, through the buffer and past it.
         let chunk: Vec<u8> = (0..1_000_003u32).map(|i| (i % 251) as u8).collect();
         let write = |path: &Path, chunks: u64| {
             write_atomic(path, |w| {
@@ -932,7 +803,7 @@ mod tests {
             let written = commit.commit().unwrap();
             assert_eq!(written[0].xxh64, expected, "{name}");
         }
-        // A writer that fails past the threshold stops its thread too.
+        // A writer that fails leaves nothing.
         let failed = write_atomic(&dir.join("failed.bin"), |w| {
             for _ in 0..12 {
                 w.write_all(&chunk)
