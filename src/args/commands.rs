@@ -1,0 +1,193 @@
+//! The flags of the subcommands that are not lab stages: run, plot,
+//! export-kfp, submit, doctor, prepare-volume, synth.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::Args;
+
+use super::options::{
+    parse_run_param, DownloadArgs, ExportArgs, FeatureArgs, KaggleArgs, ModelArgs, SynthArgs,
+};
+use super::DataPath;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::stages::evaluation_result::METRICS_PATH_FLAG;
+use crate::stages::StageContext;
+
+/// `crypto-lab export-kfp`.
+#[derive(Args, Debug, Clone)]
+pub struct ExportKfpArgs {
+    /// Output folder.
+    #[arg(long, value_name = "DIR", default_value = "kfp")]
+    pub out: PathBuf,
+    /// The cluster side.
+    #[command(flatten)]
+    pub export: ExportArgs,
+}
+
+/// `crypto-lab submit`.
+#[derive(Args, Debug, Clone)]
+pub struct SubmitArgs {
+    /// The KFP API root: the address of the KFP UI (e.g. http://localhost:8080).
+    #[arg(long, value_name = "URL")]
+    pub host: String,
+    /// Kubernetes namespace (your profile) in multi-user mode.
+    #[arg(long, value_name = "NS")]
+    pub namespace: Option<String>,
+    /// Experiment the run goes to (created when missing).
+    #[arg(long, value_name = "NAME", default_value = crate::kfp::client::DEFAULT_EXPERIMENT)]
+    pub experiment: String,
+    /// Name of the pipeline on the server; a new version is uploaded when it exists.
+    #[arg(long, value_name = "NAME", default_value = crate::kfp::PIPELINE_NAME)]
+    pub pipeline_name: String,
+    /// Name of the run [default: pipeline name and time].
+    #[arg(long, value_name = "NAME")]
+    pub run_name: Option<String>,
+    /// Upload this pipeline.yaml instead of exporting one (the export options are then unused).
+    #[arg(long, value_name = "FILE")]
+    pub package: Option<PathBuf>,
+    /// The pipeline's export options.
+    #[command(flatten)]
+    pub export: ExportArgs,
+    /// A run parameter, KEY=VALUE (repeatable), e.g. --param source=https://mirror/archive.zip.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_run_param)]
+    pub params: Vec<(String, String)>,
+    /// Follow the run: a line per task state change, then the run's end state.
+    #[arg(long)]
+    pub wait: bool,
+    /// Give up waiting after this many seconds (the run goes on).
+    #[arg(long, value_name = "SECS", requires = "wait")]
+    pub timeout: Option<u64>,
+    /// Seconds between polls while waiting.
+    #[arg(long, value_name = "SECS", default_value_t = crate::kfp::client::SubmitOptions::default().poll.as_secs_f64())]
+    pub poll_interval: f64,
+    /// Bearer token [else $KF_PIPELINES_TOKEN, else the ServiceAccount token file].
+    #[arg(long, value_name = "TOKEN", hide_default_value = true)]
+    pub token: Option<String>,
+    /// Session cookie for Dex/Istio deployments, e.g. 'authservice_session=...'.
+    #[arg(long, value_name = "COOKIE")]
+    pub cookie: Option<String>,
+}
+
+impl SubmitArgs {
+    /// Seconds between polls, checked.
+    pub fn poll(&self) -> Result<Duration> {
+        if !(self.poll_interval > 0.0 && self.poll_interval.is_finite()) {
+            return Err(Error::BadArgument(
+                "--poll-interval must be a positive number of seconds".into(),
+            ));
+        }
+        Ok(Duration::from_secs_f64(self.poll_interval))
+    }
+}
+
+/// `crypto-lab plot`.
+#[derive(Args, Debug, Clone)]
+pub struct PlotArgs {
+    /// The data path.
+    #[command(flatten)]
+    pub data: DataPath,
+    /// Asset whose price and volume are drawn.
+    #[arg(long, default_value_t = crate::plots::PRICE_ASSET)]
+    pub asset: i64,
+    /// Output folder [default: DIR/plots].
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+}
+
+/// `crypto-lab doctor`.
+#[derive(Args, Debug, Clone)]
+pub struct DoctorArgs {
+    /// The crypto-lab checkout [default: the one holding the current folder].
+    #[arg(long, value_name = "DIR")]
+    pub project: Option<PathBuf>,
+    /// Where the lab's data would go (free disk is checked there).
+    #[arg(long, value_name = "DIR", default_value = "data")]
+    pub data_path: PathBuf,
+    /// The competition whose rules are checked, and the credentials.
+    #[command(flatten)]
+    pub kaggle: KaggleArgs,
+    /// A KFP host to reach, e.g. http://localhost:8080 (a port-forward).
+    #[arg(long, value_name = "URL")]
+    pub kfp_host: Option<String>,
+    /// Seconds each HTTP request may take.
+    #[arg(long, value_name = "SECS", default_value_t = crate::doctor::Options::default().timeout.as_secs())]
+    pub timeout: u64,
+}
+
+/// `crypto-lab prepare-volume`.
+#[derive(Args, Debug, Clone)]
+pub struct PrepareVolumeArgs {
+    /// The data path (the mounted volume).
+    #[command(flatten)]
+    pub data: DataPath,
+    /// The user the lab's steps run as (the image's `lab`).
+    #[arg(long, default_value_t = crate::kfp::volume::IMAGE_UID)]
+    pub uid: u32,
+    /// That user's group.
+    #[arg(long, default_value_t = crate::kfp::volume::IMAGE_GID)]
+    pub gid: u32,
+}
+
+/// `crypto-lab synth`.
+#[derive(Args, Debug, Clone)]
+pub struct SynthCommandArgs {
+    /// The data path.
+    #[command(flatten)]
+    pub data: DataPath,
+    /// The synthetic data.
+    #[command(flatten)]
+    pub synth: SynthArgs,
+}
+
+/// `crypto-lab run`.
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// The data path.
+    #[command(flatten)]
+    pub data: DataPath,
+    /// Run every stage even if its outputs are up to date.
+    #[arg(long)]
+    pub force: bool,
+    /// Where to write the metrics [default: DIR/mlpipeline-metrics.json].
+    #[arg(long = METRICS_PATH_FLAG, value_name = "FILE")]
+    pub metrics_path: Option<PathBuf>,
+    /// Where the data comes from: `synth` (made here when DIR has no
+    /// train.csv), `kaggle`, an http(s) URL of the archive, or a zip file.
+    #[arg(long, value_name = "synth|kaggle|URL|ZIP", default_value = "synth")]
+    pub source: String,
+    /// download_data's options (with `--source` other than synth).
+    #[command(flatten)]
+    pub download: DownloadArgs,
+    /// feature_engineering's options.
+    #[command(flatten)]
+    pub features: FeatureArgs,
+    /// modeling's options.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The synthetic data made when there is no train.csv.
+    #[command(flatten)]
+    pub synth: SynthArgs,
+}
+
+impl RunArgs {
+    /// The context every stage of the run gets.
+    pub fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
+        let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
+        ctx.model = self.model.params()?;
+        ctx.download = self.download.options(&self.source, self.force);
+        ctx.features = self.features.options();
+        ctx.evaluation.metrics_path = self.metrics_path.clone();
+        Ok(ctx)
+    }
+
+    /// The runner's own options.
+    pub fn run_options(&self) -> crate::runner::RunOptions {
+        crate::runner::RunOptions {
+            force: self.force,
+            download: self.source != "synth",
+            synth: self.synth.options(),
+        }
+    }
+}

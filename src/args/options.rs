@@ -1,0 +1,254 @@
+//! Each stage's option group as flags, with the library's defaults, and
+//! what they become: `DownloadOptions`, `FeatureOptions`, `ModelParams`,
+//! `EvaluationOptions`, `SynthOptions`, `ExportOptions`.
+
+use std::path::PathBuf;
+
+use clap::Args;
+
+use crate::calendar::UtcInstant;
+use crate::credentials::Lookup;
+use crate::error::Result;
+use crate::kfp::ExportOptions;
+use crate::model_params::ModelParams;
+use crate::stages::download_data::{DownloadOptions, Source, DEFAULT_FILES};
+use crate::stages::evaluation_result::{
+    EvaluationOptions, CHARTS_PATH_FLAG, EXECUTOR_INPUT_FLAG, METRICS_PATH_FLAG, SUMMARY_PATH_FLAG,
+    UI_METADATA_PATH_FLAG,
+};
+use crate::stages::feature_engineering::FeatureOptions;
+use crate::synth::SynthOptions;
+
+/// Where the competition comes from and with which credentials: the same
+/// flags for download-data (and run) and for doctor, which asks Kaggle
+/// whether the rules are accepted.
+#[derive(Args, Debug, Clone)]
+pub struct KaggleArgs {
+    /// Competition to download (the lab's `dataset` parameter).
+    #[arg(long, default_value_t = DownloadOptions::default().dataset)]
+    pub dataset: String,
+    /// Kaggle's API root; point it at a private mirror of the API.
+    #[arg(long, value_name = "URL", default_value = crate::stages::download_data::DEFAULT_KAGGLE_API)]
+    pub kaggle_api: String,
+    /// A mounted Kubernetes secret folder with files `username` and `key`.
+    #[arg(long, value_name = "DIR")]
+    pub secret_dir: Option<PathBuf>,
+}
+
+/// download_data's options besides where the archive comes from.
+#[derive(Args, Debug, Clone)]
+pub struct DownloadArgs {
+    /// The competition and the credentials.
+    #[command(flatten)]
+    pub kaggle: KaggleArgs,
+    /// Archive members to extract (comma-separated).
+    #[arg(long, value_delimiter = ',', default_values_t = DEFAULT_FILES.map(String::from))]
+    pub files: Vec<String>,
+    /// Further attempts after a network failure (with doubling waits from 1s).
+    #[arg(long, default_value_t = DownloadOptions::default().retries)]
+    pub retries: u32,
+}
+
+impl DownloadArgs {
+    /// The download options these flags give, with the archive from `source`.
+    pub fn options(&self, source: &str, force: bool) -> DownloadOptions {
+        DownloadOptions {
+            dataset: self.kaggle.dataset.clone(),
+            source: Source::parse(source, &self.kaggle.kaggle_api),
+            files: self.files.clone(),
+            lookup: Lookup::from_process(self.kaggle.secret_dir.clone()),
+            force,
+            retries: self.retries,
+            ..DownloadOptions::default()
+        }
+    }
+}
+
+/// feature_engineering's options.
+#[derive(Args, Debug, Clone)]
+pub struct FeatureArgs {
+    /// First validation instant: YYYY-MM-DD[THH:MM[:SS]] in UTC, or unix
+    /// seconds. The lab's 01/05/2021 is taken in the machine's local time,
+    /// which is UTC in its containers; pass another instant to move the split.
+    #[arg(long, value_name = "WHEN", default_value_t = UtcInstant(FeatureOptions::default().valid_from))]
+    pub valid_from: UtcInstant,
+    /// Keep missing Targets missing instead of the lab's fill with 0; modeling
+    /// then leaves those rows out.
+    #[arg(long)]
+    pub keep_target_nan: bool,
+}
+
+impl FeatureArgs {
+    /// The feature options these flags give.
+    pub fn options(&self) -> FeatureOptions {
+        FeatureOptions {
+            valid_from: self.valid_from.0,
+            keep_target_nan: self.keep_target_nan,
+        }
+    }
+}
+
+/// modeling's options: the lab's LightGBM parameters, each overridable.
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    /// Boosting rounds at most.
+    #[arg(long, default_value_t = ModelParams::default().n_estimators)]
+    pub n_estimators: usize,
+    /// Learning rate.
+    #[arg(long, default_value_t = ModelParams::default().learning_rate)]
+    pub learning_rate: f64,
+    /// Maximum tree depth (-1: no limit).
+    #[arg(long, default_value_t = ModelParams::default().max_depth, allow_negative_numbers = true)]
+    pub max_depth: i32,
+    /// LightGBM seed.
+    #[arg(long, default_value_t = ModelParams::default().seed)]
+    pub seed: u64,
+    /// Stop after this many rounds without improvement of rmse or weighted
+    /// correlation (0: train every round).
+    #[arg(long, default_value_t = ModelParams::default().early_stopping_rounds)]
+    pub early_stopping_rounds: usize,
+    /// LightGBM threads (0: all cores).
+    #[arg(long, default_value_t = ModelParams::default().num_threads)]
+    pub num_threads: usize,
+    /// Any other LightGBM parameter, KEY=VALUE (repeatable), e.g. --param num_leaves=63.
+    #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+}
+
+impl ModelArgs {
+    /// The flags, then every `--param` over them in the order given, merged
+    /// and checked by [`ModelParams`] (nothing is read before they pass).
+    pub fn params(&self) -> Result<ModelParams> {
+        let params = ModelParams {
+            n_estimators: self.n_estimators,
+            learning_rate: self.learning_rate,
+            max_depth: self.max_depth,
+            seed: self.seed,
+            early_stopping_rounds: self.early_stopping_rounds,
+            num_threads: self.num_threads,
+            extra: Vec::new(),
+            ..ModelParams::default()
+        }
+        .with_overrides(&self.params)?;
+        params.validate()?;
+        Ok(params)
+    }
+}
+
+/// evaluation_result's output locations.
+#[derive(Args, Debug, Clone, Default)]
+pub struct EvaluationArgs {
+    /// Where to write the metrics [default: DIR/mlpipeline-metrics.json].
+    #[arg(long = METRICS_PATH_FLAG, value_name = "FILE")]
+    pub metrics_path: Option<PathBuf>,
+    /// KFP v2 executor input (JSON, KFP's `{{$}}`): also publish the metrics
+    /// as metadata of the step's system.Metrics artifact.
+    #[arg(long = EXECUTOR_INPUT_FLAG, value_name = "JSON")]
+    pub executor_input: Option<String>,
+    /// Where to write the markdown summary [default: DIR/evaluation_summary.md].
+    #[arg(long = SUMMARY_PATH_FLAG, value_name = "FILE")]
+    pub summary_path: Option<PathBuf>,
+    /// Where to write the charts page [default: DIR/evaluation_charts.html].
+    #[arg(long = CHARTS_PATH_FLAG, value_name = "FILE")]
+    pub charts_path: Option<PathBuf>,
+    /// Also write KFP v1's mlpipeline-ui-metadata here.
+    #[arg(long = UI_METADATA_PATH_FLAG, value_name = "FILE")]
+    pub ui_metadata_path: Option<PathBuf>,
+}
+
+impl EvaluationArgs {
+    /// The evaluation options these flags give.
+    pub fn options(&self) -> EvaluationOptions {
+        EvaluationOptions {
+            metrics_path: self.metrics_path.clone(),
+            summary_path: self.summary_path.clone(),
+            charts_path: self.charts_path.clone(),
+            ui_metadata_path: self.ui_metadata_path.clone(),
+        }
+    }
+}
+
+/// Synthetic data's options.
+#[derive(Args, Debug, Clone)]
+pub struct SynthArgs {
+    /// Seed of the synthetic data (same seed, same bytes).
+    #[arg(long, default_value_t = SynthOptions::default().seed)]
+    pub synth_seed: u64,
+    /// First day (UTC) of synthetic data [default: 2021-01-01; --full: 2018-01-01].
+    #[arg(long, value_name = "WHEN")]
+    pub start: Option<UtcInstant>,
+    /// Day after the last (UTC) [default: 2021-06-01; --full: 2021-09-21].
+    #[arg(long, value_name = "WHEN")]
+    pub end: Option<UtcInstant>,
+    /// The competition's size: 2018-01-01 to 2021-09-21, about 24.2M rows.
+    #[arg(long)]
+    pub full: bool,
+}
+
+impl SynthArgs {
+    /// The synthetic data options these flags give.
+    pub fn options(&self) -> SynthOptions {
+        let base = if self.full {
+            SynthOptions::full()
+        } else {
+            SynthOptions::small()
+        };
+        SynthOptions {
+            start: self.start.map_or(base.start, |s| s.0),
+            end: self.end.map_or(base.end, |e| e.0),
+            seed: self.synth_seed,
+        }
+    }
+}
+
+/// What the exported KFP files say about the cluster side.
+#[derive(Args, Debug, Clone)]
+pub struct ExportArgs {
+    /// Container image with the crypto-lab binary (see the Dockerfile).
+    #[arg(long, default_value_t = ExportOptions::default().image)]
+    pub image: String,
+    /// Where the shared volume is mounted in every step, and so every
+    /// step's data_path (fixed here; not a run parameter in the v2 pipeline).
+    #[arg(long, value_name = "PATH", default_value_t = ExportOptions::default().data_path)]
+    pub data_path: String,
+    /// Size of the volume claim the pipeline creates.
+    #[arg(long, default_value_t = ExportOptions::default().pvc_size)]
+    pub pvc_size: String,
+    /// Storage class of the claim. Give it: without it KFP v2's driver asks
+    /// for the class `standard`, not the cluster's default
+    /// (`kubectl get storageclass` shows which is marked default).
+    #[arg(long, value_name = "NAME")]
+    pub storage_class: Option<String>,
+    /// Kubernetes Secret holding the Kaggle `username` and `key`.
+    #[arg(long, value_name = "NAME", default_value_t = ExportOptions::default().kaggle_secret)]
+    pub kaggle_secret: String,
+}
+
+impl ExportArgs {
+    /// The export options these flags give.
+    pub fn options(&self) -> ExportOptions {
+        ExportOptions {
+            image: self.image.clone(),
+            data_path: self.data_path.clone(),
+            pvc_size: self.pvc_size.clone(),
+            storage_class: self.storage_class.clone(),
+            kaggle_secret: self.kaggle_secret.clone(),
+        }
+    }
+}
+
+pub(super) fn parse_param(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() && !v.trim().is_empty() && !s.contains(' ') => {
+            Ok((k.trim().to_string(), v.trim().to_string()))
+        }
+        _ => Err(format!("`{s}`: expected KEY=VALUE without spaces")),
+    }
+}
+
+pub(super) fn parse_run_param(s: &str) -> std::result::Result<(String, String), String> {
+    match s.split_once('=') {
+        Some((k, v)) if !k.trim().is_empty() => Ok((k.trim().to_string(), v.to_string())),
+        _ => Err(format!("`{s}`: expected KEY=VALUE")),
+    }
+}

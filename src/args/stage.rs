@@ -1,0 +1,261 @@
+//! A lab stage's subcommand and its script: the same flags, run the same
+//! way (options checked, the data path locked, the stage executed with its
+//! record).
+
+use std::path::{Path, PathBuf};
+
+use clap::{ArgMatches, Args, FromArgMatches};
+
+use super::options::{DownloadArgs, EvaluationArgs, FeatureArgs, ModelArgs};
+use super::{last_wins, stage_line, Common, DataPath};
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+use crate::stages::{self, Ran, Stage, StageContext};
+
+/// A lab stage's subcommand flags: what the binary's subcommand and the
+/// stage's script both parse, and how they become the stage's context.
+pub trait StageArgs: Args + FromArgMatches {
+    /// The stage these flags run.
+    const STAGE: &'static Stage;
+
+    /// The lab's `data_path`.
+    fn data_path(&self) -> &Path;
+
+    /// The stage's context: the data path and this stage's options, checked.
+    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>>;
+
+    /// Work after the stage committed (evaluation_result: KFP's executor
+    /// output, for the caller that was given the executor input).
+    fn after(&self, _ran: &Ran, _ctx: &StageContext) -> Result<()> {
+        Ok(())
+    }
+
+    /// Runs the stage as its subcommand does: options checked, the data
+    /// path's writer lock taken (waiting when `common.wait_lock`), the stage
+    /// executed with its record, then [`StageArgs::after`]. Returns what it
+    /// did and where its outputs are.
+    fn run(&self, common: &Common, progress: &dyn Progress) -> Result<(Ran, Vec<PathBuf>)> {
+        let ctx = self.context(progress)?;
+        let _lock = crate::lock::lock_data_path(self.data_path(), common.wait_lock, &|busy| {
+            progress.log(&format!("{busy}: waiting (--wait-lock)"))
+        })?;
+        let ran = Self::STAGE.execute(&ctx).map_err(|e| Error::StageFailed {
+            stage: Self::STAGE.name,
+            source: Box::new(e),
+        })?;
+        self.after(&ran, &ctx)?;
+        Ok((ran, Self::STAGE.output_paths(&ctx)))
+    }
+}
+
+/// `crypto-lab download-data` and `scripts/download_data.rs`.
+#[derive(Args, Debug, Clone)]
+pub struct DownloadDataArgs {
+    /// The data path.
+    #[command(flatten)]
+    pub data: DataPath,
+    /// The competition, credentials, members and retries.
+    #[command(flatten)]
+    pub download: DownloadArgs,
+    /// Where the archive comes from: `kaggle`, an http(s) URL of the same
+    /// archive, or a local zip file.
+    #[arg(long, value_name = "kaggle|URL|ZIP", default_value = "kaggle")]
+    pub source: String,
+    /// Download and extract again even if the files are there.
+    #[arg(long)]
+    pub force: bool,
+}
+
+impl StageArgs for DownloadDataArgs {
+    const STAGE: &'static Stage = &stages::DOWNLOAD_DATA;
+    fn data_path(&self) -> &Path {
+        &self.data.data_path
+    }
+    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
+        let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
+        ctx.download = self.download.options(&self.source, self.force);
+        Ok(ctx)
+    }
+}
+
+/// `crypto-lab load-data` and `scripts/load_data.rs`.
+#[derive(Args, Debug, Clone)]
+pub struct LoadDataArgs {
+    /// The data path.
+    #[command(flatten)]
+    pub data: DataPath,
+}
+
+impl StageArgs for LoadDataArgs {
+    const STAGE: &'static Stage = &stages::LOAD_DATA;
+    fn data_path(&self) -> &Path {
+        &self.data.data_path
+    }
+    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
+        Ok(StageContext::new(self.data.data_path.clone(), progress))
+    }
+}
+
+/// `crypto-lab feature-engineering` and `scripts/feature_engineering.rs`.
+#[derive(Args, Debug, Clone)]
+pub struct FeatureEngineeringArgs {
+    /// The data path.
+    #[command(flatten)]
+    pub data: DataPath,
+    /// The feature options.
+    #[command(flatten)]
+    pub features: FeatureArgs,
+}
+
+impl StageArgs for FeatureEngineeringArgs {
+    const STAGE: &'static Stage = &stages::FEATURE_ENGINEERING;
+    fn data_path(&self) -> &Path {
+        &self.data.data_path
+    }
+    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
+        let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
+        ctx.features = self.features.options();
+        Ok(ctx)
+    }
+}
+
+/// `crypto-lab merge-assets-features` and `scripts/merge_assets_features.rs`.
+#[derive(Args, Debug, Clone)]
+pub struct MergeAssetsFeaturesArgs {
+    /// The data path.
+    #[command(flatten)]
+    pub data: DataPath,
+}
+
+impl StageArgs for MergeAssetsFeaturesArgs {
+    const STAGE: &'static Stage = &stages::MERGE_ASSETS_FEATURES;
+    fn data_path(&self) -> &Path {
+        &self.data.data_path
+    }
+    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
+        Ok(StageContext::new(self.data.data_path.clone(), progress))
+    }
+}
+
+/// `crypto-lab modeling` and `scripts/modeling.rs`.
+#[derive(Args, Debug, Clone)]
+pub struct ModelingArgs {
+    /// The data path.
+    #[command(flatten)]
+    pub data: DataPath,
+    /// The LightGBM parameters.
+    #[command(flatten)]
+    pub model: ModelArgs,
+}
+
+impl StageArgs for ModelingArgs {
+    const STAGE: &'static Stage = &stages::MODELING;
+    fn data_path(&self) -> &Path {
+        &self.data.data_path
+    }
+    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
+        let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
+        ctx.model = self.model.params()?;
+        Ok(ctx)
+    }
+}
+
+/// `crypto-lab evaluation-result` and `scripts/evaluation_result.rs`.
+#[derive(Args, Debug, Clone)]
+pub struct EvaluationResultArgs {
+    /// The data path.
+    #[command(flatten)]
+    pub data: DataPath,
+    /// Where the outputs go.
+    #[command(flatten)]
+    pub evaluation: EvaluationArgs,
+}
+
+impl StageArgs for EvaluationResultArgs {
+    const STAGE: &'static Stage = &stages::EVALUATION_RESULT;
+    fn data_path(&self) -> &Path {
+        &self.data.data_path
+    }
+    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
+        let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
+        ctx.evaluation = self.evaluation.options();
+        Ok(ctx)
+    }
+    fn after(&self, ran: &Ran, ctx: &StageContext) -> Result<()> {
+        if let (Some(input), Some(metrics)) =
+            (&self.evaluation.executor_input, ran.output.metrics())
+        {
+            let path = crate::kfp::executor::write_metrics_output(input, metrics)?;
+            ctx.progress.log(&format!(
+                "evaluation_result: KFP executor output in {}",
+                path.display()
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// A stage's script: the same flags, defaults, checks and help as the
+/// binary's subcommand, plus `--quiet` and `--wait-lock`.
+pub struct Script<A> {
+    /// The stage's flags.
+    pub args: A,
+    /// `--quiet`, `--wait-lock`.
+    pub common: Common,
+}
+
+impl<A: StageArgs> Script<A> {
+    /// Parses the process's arguments (`--help` prints and exits).
+    pub fn from_env() -> Self {
+        let stage = A::STAGE;
+        let cmd = clap::Command::new(format!("scripts/{}.rs", stage.name)).about(format!(
+            "{} The same flags as `crypto-lab {}`.",
+            stage_line(stage),
+            stage.command
+        ));
+        let cmd = last_wins(Common::augment_args(A::augment_args(cmd)));
+        let matches: ArgMatches = cmd.get_matches();
+        let parsed = A::from_arg_matches(&matches)
+            .and_then(|args| Ok((args, Common::from_arg_matches(&matches)?)));
+        match parsed {
+            Ok((args, common)) => Script { args, common },
+            Err(e) => e.exit(),
+        }
+    }
+
+    /// Runs the stage as the binary's subcommand does ([`StageArgs::run`]).
+    pub fn run(&self, progress: &dyn Progress) -> Result<(Ran, Vec<PathBuf>)> {
+        self.args.run(&self.common, progress)
+    }
+
+    /// The whole script: Ctrl-C and SIGTERM clean up as in the binary, the
+    /// stage runs, and the line the binary prints is printed (or `error:
+    /// ...` on standard error, exit status 1).
+    pub fn main(&self) -> std::process::ExitCode {
+        let progress: &dyn Progress = if self.common.quiet {
+            &crate::progress::Silent
+        } else {
+            &crate::progress::Print
+        };
+        let result = crate::artifact::exit_cleanly_on_signals().and_then(|()| self.run(progress));
+        match result {
+            Ok((ran, outputs)) => {
+                progress.log(&ran.line(A::STAGE, &outputs));
+                std::process::ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                std::process::ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Parses the process's arguments as `A` alone, for a script that is not a
+/// stage (`scripts/export_kfp.rs`, `bench/plot.rs`).
+pub fn parse_script<A: Args + FromArgMatches>(name: &str, about: &str) -> A {
+    let cmd = last_wins(A::augment_args(
+        clap::Command::new(name.to_string()).about(about.to_string()),
+    ));
+    A::from_arg_matches(&cmd.get_matches()).unwrap_or_else(|e| e.exit())
+}
