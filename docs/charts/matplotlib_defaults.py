@@ -21,10 +21,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
-# crypto-lab's chart size in pixels (src/plots.rs, SIZE) at matplotlib's
+# crypto-lab's chart size in pixels (src/plots/mod.rs, SIZE) at matplotlib's
 # default 100 dpi.
 FIGSIZE = (9.6, 5.4)
-# The same choices as src/plots.rs: Bitcoin, four features, 40 bins, at
+# The same choices as src/plots/: Bitcoin, four features, 40 bins, at
 # most 5,000 scatter points and 2,000 price bars.
 PRICE_ASSET = 1
 FEATURES = ["RSI_30", "return_30", "sma_30", "HL"]
