@@ -217,11 +217,15 @@ pub fn command() -> clap::Command {
 
 /// A stage's one-line help: "Lab stage load_data: read train.csv ...".
 pub(crate) fn stage_line(s: &Stage) -> String {
+    // "Read train.csv" reads on as "read train.csv"; "RSI, ATR" stays.
     let mut what = s.description.chars();
-    let first = what
-        .next()
-        .map(|c| c.to_lowercase().to_string())
-        .unwrap_or_default();
+    let first = what.next().unwrap_or(' ');
+    let acronym = what.clone().next().is_some_and(char::is_uppercase);
+    let first = if acronym {
+        first.to_string()
+    } else {
+        first.to_lowercase().to_string()
+    };
     format!("Lab stage {}: {first}{}.", s.name, what.as_str())
 }
 

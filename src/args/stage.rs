@@ -207,13 +207,7 @@ pub struct Script<A> {
 impl<A: StageArgs> Script<A> {
     /// Parses the process's arguments (`--help` prints and exits).
     pub fn from_env() -> Self {
-        let stage = A::STAGE;
-        let cmd = clap::Command::new(format!("scripts/{}.rs", stage.name)).about(format!(
-            "{} The same flags as `crypto-lab {}`.",
-            stage_line(stage),
-            stage.command
-        ));
-        let cmd = last_wins(Common::augment_args(A::augment_args(cmd)));
+        let cmd = Self::command();
         let matches: ArgMatches = cmd.get_matches();
         let parsed = A::from_arg_matches(&matches)
             .and_then(|args| Ok((args, Common::from_arg_matches(&matches)?)));
@@ -221,6 +215,23 @@ impl<A: StageArgs> Script<A> {
             Ok((args, common)) => Script { args, common },
             Err(e) => e.exit(),
         }
+    }
+
+    /// The script's command line: its stage's flags and `Common`'s, named
+    /// and described as the script.
+    pub fn command() -> clap::Command {
+        let stage = A::STAGE;
+        let name = format!("scripts/{}.rs", stage.name);
+        let about = format!(
+            "{} The same flags as `crypto-lab {}`.",
+            stage_line(stage),
+            stage.command
+        );
+        // The about and name go last: a flattened struct's doc comment
+        // would otherwise become the script's description, and the usage
+        // line would show the compiled binary's name.
+        let cmd = Common::augment_args(A::augment_args(clap::Command::new(name.clone())));
+        last_wins(cmd).about(about).bin_name(name)
     }
 
     /// Runs the stage as the binary's subcommand does ([`StageArgs::run`]).
@@ -254,8 +265,31 @@ impl<A: StageArgs> Script<A> {
 /// Parses the process's arguments as `A` alone, for a script that is not a
 /// stage (`scripts/export_kfp.rs`, `bench/plot.rs`).
 pub fn parse_script<A: Args + FromArgMatches>(name: &str, about: &str) -> A {
-    let cmd = last_wins(A::augment_args(
-        clap::Command::new(name.to_string()).about(about.to_string()),
-    ));
+    let cmd = last_wins(A::augment_args(clap::Command::new(name.to_string())))
+        .about(about.to_string())
+        .bin_name(name.to_string());
     A::from_arg_matches(&cmd.get_matches()).unwrap_or_else(|e| e.exit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_script_is_named_and_described_as_itself() {
+        let mut cmd = Script::<ModelingArgs>::command();
+        let help = cmd.render_help().to_string();
+        assert!(
+            help.starts_with("Lab stage modeling: train LightGBM"),
+            "{help}"
+        );
+        assert!(
+            help.contains("Usage: scripts/modeling.rs [OPTIONS]"),
+            "{help}"
+        );
+        assert!(
+            help.contains("--n-estimators") && help.contains("--wait-lock"),
+            "{help}"
+        );
+    }
 }
