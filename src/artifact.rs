@@ -182,19 +182,17 @@ impl StageWrites {
         let mut done = Vec::with_capacity(pending.len());
         for (i, p) in pending.iter().enumerate() {
             // synth over downloaded files: download_data's record goes.
-            if let Err(e) = forget_producer_record(&p.written.path, Some(&self.stage)) {
+            let replaced =
+                forget_producer_record(&p.written.path, Some(&self.stage)).and_then(|()| {
+                    std::fs::rename(&p.tmp, &p.written.path)
+                        .map_err(|e| Error::io(&p.written.path, "cannot replace", e))
+                });
+            if let Err(e) = replaced {
                 for q in &pending[i..] {
                     let _ = std::fs::remove_file(&q.tmp);
                     untrack_temp(&q.tmp);
                 }
                 return Err(e);
-            }
-            if let Err(e) = std::fs::rename(&p.tmp, &p.written.path) {
-                for q in &pending[i..] {
-                    let _ = std::fs::remove_file(&q.tmp);
-                    untrack_temp(&q.tmp);
-                }
-                return Err(Error::io(&p.written.path, "cannot replace", e));
             }
             untrack_temp(&p.tmp);
             die_point(&self.stage);

@@ -10,18 +10,11 @@ use crypto_lab::artifact::read_json;
 use crypto_lab::doctor;
 use crypto_lab::kfp::export_kfp;
 use crypto_lab::kfp::volume::{prepare_volume, Prepared, STORAGE_CLASS_NOTE};
-use crypto_lab::lock::{lock_data_path, DataPathLock};
+use crypto_lab::lock::lock_data_path;
 use crypto_lab::prelude::*;
 use crypto_lab::runner::Outcome;
 
 use crate::terminal::Terminal;
-
-/// Takes the data path's writer lock for the rest of the command.
-fn lock(data_path: &std::path::Path, wait: bool, term: &Terminal) -> Result<DataPathLock> {
-    Ok(lock_data_path(data_path, wait, &|busy| {
-        term.log(&format!("{busy}: waiting (--wait-lock)"))
-    })?)
-}
 
 /// A lab stage's subcommand: the stage runs through the library exactly as
 /// its script runs it; this says what it wrote.
@@ -42,7 +35,7 @@ pub fn main() -> Result<()> {
         Command::Synth(a) => {
             let opts = a.synth.options();
             let data_path = &a.data.data_path;
-            let _lock = lock(data_path, wait, &term)?;
+            let _lock = lock_data_path(data_path, wait, &term)?;
             let t = Instant::now();
             let rows = synth(data_path, &opts, &term)?;
             term.log(&format!(
@@ -60,7 +53,7 @@ pub fn main() -> Result<()> {
         Command::EvaluationResult(a) => run_stage(&a, common, &term)?,
         Command::Run(a) => {
             let ctx = a.context(&term)?;
-            let _lock = lock(&a.data.data_path, wait, &term)?;
+            let _lock = lock_data_path(&a.data.data_path, wait, &term)?;
             let t = Instant::now();
             let report = run_pipeline(&ctx, &a.run_options())?;
             print_summary(&ctx, &report, t.elapsed().as_secs_f64())?;

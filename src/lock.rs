@@ -11,6 +11,7 @@ use std::io::{Read, Seek, Write};
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// The lock file's name inside the data path.
 pub const LOCK_FILE: &str = ".crypto-lab.lock";
@@ -31,11 +32,11 @@ impl DataPathLock {
 
 /// Takes the data path's lock, creating the folder if needed. With `wait`
 /// false a held lock is [`Error::DataPathInUse`] at once; with `wait` true
-/// this blocks until the holder is done (`on_wait` is told who it waits for).
+/// this blocks until the holder is done, saying on `progress` who it waits for.
 pub fn lock_data_path(
     data_path: &Path,
     wait: bool,
-    on_wait: &dyn Fn(&Error),
+    progress: &dyn Progress,
 ) -> Result<DataPathLock> {
     std::fs::create_dir_all(data_path)
         .map_err(|e| Error::io(data_path, "cannot create data path", e))?;
@@ -54,7 +55,7 @@ pub fn lock_data_path(
             if !wait {
                 return Err(busy);
             }
-            on_wait(&busy);
+            progress.log(&format!("{busy}: waiting (--wait-lock)"));
             file.lock()
                 .map_err(|e| Error::io(&path, "cannot lock", e))?;
         }

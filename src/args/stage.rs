@@ -2,7 +2,7 @@
 //! way (options checked, the data path locked, the stage executed with its
 //! record).
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, FromArgMatches};
 
@@ -17,9 +17,6 @@ use crate::stages::{self, Ran, Stage, StageContext};
 pub trait StageArgs: Args + FromArgMatches {
     /// The stage these flags run.
     const STAGE: &'static Stage;
-
-    /// The lab's `data_path`.
-    fn data_path(&self) -> &Path;
 
     /// The stage's context: the data path and this stage's options, checked.
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>>;
@@ -36,9 +33,7 @@ pub trait StageArgs: Args + FromArgMatches {
     /// did and where its outputs are.
     fn run(&self, common: &Common, progress: &dyn Progress) -> Result<(Ran, Vec<PathBuf>)> {
         let ctx = self.context(progress)?;
-        let _lock = crate::lock::lock_data_path(self.data_path(), common.wait_lock, &|busy| {
-            progress.log(&format!("{busy}: waiting (--wait-lock)"))
-        })?;
+        let _lock = crate::lock::lock_data_path(&ctx.data_path, common.wait_lock, progress)?;
         let ran = Self::STAGE.execute(&ctx).map_err(|e| Error::StageFailed {
             stage: Self::STAGE.name,
             source: Box::new(e),
@@ -68,9 +63,6 @@ pub struct DownloadDataArgs {
 
 impl StageArgs for DownloadDataArgs {
     const STAGE: &'static Stage = &stages::DOWNLOAD_DATA;
-    fn data_path(&self) -> &Path {
-        &self.data.data_path
-    }
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
         let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
         ctx.download = self.download.options(&self.source, self.force);
@@ -88,9 +80,6 @@ pub struct LoadDataArgs {
 
 impl StageArgs for LoadDataArgs {
     const STAGE: &'static Stage = &stages::LOAD_DATA;
-    fn data_path(&self) -> &Path {
-        &self.data.data_path
-    }
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
         Ok(StageContext::new(self.data.data_path.clone(), progress))
     }
@@ -109,9 +98,6 @@ pub struct FeatureEngineeringArgs {
 
 impl StageArgs for FeatureEngineeringArgs {
     const STAGE: &'static Stage = &stages::FEATURE_ENGINEERING;
-    fn data_path(&self) -> &Path {
-        &self.data.data_path
-    }
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
         let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
         ctx.features = self.features.options();
@@ -129,9 +115,6 @@ pub struct MergeAssetsFeaturesArgs {
 
 impl StageArgs for MergeAssetsFeaturesArgs {
     const STAGE: &'static Stage = &stages::MERGE_ASSETS_FEATURES;
-    fn data_path(&self) -> &Path {
-        &self.data.data_path
-    }
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
         Ok(StageContext::new(self.data.data_path.clone(), progress))
     }
@@ -150,9 +133,6 @@ pub struct ModelingArgs {
 
 impl StageArgs for ModelingArgs {
     const STAGE: &'static Stage = &stages::MODELING;
-    fn data_path(&self) -> &Path {
-        &self.data.data_path
-    }
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
         let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
         ctx.model = self.model.params()?;
@@ -173,9 +153,6 @@ pub struct EvaluationResultArgs {
 
 impl StageArgs for EvaluationResultArgs {
     const STAGE: &'static Stage = &stages::EVALUATION_RESULT;
-    fn data_path(&self) -> &Path {
-        &self.data.data_path
-    }
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
         let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
         ctx.evaluation = self.evaluation.options();
