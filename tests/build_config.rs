@@ -67,6 +67,31 @@ fn config_pins_every_profile_key_evcxr_sets() {
     assert!(config.contains("target = \"host-tuple\""));
 }
 
+/// `cargo test` builds test executables with the test profile and everything
+/// they link (the library included) with the dev profile, so the library the
+/// tests exercise is the one `cargo build` made. The test profile may lower
+/// only the opt-level of crypto-lab's own test executables (to compile them
+/// faster); any other key (debug-assertions, overflow-checks, ...) would make
+/// the tests check different code from what users run.
+#[test]
+fn test_profile_only_lowers_the_crates_own_test_executables() {
+    let config = read(".cargo/config.toml");
+    let tables: Vec<&str> = config
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.starts_with("[profile.test"))
+        .collect();
+    assert_eq!(
+        tables,
+        ["[profile.test.package.crypto-lab]"],
+        "only crypto-lab's own test executables may differ from the dev profile"
+    );
+    assert_eq!(
+        table_keys(&config, "profile.test.package.crypto-lab"),
+        ["opt-level"]
+    );
+}
+
 #[test]
 fn no_manifest_carries_a_profile_of_its_own() {
     let mut manifests = vec![("Cargo.toml".to_string(), read("Cargo.toml"))];
