@@ -417,19 +417,26 @@ fn one_writer_per_data_path() {
     // A reader does not lock.
     let plots = TempDir::new("lock-plots");
     ok(&["plot", "-q", "--data-path", &d, "--out", &s(plots.path())]);
-    // --wait-lock waits for the holder, then runs.
+    // --wait-lock waits for the holder, then runs. Its stderr goes to a file
+    // so the kill below comes only once it says it is waiting: a fixed sleep
+    // was a race on a loaded machine (CI runs clippy beside the tests).
+    let logs = TempDir::new("lock-waiting");
+    let waiting_log = logs.path().join("waiting.log");
     let mut waiting = cmd(&run_args(&d, &["--wait-lock"]));
-    waiting.stdout(Stdio::null()).stderr(Stdio::piped());
-    let waiting = waiting.spawn().unwrap();
-    std::thread::sleep(Duration::from_millis(300));
+    waiting
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&waiting_log).unwrap());
+    let mut waiting = waiting.spawn().unwrap();
+    let err = || std::fs::read_to_string(&waiting_log).unwrap_or_default();
+    wait_for("the second run to wait for the lock", || {
+        err().contains("waiting (--wait-lock)")
+    });
     // kill -9 of the holder: its lock goes with it and is taken over.
     send(first.id(), 9);
     let out = first.wait_with_output().unwrap();
     assert!(!out.status.success());
-    let out = waiting.wait_with_output().unwrap();
-    let err = text(&out.stderr);
-    assert!(out.status.success(), "{err}");
-    assert!(err.contains("waiting (--wait-lock)"), "{err}");
+    let status = waiting.wait().unwrap();
+    assert!(status.success(), "{}", err());
     // And a plain run after that finds everything in order.
     let after = run(&d, &[]);
     assert!(reran(&after).is_empty(), "{after}");
