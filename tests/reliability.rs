@@ -418,8 +418,9 @@ fn one_writer_per_data_path() {
     let plots = TempDir::new("lock-plots");
     ok(&["plot", "-q", "--data-path", &d, "--out", &s(plots.path())]);
     // --wait-lock waits for the holder, then runs. Its stderr goes to a file
-    // so the kill below comes only once it says it is waiting: a fixed sleep
-    // was a race on a loaded machine (CI runs clippy beside the tests).
+    // so the kill below comes only once it says it is waiting: a fixed 300 ms
+    // sleep was a race on a loaded machine (the waiter not started yet, it
+    // would take the freed lock without waiting and the check would fail).
     let logs = TempDir::new("lock-waiting");
     let waiting_log = logs.path().join("waiting.log");
     let mut waiting = cmd(&run_args(&d, &["--wait-lock"]));
