@@ -122,6 +122,23 @@ pub fn main() -> Result<()> {
                 );
             }
         }
+        Command::Runs(a) => {
+            let data_path = &a.data.data_path;
+            let runs = crypto_lab::runs::read(data_path)?;
+            if runs.is_empty() {
+                term.log(&format!(
+                    "runs: no modeling run in {} yet (each modeling run adds one to {})",
+                    data_path.display(),
+                    crypto_lab::runs::RUNS_FILE
+                ));
+            } else if a.json {
+                for run in &runs {
+                    println!("{}", serde_json::to_string(run)?);
+                }
+            } else {
+                println!("{}", crypto_lab::runs::to_text(&runs));
+            }
+        }
         Command::Stages => {
             for s in STAGES {
                 println!("{:24} {}", s.command, s.description);
@@ -149,7 +166,7 @@ fn submit(args: &args::SubmitArgs) -> Result<()> {
                 eprintln!("warning: {STORAGE_CLASS_NOTE}");
             }
             (
-                crypto_lab::kfp::pipeline_yaml(&export).into_bytes(),
+                crypto_lab::kfp::pipeline_yaml(&export)?.into_bytes(),
                 client::SubmitOptions::for_export(&export),
             )
         }

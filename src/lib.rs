@@ -37,10 +37,12 @@ pub mod lgbm;
 pub mod lock;
 pub mod metrics;
 pub mod model_params;
+pub mod notebook;
 pub mod plots;
 pub mod progress;
 pub mod rng;
 pub mod runner;
+pub mod runs;
 pub mod stages;
 pub mod synth;
 pub mod train_csv;
@@ -53,20 +55,25 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// The stage functions and their options, for `use crypto_lab::prelude::*`.
 pub mod prelude {
+    pub use crate::calendar::{civil, Civil};
     pub use crate::contract::{
         files, FeatureImportance, Metrics, TrainingHistory, ValidPredictions,
     };
+    pub use crate::indicators::{atr, dema, nan_max, nan_min, pct_return, rolling_mean, rsi};
+    pub use crate::metrics::weighted_correlation;
     pub use crate::model_params::ModelParams;
     pub use crate::progress::{Print, Progress, Silent};
     pub use crate::runner::{run_pipeline, RunOptions, RunReport};
+    pub use crate::runs::RunEntry;
     pub use crate::stages::download_data::{download_data, DownloadOptions, Source};
     pub use crate::stages::evaluation_result::{evaluation_result, EvaluationOptions};
     pub use crate::stages::feature_engineering::{
-        build_features, feature_engineering, get_features, FeatureOptions,
+        build_features, feature_engineering, feature_engineering_with, get_features, AssetBars,
+        FeatureOptions, Features,
     };
     pub use crate::stages::load_data::{load_data, LoadedData};
     pub use crate::stages::merge_assets_features::{merge_assets_features, merge_frames};
-    pub use crate::stages::modeling::{modeling, TrainedModel};
+    pub use crate::stages::modeling::{modeling, modeling_with, TrainedModel};
     pub use crate::stages::{StageContext, StageOutput, STAGES};
     pub use crate::synth::{synth, SynthOptions};
 }

@@ -1,19 +1,30 @@
 //! The model metrics: the lab's weighted correlation and LightGBM's rmse.
 
-/// The lab's `weighted_correlation` feval: Pearson correlation of predictions
-/// `a` and labels `b` with weights `w`, in the lab's formula and order of
-/// operations. Labels arrive as LightGBM stores them (`f32`), as in Python.
+/// The lab's `weighted_correlation` feval: the Pearson correlation of
+/// predictions `a` and labels `b` with weights `w`, in the lab's formula and
+/// order of operations. Labels arrive as LightGBM stores them (`f32`), as in
+/// Python. This function's text is also the notebook's Modeling cell (a test
+/// holds the two equal).
 pub fn weighted_correlation(a: &[f64], b: &[f32], w: &[f64]) -> f64 {
-    let mut c = WeightedCorrelation::default();
-    c.first_pass(a, b, w);
-    c.second_pass(a, b, w);
-    c.value()
+    // np.sum over the rows, added up in row order
+    let sum = |f: &dyn Fn(usize) -> f64| (0..a.len()).map(f).sum::<f64>();
+    let b = |i: usize| f64::from(b[i]);
+
+    let sum_w = sum(&|i| w[i]);
+    let mean_a = sum(&|i| a[i] * w[i]) / sum_w;
+    let mean_b = sum(&|i| b(i) * w[i]) / sum_w;
+    let var_a = sum(&|i| w[i] * (a[i] - mean_a).powi(2)) / sum_w;
+    let var_b = sum(&|i| w[i] * (b(i) - mean_b).powi(2)) / sum_w;
+
+    let cov = sum(&|i| a[i] * b(i) * w[i]) / sum_w - mean_a * mean_b;
+    cov / (var_a * var_b).sqrt()
 }
 
-/// [`weighted_correlation`] over rows that arrive in parts: every part
-/// through [`first_pass`](Self::first_pass), then every part again through
-/// [`second_pass`](Self::second_pass). The sums run in row order whatever
-/// the parts, so the result is the same to the last bit.
+/// [`weighted_correlation`] over rows that arrive in parts (a file read a
+/// slice at a time): every part through [`first_pass`](Self::first_pass),
+/// then every part again through [`second_pass`](Self::second_pass). The
+/// sums are the lab function's, in row order whatever the parts, so the
+/// result is the same to the last bit (a test holds it so).
 #[derive(Debug, Clone, Default)]
 pub struct WeightedCorrelation {
     sum_w: f64,

@@ -5,37 +5,85 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// The lab's LightGBM parameters; each can be overridden.
+/// The lab's LightGBM parameters, every key its `params` dict sets, and the
+/// features it trains on; each can be overridden.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ModelParams {
     /// Boosting rounds at most (`n_estimators`).
     pub n_estimators: usize,
-    /// Shrinkage.
-    pub learning_rate: f64,
+    /// LightGBM's objective: a regression one (the Target is a return).
+    #[serde(default = "lab_objective")]
+    pub objective: String,
+    /// The metric LightGBM reports on the validation rows each round; the
+    /// weighted correlation is computed beside it.
+    #[serde(default = "lab_metric")]
+    pub metric: String,
+    /// `gbdt`, `dart` or `rf`.
+    #[serde(default = "lab_boosting_type")]
+    pub boosting_type: String,
     /// Tree depth limit, -1 for none.
     pub max_depth: i32,
+    /// Shrinkage.
+    pub learning_rate: f64,
     /// LightGBM's master seed.
     pub seed: u64,
+    /// LightGBM's own messages: -1 keeps it quiet, as the lab does.
+    #[serde(default = "lab_verbose")]
+    pub verbose: i32,
     /// Stop when a metric has not improved for this many rounds; 0 disables.
     pub early_stopping_rounds: usize,
     /// Log the evaluation every this many rounds (the lab's `verbose_eval`).
     pub log_period: usize,
     /// LightGBM threads; 0 lets OpenMP choose (the lab's default).
     pub num_threads: usize,
+    /// The columns of `merge_feature_df` the model learns from, in order
+    /// (the lab's `features`); `Asset_ID`, where listed, is categorical.
+    #[serde(default = "lab_features")]
+    pub features: Vec<String>,
     /// Further `key=value` LightGBM parameters, appended last.
     pub extra: Vec<(String, String)>,
+}
+
+fn lab_objective() -> String {
+    "regression".into()
+}
+
+fn lab_metric() -> String {
+    "rmse".into()
+}
+
+fn lab_boosting_type() -> String {
+    "gbdt".into()
+}
+
+fn lab_verbose() -> i32 {
+    -1
+}
+
+/// The lab's `features` list: every feature its `get_features` computes and
+/// `Asset_ID`.
+pub fn lab_features() -> Vec<String> {
+    crate::stages::modeling::FEATURES
+        .iter()
+        .map(|f| f.to_string())
+        .collect()
 }
 
 impl Default for ModelParams {
     fn default() -> Self {
         ModelParams {
             n_estimators: 1200,
-            learning_rate: 0.01,
+            objective: lab_objective(),
+            metric: lab_metric(),
+            boosting_type: lab_boosting_type(),
             max_depth: -1,
+            learning_rate: 0.01,
             seed: 2022,
+            verbose: lab_verbose(),
             early_stopping_rounds: 60,
             log_period: 30,
             num_threads: 0,
+            features: lab_features(),
             extra: Vec::new(),
         }
     }
@@ -90,6 +138,14 @@ impl ModelParams {
                         .parse()
                         .map_err(|_| bad("expected a whole number of threads (0: all cores)"))?
                 }
+                "objective" => self.objective = value.to_string(),
+                "metric" => self.metric = value.to_string(),
+                "boosting" => self.boosting_type = value.to_string(),
+                "verbosity" => {
+                    self.verbose = value
+                        .parse()
+                        .map_err(|_| bad("expected a whole number (-1: quiet)"))?
+                }
                 _ => {
                     self.extra.retain(|(k, _)| canonical_or_same(k) != name);
                     self.extra.push((name, value.to_string()));
@@ -130,7 +186,8 @@ impl ModelParams {
                 self.num_threads, self.early_stopping_rounds
             )));
         }
-        for (k, v) in &self.extra {
+        self.validate_features()?;
+        for (k, v) in self.extra.iter().chain(&self.lightgbm_param_list()) {
             let name = crate::lgbm::canonical_param(k)?;
             if v.is_empty() || v.contains(char::is_whitespace) {
                 return Err(Error::BadArgument(format!(
@@ -179,13 +236,13 @@ impl ModelParams {
     /// (LightGBM itself would keep the first of two).
     pub fn lightgbm_param_list(&self) -> Vec<(String, String)> {
         let mut list: Vec<(String, String)> = vec![
-            ("objective".into(), "regression".into()),
-            ("metric".into(), "rmse".into()),
-            ("boosting_type".into(), "gbdt".into()),
+            ("objective".into(), self.objective.clone()),
+            ("metric".into(), self.metric.clone()),
+            ("boosting_type".into(), self.boosting_type.clone()),
             ("max_depth".into(), self.max_depth.to_string()),
             ("learning_rate".into(), self.learning_rate.to_string()),
             ("seed".into(), self.seed.to_string()),
-            ("verbose".into(), "-1".into()),
+            ("verbose".into(), self.verbose.to_string()),
             ("num_iterations".into(), self.n_estimators.to_string()),
         ];
         if self.num_threads > 0 {
@@ -234,7 +291,58 @@ impl ModelParams {
             "early_stopping_rounds".into(),
             self.early_stopping_rounds.to_string(),
         );
+        // Only a changed list is recorded, so the records of the lab's
+        // defaults read as before.
+        if self.features != lab_features() {
+            o.insert("features".into(), self.features.join(","));
+        }
         o
+    }
+
+    /// These parameters without the features named (`--drop-features`); a
+    /// name that is not among the features is an error suggesting the
+    /// nearest one.
+    pub fn without_features(mut self, names: &[String]) -> Result<Self> {
+        for name in names.iter().map(|n| n.trim()).filter(|n| !n.is_empty()) {
+            if !self.features.iter().any(|f| f == name) {
+                let hint = crate::columns::closest(name, self.features.iter().map(String::as_str))
+                    .map(|c| format!(" (did you mean {c}?)"))
+                    .unwrap_or_default();
+                return Err(Error::BadArgument(format!(
+                    "--drop-features {}: not one of the model's features{hint}",
+                    crate::error::printable(name)
+                )));
+            }
+            self.features.retain(|f| f != name);
+        }
+        Ok(self)
+    }
+
+    /// Fails unless the features are a non-empty list of distinct names,
+    /// none of them a key, the label or the weight: caught before any data
+    /// is read. Whether each is a column is checked against the file.
+    pub fn validate_features(&self) -> Result<()> {
+        if self.features.is_empty() {
+            return Err(Error::BadArgument(
+                "features is empty: the model needs at least one column of merge_feature_df".into(),
+            ));
+        }
+        let mut seen = std::collections::BTreeSet::new();
+        for f in &self.features {
+            if ["timestamp", "Target", "train_flg", "Weight"].contains(&f.as_str()) {
+                return Err(Error::BadArgument(format!(
+                    "features lists {}: the model may not learn from the key, the label or the weight",
+                    crate::error::printable(f)
+                )));
+            }
+            if !seen.insert(f.as_str()) {
+                return Err(Error::BadArgument(format!(
+                    "features lists {} twice",
+                    crate::error::printable(f)
+                )));
+            }
+        }
+        Ok(())
     }
 }
 

@@ -125,6 +125,7 @@ fn every_stage_matches_the_lab() {
     let (again, valid) = crypto_lab::stages::evaluation_result::validation_predictions(
         &data.join(files::MODEL),
         &merged,
+        &h.params.features,
     )
     .expect("re-predict");
     assert_eq!(saved.prediction.len(), again.len());
@@ -180,7 +181,12 @@ fn every_stage_matches_the_lab() {
 fn get_features_of_one_asset_matches_the_labs_rows() {
     let dir = fixture_data_path("one-asset");
     let loaded = load_data(dir.path()).expect("load_data");
-    let one = get_features(&loaded.df_train, 3, &FeatureOptions::default()).expect("features");
+    let one = crypto_lab::stages::feature_engineering::asset_features(
+        &loaded.df_train,
+        3,
+        &FeatureOptions::default(),
+    )
+    .expect("features");
     let all = read_parquet(&fixture_dir().join("expected_merge_feature_df.parquet"));
     let mask: polars::prelude::BooleanChunked =
         values(&all, "Asset_ID").iter().map(|&a| a == 3.0).collect();

@@ -196,6 +196,7 @@ fn rmse_axis_labels_differ_and_rounds_are_whole() {
         train_rows: 1000,
         valid_rows: 100,
         params: ModelParams::default(),
+        custom_feval: false,
     };
     let (svg, axes) = rendered(&Chart::learning_curves(&history));
     let rounds: Vec<_> = axes

@@ -280,7 +280,11 @@ fn parameters_are_checked_before_and_by_the_server() {
     let dir = TempDir::new("submit-package");
     let package = dir.path().join("pipeline.yaml");
     let opts = crypto_lab::kfp::ExportOptions::default();
-    std::fs::write(&package, crypto_lab::kfp::pipeline_yaml(&opts)).expect("write");
+    std::fs::write(
+        &package,
+        crypto_lab::kfp::pipeline_yaml(&opts).expect("pipeline"),
+    )
+    .expect("write");
     let p = package.display().to_string();
     let o = submit(
         &base(&api, &["--package", &p, "--param", "data_path=/data/lab"]),

@@ -96,6 +96,17 @@ pub struct PlotArgs {
     pub out: Option<PathBuf>,
 }
 
+/// `crypto-lab runs`.
+#[derive(Args, Debug, Clone)]
+pub struct RunsArgs {
+    /// The data path.
+    #[command(flatten)]
+    pub data: DataPath,
+    /// Print the table as JSON lines (the file's own form) instead.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// `crypto-lab doctor`.
 #[derive(Args, Debug, Clone)]
 pub struct DoctorArgs {

@@ -17,7 +17,8 @@ mod options;
 mod stage;
 
 pub use commands::{
-    DoctorArgs, ExportKfpArgs, PlotArgs, PrepareVolumeArgs, RunArgs, SubmitArgs, SynthCommandArgs,
+    DoctorArgs, ExportKfpArgs, PlotArgs, PrepareVolumeArgs, RunArgs, RunsArgs, SubmitArgs,
+    SynthCommandArgs,
 };
 use help::{DOCTOR_ABOUT, DOWNLOAD_ABOUT, SUBMIT_ABOUT};
 pub use options::{
@@ -30,10 +31,14 @@ pub use stage::{
 
 /// Commands that are not lab stages, in the order `--help` lists them
 /// after the stages (and `synth` before them).
-const OTHER_COMMANDS: [(&str, &str); 6] = [
+const OTHER_COMMANDS: [(&str, &str); 7] = [
     (
         "run",
         "every stage in order (synthetic data if there is no train.csv)",
+    ),
+    (
+        "runs",
+        "the modeling runs made in DIR side by side: what changed, what came of it",
     ),
     ("plot", "the lab's charts as PNG and SVG into DIR/plots"),
     (
@@ -143,11 +148,16 @@ pub struct Common {
     pub wait_lock: bool,
 }
 
+/// The environment variable naming the data path for the CLI, the scripts
+/// and the notebook alike.
+pub const DATA_ENV: &str = "CRYPTO_LAB_DATA";
+
 /// The lab's `data_path`.
 #[derive(Args, Debug, Clone)]
 pub struct DataPath {
-    /// Folder holding the lab's files (the lab's data_path).
-    #[arg(long, value_name = "DIR", default_value = "data")]
+    /// Folder holding the lab's files (the lab's data_path). The notebook
+    /// reads the same variable, so one setting serves all three.
+    #[arg(long, value_name = "DIR", default_value = "data", env = DATA_ENV)]
     pub data_path: PathBuf,
 }
 
@@ -190,6 +200,10 @@ pub enum Command {
     /// every stage; a stage is skipped only when its record says it was made
     /// with these options from these inputs and its outputs are unchanged.
     Run(Box<RunArgs>),
+    /// The runs table: every modeling run in the data path (from the
+    /// command line, `run`, a script or the notebook) with the parameters and
+    /// features that differ from the lab's, its rows, best round and metrics.
+    Runs(RunsArgs),
     /// List the stages with their inputs and outputs.
     Stages,
     /// Check that this machine is ready for the workshop (changes nothing).

@@ -113,6 +113,10 @@ pub struct ModelArgs {
     /// Any other LightGBM parameter, KEY=VALUE (repeatable), e.g. --param num_leaves=63.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
+    /// Leave these of the lab's features out of the model (comma-separated),
+    /// e.g. --drop-features Day,dayofyear,weekofyear,season.
+    #[arg(long, value_name = "NAMES", value_delimiter = ',')]
+    pub drop_features: Vec<String>,
 }
 
 impl ModelArgs {
@@ -129,7 +133,8 @@ impl ModelArgs {
             extra: Vec::new(),
             ..ModelParams::default()
         }
-        .with_overrides(&self.params)?;
+        .with_overrides(&self.params)?
+        .without_features(&self.drop_features)?;
         params.validate()?;
         Ok(params)
     }
@@ -233,6 +238,7 @@ impl ExportArgs {
             pvc_size: self.pvc_size.clone(),
             storage_class: self.storage_class.clone(),
             kaggle_secret: self.kaggle_secret.clone(),
+            ..ExportOptions::default()
         }
     }
 }

@@ -43,6 +43,11 @@ pub struct TrainingHistory {
     pub valid_rows: usize,
     /// The parameters used.
     pub params: ModelParams,
+    /// Whether the weighted correlation came from a caller's function (a
+    /// notebook's `weighted_correlation`) rather than the crate's: then
+    /// evaluation_result cannot re-score it and checks the rmse alone.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub custom_feval: bool,
 }
 
 /// Feature importance of the saved model (`feature_importance.json`).

@@ -24,9 +24,9 @@ use std::path::{Path, PathBuf};
 use serde_json::Value;
 
 use crate::artifact::{ensure_writable_dir, write_bytes, write_json};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::stages::download_data::DEFAULT_DATASET;
-use crate::stages::STAGES;
+use crate::stages::{Stage, STAGES};
 
 /// The lab's pipeline name (also its description).
 pub const PIPELINE_NAME: &str = "g-research-crypto-forecasting-pipeline";
@@ -51,6 +51,10 @@ pub struct ExportOptions {
     pub storage_class: Option<String>,
     /// Kubernetes Secret with keys `username` and `key` for download_data.
     pub kaggle_secret: String,
+    /// The lab's steps the pipeline runs, by name, in the lab's order, each
+    /// after the one before on the shared volume (the lab's Build Pipeline
+    /// cell): every stage of the registry by default.
+    pub steps: Vec<String>,
 }
 
 impl Default for ExportOptions {
@@ -61,11 +65,51 @@ impl Default for ExportOptions {
             pvc_size: "16Gi".into(),
             storage_class: None,
             kaggle_secret: "kaggle-secret".into(),
+            steps: STAGES.iter().map(|s| s.name.to_string()).collect(),
         }
     }
 }
 
 impl ExportOptions {
+    /// Fails unless every step is a stage of the registry, listed once, in
+    /// the lab's order (each stage reads what the ones before it wrote).
+    pub fn validate(&self) -> Result<()> {
+        let names: Vec<&str> = STAGES.iter().map(|s| s.name).collect();
+        if self.steps.is_empty() {
+            return Err(Error::BadArgument(
+                "steps is empty: the pipeline needs at least one of the lab's stages".into(),
+            ));
+        }
+        let mut last = None;
+        for step in &self.steps {
+            let Some(at) = names.iter().position(|n| n == step) else {
+                return Err(Error::BadArgument(format!(
+                    "steps lists {}, which is not a stage; the stages are {}",
+                    crate::error::printable(step),
+                    names.join(", ")
+                )));
+            };
+            if last.is_some_and(|l| at <= l) {
+                return Err(Error::BadArgument(format!(
+                    "steps lists {} out of order or twice: they run in the lab's order, {}",
+                    crate::error::printable(step),
+                    names.join(", ")
+                )));
+            }
+            last = Some(at);
+        }
+        Ok(())
+    }
+
+    /// The stages the pipeline runs, in order.
+    pub fn stages(&self) -> Vec<&'static Stage> {
+        STAGES
+            .iter()
+            .copied()
+            .filter(|s| self.steps.iter().any(|n| n == s.name))
+            .collect()
+    }
+
     /// The pipeline default of a lab parameter.
     pub fn default_of(&self, param: &str) -> String {
         match param {
@@ -96,13 +140,15 @@ fn header(opts: &ExportOptions) -> String {
 
 /// The v2 pipeline package (`pipeline.yaml`: IR and platform spec) as
 /// text, the bytes `export_kfp` writes and `submit` uploads.
-pub fn pipeline_yaml(opts: &ExportOptions) -> String {
+pub fn pipeline_yaml(opts: &ExportOptions) -> Result<String> {
+    opts.validate()?;
     let (doc, platform) = v2::pipeline(opts);
-    yaml_text(&[doc, platform], &header(opts))
+    Ok(yaml_text(&[doc, platform], &header(opts)))
 }
 
 /// Writes every component and both pipelines under `out`; returns the paths.
 pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
+    opts.validate()?;
     let comps = out.join("components");
     let comps_v1 = comps.join("v1");
     let v1_dir = out.join("v1");
@@ -119,7 +165,7 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
     write_bytes(&path, text.as_bytes())?;
     written.push(path);
     let mut v1_components = vec![(prepare, text)];
-    for stage in &STAGES {
+    for stage in opts.stages() {
         let path = comps.join(format!("{}.yaml", stage.name));
         write_yaml(&path, &[v2::component_file(stage, opts)], &header)?;
         written.push(path);
@@ -133,7 +179,7 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
     write_yaml(&path, &[v2::prepare_component_file(opts)], &header)?;
     written.push(path);
     let path = out.join("pipeline.yaml");
-    write_bytes(&path, pipeline_yaml(opts).as_bytes())?;
+    write_bytes(&path, pipeline_yaml(opts)?.as_bytes())?;
     written.push(path);
     let path = v1_dir.join("pipeline.yaml");
     write_yaml(&path, &[v1::pipeline(opts, &v1_components)], &header)?;
@@ -148,6 +194,7 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
             "pvc_size": opts.pvc_size,
             "storage_class": opts.storage_class,
             "kaggle_secret": opts.kaggle_secret,
+            "steps": opts.steps,
             "image_uid": volume::IMAGE_UID,
             "image_gid": volume::IMAGE_GID,
             "crypto_lab": env!("CARGO_PKG_VERSION"),

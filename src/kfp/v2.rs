@@ -7,7 +7,7 @@ use super::ExportOptions;
 use crate::stages::evaluation_result::{
     CHARTS_PATH_FLAG, EXECUTOR_INPUT_FLAG, METRICS_PATH_FLAG, SUMMARY_PATH_FLAG,
 };
-use crate::stages::{Stage, StageKind, STAGES};
+use crate::stages::{Stage, StageKind};
 
 /// Version the files declare (the kfp release whose compiler they match).
 pub const SDK_VERSION: &str = "kfp-2.17.3";
@@ -296,7 +296,7 @@ pub fn pipeline(opts: &ExportOptions) -> (Value, Value) {
     );
     let mut previous: Option<&Stage> = None;
     let mut root_params = Map::new();
-    for stage in &STAGES {
+    for stage in opts.stages() {
         components.insert(component_key(stage), component(stage));
         executors.insert(executor_key(stage), executor(stage, opts));
         let mut deps = vec!["createpvc".to_string()];

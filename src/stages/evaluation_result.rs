@@ -11,7 +11,7 @@ use crate::contract::{FeatureImportance, Metrics, TrainingHistory, ValidPredicti
 use crate::error::{Error, Result};
 use crate::files;
 use crate::metrics::{rel_diff, rmse, weighted_correlation, Rmse, WeightedCorrelation};
-use crate::stages::modeling::{model_inputs, SplitRows, FEATURES};
+use crate::stages::modeling::{model_inputs, SplitRows};
 
 /// Largest relative gap allowed between the recorded best scores and the
 /// re-scored ones. Both come from the same trees summed in the same order,
@@ -28,20 +28,22 @@ pub struct Rescore {
 }
 
 /// Predictions of the LightGBM text model at `model_path` on the validation
-/// rows of `merge_feature_df`, with those rows: the slow, independent check
-/// of what modeling saved in `valid_predictions.parquet`.
+/// rows of `merge_feature_df`, with those rows, for a model trained on
+/// `features`: the slow, independent check of what modeling saved in
+/// `valid_predictions.parquet`.
 pub fn validation_predictions(
     model_path: &Path,
     merge_feature_df: &polars::prelude::DataFrame,
+    features: &[String],
 ) -> Result<(Vec<f64>, SplitRows)> {
     check_exists(model_path)?;
     let model_str = model_path.to_string_lossy();
     let booster = lightgbm3::Booster::from_file(&model_str)
         .map_err(|e| Error::bad_input(model_path, format!("not a LightGBM model: {e}")))?;
-    let inputs = model_inputs(merge_feature_df)?;
+    let inputs = model_inputs(merge_feature_df, features)?;
     let x = inputs.rows_of(&inputs.valid).to_matrix();
     let pred = booster
-        .predict(&x, FEATURES.len() as i32, true)
+        .predict(&x, features.len() as i32, true)
         .map_err(|e| Error::LightGbm(e.to_string()))?;
     Ok((pred, inputs.valid))
 }
@@ -99,7 +101,10 @@ pub fn check_model_file(model_path: &Path, history: &TrainingHistory) -> Result<
 }
 
 /// Fails unless the re-scored metrics agree with the recorded best scores.
+/// A weighted correlation that a caller's function computed (the history's
+/// `custom_feval`) cannot be re-scored: the rmse alone is checked then.
 pub fn check_rescore(history: &TrainingHistory, rescore: &Rescore) -> Result<()> {
+    let checked = if history.custom_feval { 1 } else { 2 };
     for (name, recorded, again) in [
         ("rmse", history.rmse, rescore.rmse),
         (
@@ -107,7 +112,10 @@ pub fn check_rescore(history: &TrainingHistory, rescore: &Rescore) -> Result<()>
             history.weighted_correlation,
             rescore.weighted_correlation,
         ),
-    ] {
+    ]
+    .into_iter()
+    .take(checked)
+    {
         let gap = rel_diff(recorded, again);
         if gap.is_nan() || gap > RESCORE_TOLERANCE {
             return Err(Error::Inconsistent(format!(

@@ -11,7 +11,7 @@ use crate::artifact::{
 use crate::columns::{f64_column, i64_column};
 use crate::error::{Error, Result};
 use crate::files;
-use crate::stages::feature_engineering::FEATURE_DF_COLUMNS;
+use crate::stages::feature_engineering::KEY_COLUMNS;
 
 /// In-memory form: pandas' `merge(feature_df, details[['Asset_ID','Weight']],
 /// how='left', on='Asset_ID')`. Row order is kept. An asset without a
@@ -73,8 +73,10 @@ pub fn merge_in_passes(data_path: &Path, rows_per_pass: usize) -> Result<FrameSh
     write_parquet_batches(&data_path.join(files::MERGE_FEATURE_DF), |sink| {
         for_each_parquet_slice(&features, None, rows_per_pass, |part| {
             // A frame of another stage under this name (df_train renamed,
-            // say) is refused here rather than one stage later.
-            let missing: Vec<&str> = FEATURE_DF_COLUMNS
+            // say) is refused here rather than one stage later. Only the
+            // keys are required: a notebook's get_features may make other
+            // features, which modeling's list then names.
+            let missing: Vec<&str> = KEY_COLUMNS
                 .iter()
                 .copied()
                 .filter(|c| part.column(c).is_err())

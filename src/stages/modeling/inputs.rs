@@ -6,7 +6,6 @@ use std::path::Path;
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use super::FEATURES;
 use crate::columns::F64Pieces;
 use crate::error::{Error, Result};
 use crate::files;
@@ -39,8 +38,10 @@ impl SplitRows {
 /// What modeling reads from `merge_feature_df`: the feature columns, used
 /// where the frame holds them, and the training and validation rows.
 pub struct ModelInputs<'a> {
-    /// One column per entry of [`FEATURES`].
+    /// One column per feature the model learns from, in the given order.
     pub features: Vec<F64Pieces<'a>>,
+    /// The Asset_ID of every row (whether or not it is a feature).
+    pub asset: F64Pieces<'a>,
     /// `train_flg == 1`.
     pub train: SplitRows,
     /// `train_flg == 0`.
@@ -49,10 +50,19 @@ pub struct ModelInputs<'a> {
     pub valid_timestamp: Vec<i64>,
 }
 
-/// The columns of `merge_feature_df` that modeling reads.
-pub fn model_columns() -> Vec<&'static str> {
-    let mut cols = vec!["timestamp", "Target", "train_flg", "Weight"];
-    cols.extend(FEATURES);
+/// The columns of `merge_feature_df` that modeling reads for `features`.
+pub fn model_columns(features: &[String]) -> Vec<String> {
+    let mut cols: Vec<String> = ["timestamp", "Asset_ID", "Target", "train_flg", "Weight"]
+        .iter()
+        .map(|c| c.to_string())
+        .collect();
+    cols.extend(
+        features
+            .iter()
+            .filter(|f| !cols.contains(f))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     cols
 }
 
@@ -60,7 +70,7 @@ pub fn model_columns() -> Vec<&'static str> {
 /// (`train_flg == 0`) rows without copying the features. Rows whose Target
 /// is missing are left out (only possible with the keep-Target-NaN
 /// correction; the lab fills them with 0).
-pub fn model_inputs(df: &DataFrame) -> Result<ModelInputs<'_>> {
+pub fn model_inputs<'a>(df: &'a DataFrame, features: &[String]) -> Result<ModelInputs<'a>> {
     let label = Path::new(files::MERGE_FEATURE_DF);
     if df.height() > u32::MAX as usize {
         return Err(Error::bad_input(
@@ -68,10 +78,21 @@ pub fn model_inputs(df: &DataFrame) -> Result<ModelInputs<'_>> {
             format!("{} rows: at most 2^32 are supported", df.height()),
         ));
     }
-    let features = FEATURES
+    if let Some(missing) = features.iter().find(|f| df.column(f).is_err()) {
+        return Err(Error::bad_input(
+            label,
+            format!(
+                "no column {} for the model's features (the features list names it; \
+                 does get_features make it?)",
+                crate::error::printable(missing)
+            ),
+        ));
+    }
+    let features = features
         .iter()
         .map(|name| F64Pieces::of(df, name, label))
         .collect::<Result<Vec<_>>>()?;
+    let asset = F64Pieces::of(df, "Asset_ID", label)?;
     let target = F64Pieces::of(df, "Target", label)?;
     let weight = F64Pieces::of(df, "Weight", label)?;
     let timestamp = F64Pieces::of(df, "timestamp", label)?;
@@ -136,7 +157,7 @@ pub fn model_inputs(df: &DataFrame) -> Result<ModelInputs<'_>> {
     }
     for split in [&train, &valid] {
         if let Some(i) = split.weight.iter().position(|w| !w.is_finite()) {
-            let asset = features[0].get(split.rows[i] as usize);
+            let asset = asset.get(split.rows[i] as usize);
             return Err(Error::bad_input(
                 label,
                 format!(
@@ -148,6 +169,7 @@ pub fn model_inputs(df: &DataFrame) -> Result<ModelInputs<'_>> {
     }
     Ok(ModelInputs {
         features,
+        asset,
         train,
         valid,
         valid_timestamp,

@@ -15,6 +15,18 @@ use crate::columns::join_names;
 use crate::error::{Error, Result};
 use crate::lgbm::{Dataset, Importance, Trainer};
 use crate::metrics::weighted_correlation;
+
+/// A function in the shape of the lab's `weighted_correlation` feval:
+/// predictions, labels (as LightGBM stores them) and weights of the
+/// validation rows in, the score out (greater is better). The crate's is
+/// [`weighted_correlation`]; a notebook may pass its own to
+/// [`modeling_with`].
+pub type Feval = fn(&[f64], &[f32], &[f64]) -> f64;
+
+/// Whether `f` is the crate's own [`weighted_correlation`].
+pub fn is_crate_feval(f: Feval) -> bool {
+    std::ptr::fn_addr_eq(f, weighted_correlation as Feval)
+}
 use crate::model_params::ModelParams;
 use crate::progress::Progress;
 use crate::stages::feature_engineering::COMPUTED_FEATURES;
@@ -60,25 +72,30 @@ struct Binned {
 
 /// Bins the training and validation rows (Asset_ID categorical, validation
 /// binned as training is, as the lab's `lgb.Dataset(..., reference=)`).
-fn bin(merge_feature_df: &DataFrame, lgb_params: &str) -> Result<Binned> {
-    let dataset_params = format!("{lgb_params} categorical_column=0");
-    let inputs = model_inputs(merge_feature_df)?;
+fn bin(merge_feature_df: &DataFrame, lgb_params: &str, features: &[String]) -> Result<Binned> {
+    // The lab's `categorical_feature=['Asset_ID']`, wherever it is listed.
+    let dataset_params = match features.iter().position(|f| f == "Asset_ID") {
+        Some(i) => format!("{lgb_params} categorical_column={i}"),
+        None => lgb_params.to_string(),
+    };
+    let names: Vec<&str> = features.iter().map(String::as_str).collect();
+    let inputs = model_inputs(merge_feature_df, features)?;
     let mut train_set =
         Dataset::from_source(&inputs.rows_of(&inputs.train), &dataset_params, None)?;
     train_set.set_label(&inputs.train.y)?;
-    train_set.set_feature_names(&FEATURES)?;
+    train_set.set_feature_names(&names)?;
     let mut valid_set = Dataset::from_source(
         &inputs.rows_of(&inputs.valid),
         &dataset_params,
         Some(&train_set),
     )?;
     valid_set.set_label(&inputs.valid.y)?;
-    valid_set.set_feature_names(&FEATURES)?;
+    valid_set.set_feature_names(&names)?;
     let valid_asset: Vec<i64> = inputs
         .valid
         .rows
         .iter()
-        .map(|&r| inputs.features[0].get(r as usize) as i64)
+        .map(|&r| inputs.asset.get(r as usize) as i64)
         .collect();
     let ModelInputs {
         train,
@@ -111,6 +128,7 @@ fn boost(
     trainer: &mut Trainer,
     params: &ModelParams,
     valid: &SplitRows,
+    feval: Feval,
     progress: &dyn Progress,
 ) -> Result<Boosted> {
     let mut stopper = EarlyStopping {
@@ -134,7 +152,7 @@ fn boost(
             .first()
             .ok_or_else(|| Error::LightGbm("no rmse reported for the validation set".into()))?;
         trainer.valid_scores(&mut scores)?;
-        let wcorr = weighted_correlation(&scores, &valid.y, &valid.weight);
+        let wcorr = feval(&scores, &valid.y, &valid.weight);
         evals.rmse.push(rmse);
         evals.eval_wcorr.push(wcorr);
         progress.advance(1);
@@ -191,12 +209,12 @@ fn boost(
 fn train_frame(
     merge_feature_df: DataFrame,
     params: &ModelParams,
+    feval: Feval,
     progress: &dyn Progress,
 ) -> Result<TrainedModel> {
-    params.validate()?;
     let clock = std::time::Instant::now();
     let lgb_params = params.lightgbm_params();
-    let binned = bin(&merge_feature_df, &lgb_params)?;
+    let binned = bin(&merge_feature_df, &lgb_params, &params.features)?;
     drop(merge_feature_df);
     let (train, valid) = (&binned.train, &binned.valid);
     progress.log(&format!(
@@ -211,7 +229,7 @@ fn train_frame(
         best_iteration,
         best_scores,
         prediction,
-    } = boost(&mut trainer, params, valid, progress)?;
+    } = boost(&mut trainer, params, valid, feval, progress)?;
     if let Some(why) = explain_unusable(best_scores[0], best_scores[1], &prediction, valid) {
         return Err(Error::bad_input(label_of_inputs(), why));
     }
@@ -223,9 +241,9 @@ fn train_frame(
         best_scores[1]
     ));
     let n_iter = best_iteration as i32;
-    let ncol = FEATURES.len();
+    let ncol = params.features.len();
     let importance = FeatureImportance {
-        feature: FEATURES.iter().map(|s| s.to_string()).collect(),
+        feature: params.features.clone(),
         split: trainer.feature_importance(n_iter, Importance::Split, ncol)?,
         gain: trainer.feature_importance(n_iter, Importance::Gain, ncol)?,
     };
@@ -240,6 +258,7 @@ fn train_frame(
             train_rows: train.len(),
             valid_rows: valid.len(),
             params: params.clone(),
+            custom_feval: !is_crate_feval(feval),
         },
         importance,
         predictions: ValidPredictions {
@@ -253,16 +272,34 @@ fn train_frame(
 }
 
 /// File form, as the lab's `modeling(data_path)`: reads
-/// `merge_feature_df.parquet`, writes `lgb.txt`, `lgb_history.json` and
-/// `feature_importance.json`.
+/// `merge_feature_df.parquet`, writes `lgb.txt`, `valid_predictions.parquet`,
+/// `feature_importance.json` and `lgb_history.json`, and appends the run to
+/// the data path's runs table ([`crate::runs`]).
 pub fn modeling(
     data_path: &Path,
     params: &ModelParams,
     progress: &dyn Progress,
 ) -> Result<TrainedModel> {
+    modeling_with(data_path, params, weighted_correlation, progress)
+}
+
+/// [`modeling`] with a feval of the caller's (a notebook's edited
+/// `weighted_correlation`) scoring every round and choosing, with the
+/// rmse, where early stopping stops.
+pub fn modeling_with(
+    data_path: &Path,
+    params: &ModelParams,
+    feval: Feval,
+    progress: &dyn Progress,
+) -> Result<TrainedModel> {
+    // Every parameter is checked before the frame is read: a typo costs
+    // nothing.
+    params.validate()?;
     ensure_writable_dir(data_path)?;
-    let df = read_parquet_columns(&data_path.join(files::MERGE_FEATURE_DF), &model_columns())?;
-    let model = train_frame(df, params, progress)?;
+    let columns = model_columns(&params.features);
+    let columns: Vec<&str> = columns.iter().map(String::as_str).collect();
+    let df = read_parquet_columns(&data_path.join(files::MERGE_FEATURE_DF), &columns)?;
+    let model = train_frame(df, params, feval, progress)?;
     write_bytes(&data_path.join(files::MODEL), model.model_text.as_bytes())?;
     write_parquet(
         &data_path.join(files::VALID_PREDICTIONS),
@@ -274,6 +311,7 @@ pub fn modeling(
     )?;
     // The history goes last: evaluation-result trusts a model only with it.
     write_json(&data_path.join(files::HISTORY), &model.history)?;
+    crate::runs::append(data_path, &model.history)?;
     Ok(model)
 }
 
