@@ -43,6 +43,7 @@ pub mod rng;
 pub mod runner;
 pub mod stages;
 pub mod synth;
+pub mod table;
 pub mod train_csv;
 
 pub use error::{Error, Result};
@@ -69,4 +70,5 @@ pub mod prelude {
     pub use crate::stages::modeling::{modeling, TrainedModel};
     pub use crate::stages::{StageContext, StageOutput, STAGES};
     pub use crate::synth::{synth, SynthOptions};
+    pub use crate::table::{describe, sample_rows, Table};
 }
