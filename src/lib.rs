@@ -45,6 +45,7 @@ pub mod runner;
 pub mod runs;
 pub mod stages;
 pub mod synth;
+pub mod table;
 pub mod train_csv;
 
 pub use error::{Error, Result};
@@ -76,4 +77,5 @@ pub mod prelude {
     pub use crate::stages::modeling::{modeling, modeling_with, TrainedModel};
     pub use crate::stages::{StageContext, StageOutput, STAGES};
     pub use crate::synth::{synth, SynthOptions};
+    pub use crate::table::{describe, sample_rows, Table};
 }
