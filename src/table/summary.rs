@@ -9,7 +9,6 @@ use polars::prelude::*;
 use super::STATISTICS;
 use crate::error::{printable, Error, Result};
 
-
 /// Summary statistics of every numeric column, like pandas'
 /// `DataFrame.describe()`: a first column `statistic` holding
 /// [`STATISTICS`] (count, mean, std, min, 25%, 50%, 75%, max), then one
