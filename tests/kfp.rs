@@ -299,3 +299,41 @@ fn every_exported_container_parses_with_the_real_command_line() {
     }
     assert!(seen.contains("prepare-volume"));
 }
+
+#[test]
+fn the_pipelines_steps_are_what_the_build_cell_lists() {
+    use crypto_lab::kfp::{export_kfp, pipeline_yaml, ExportOptions};
+    let dir = TempDir::new("kfp-steps");
+    let opts = ExportOptions {
+        steps: ["download_data", "load_data", "feature_engineering"]
+            .map(String::from)
+            .to_vec(),
+        ..ExportOptions::default()
+    };
+    export_kfp(dir.path(), &opts).expect("export");
+    let v2 = std::fs::read_to_string(dir.path().join("pipeline.yaml")).expect("v2");
+    let v1 = std::fs::read_to_string(dir.path().join("v1/pipeline.yaml")).expect("v1");
+    for text in [&v2, &v1] {
+        assert!(text.contains("feature-engineering"));
+        assert!(!text.contains("merge-assets-features") && !text.contains("evaluation-result"));
+    }
+    assert!(!dir.path().join("components/modeling.yaml").exists());
+    assert_eq!(pipeline_yaml(&opts).expect("yaml"), v2);
+
+    for (steps, expected) in [
+        (vec!["load_data", "download_data"], "out of order or twice"),
+        (vec!["load_data", "load_data"], "out of order or twice"),
+        (vec!["download", "load_data"], "not a stage"),
+        (vec![], "steps is empty"),
+    ] {
+        let bad = ExportOptions {
+            steps: steps.iter().map(|s| s.to_string()).collect(),
+            ..ExportOptions::default()
+        };
+        let err = export_kfp(&dir.path().join("bad"), &bad)
+            .expect_err("refused")
+            .to_string();
+        assert!(err.contains(expected), "{steps:?}: {err}");
+        assert!(!dir.path().join("bad/pipeline.yaml").exists());
+    }
+}
