@@ -15,9 +15,9 @@ use crate::files;
 use crate::indicators::{atr, dema, nan_max, nan_min, pct_return, rolling_mean, rsi};
 use crate::train_csv::NUM_ASSETS;
 
-/// `01/05/2021` as the lab's `time.mktime` reads it on a UTC machine (every
-/// KFP container): rows from this instant on are validation (`train_flg` 0).
-pub const VALID_FROM: i64 = 1_619_827_200;
+/// Where validation starts, part of the artifact contract: modeling and
+/// the charts read the split too.
+pub use crate::contract::VALID_FROM;
 
 /// The lab's look-back windows, in rows (minutes on real data).
 pub const WINDOWS: [usize; 3] = [30, 120, 240];
