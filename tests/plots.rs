@@ -61,7 +61,7 @@ fn every_chart_renders_png_and_svg() {
 
 use crypto_lab::contract::{Evals, FeatureImportance, TrainingHistory};
 use crypto_lab::model_params::ModelParams;
-use crypto_lab::plots::{style, Histogram};
+use crypto_lab::plots::{style, Histogram, PipelineStep, PriceNotes};
 
 /// One `<text>` of an SVG: anchor, position and content.
 #[derive(Debug, Clone)]
@@ -177,17 +177,23 @@ fn day(d: i64) -> i64 {
 
 #[test]
 fn rmse_axis_labels_differ_and_rounds_are_whole() {
-    let rounds = 300;
+    // rmse falls to its best round and then rises until its patience runs
+    // out, while the weighted correlation still improves.
+    let (best, patience) = (214, 60);
+    let rounds = best + patience;
     let rmse: Vec<f64> = (0..rounds)
-        .map(|i| 0.004691 - 0.000008 * (1.0 - (-(i as f64) / 60.0).exp()))
+        .map(|i| {
+            let past = (i as f64 - (best - 1) as f64).max(0.0);
+            0.004691 - 0.000008 * (1.0 - (-(i as f64) / 60.0).exp()) + 1e-8 * past
+        })
         .collect();
     let wcorr: Vec<f64> = (0..rounds)
         .map(|i| 0.02 + 0.03 * (1.0 - (-(i as f64) / 80.0).exp()))
         .collect();
     let history = TrainingHistory {
-        best_iteration: 214,
-        rmse: rmse[213],
-        weighted_correlation: wcorr[213],
+        best_iteration: best,
+        rmse: rmse[best - 1],
+        weighted_correlation: wcorr[best - 1],
         evals: Evals {
             rmse,
             eval_wcorr: wcorr,
@@ -195,7 +201,10 @@ fn rmse_axis_labels_differ_and_rounds_are_whole() {
         stopped_early: true,
         train_rows: 1000,
         valid_rows: 100,
-        params: ModelParams::default(),
+        params: ModelParams {
+            early_stopping_rounds: patience,
+            ..ModelParams::default()
+        },
         custom_feval: false,
     };
     let (svg, axes) = rendered(&Chart::learning_curves(&history));
@@ -215,6 +224,50 @@ fn rmse_axis_labels_differ_and_rounds_are_whole() {
         .unwrap_or_else(|| panic!("no rmse axis in {axes:?}"));
     assert!(rmse_axis.len() >= 3, "{rmse_axis:?}");
     assert!(svg.contains("best round 214"));
+    assert!(
+        svg.contains("Best round 214, chosen by rmse (early stopping, 60 rounds)"),
+        "{:?}",
+        texts(&svg).first()
+    );
+}
+
+#[test]
+fn learning_curves_name_the_weighted_correlation_when_it_stops_training() {
+    let (best, patience) = (50, 30);
+    let rounds = best + patience;
+    // rmse keeps improving; the weighted correlation peaks at `best`.
+    let rmse: Vec<f64> = (0..rounds).map(|i| 0.005 - 1e-7 * i as f64).collect();
+    let wcorr: Vec<f64> = (0..rounds)
+        .map(|i| 0.05 - 1e-5 * (i as f64 - (best - 1) as f64).abs())
+        .collect();
+    let history = TrainingHistory {
+        best_iteration: best,
+        rmse: rmse[best - 1],
+        weighted_correlation: wcorr[best - 1],
+        evals: Evals {
+            rmse,
+            eval_wcorr: wcorr,
+        },
+        stopped_early: true,
+        train_rows: 1000,
+        valid_rows: 100,
+        params: ModelParams {
+            early_stopping_rounds: patience,
+            ..ModelParams::default()
+        },
+        custom_feval: false,
+    };
+    let svg = Chart::learning_curves(&history).to_svg().expect("svg").0;
+    assert!(
+        svg.contains("chosen by weighted correlation (early stopping, 30 rounds)"),
+        "{:?}",
+        texts(&svg).first()
+    );
+    // A record whose rounds do not replay to its best round claims no metric.
+    let mut edited = history.clone();
+    edited.best_iteration = 40;
+    let svg = Chart::learning_curves(&edited).to_svg().expect("svg").0;
+    assert!(svg.contains("Best round 40") && !svg.contains("chosen by"));
 }
 
 #[test]
@@ -226,7 +279,7 @@ fn price_axis_has_dates_and_whole_prices() {
             (t, close, 40.0 + 25.0 * ((h as f64) / 5.0).cos().abs())
         })
         .collect();
-    let chart = Chart::price_volume_of(bars, 1).expect("chart");
+    let chart = Chart::price_volume_of(bars.clone(), 1, PriceNotes::default()).expect("chart");
     let (svg, axes) = rendered(&chart);
     let dates = axes
         .iter()
@@ -250,7 +303,33 @@ fn price_axis_has_dates_and_whole_prices() {
         svg.contains("2021-04-01") && svg.contains("2021-04-06"),
         "period in the title"
     );
-    assert!(svg.contains("Bitcoin"));
+    // No name given, so none is made up; the split lies after these bars.
+    assert!(svg.contains("Asset 1, 2021-04-01") && !svg.contains("Bitcoin"));
+    assert!(!svg.contains("validation from"));
+
+    let notes = PriceNotes {
+        name: Some("Bitcoin".into()),
+        synthetic: true,
+        valid_from: day(3),
+    };
+    let (svg, _) = rendered(&Chart::price_volume_of(bars, 1, notes).expect("chart"));
+    assert!(svg.contains("Asset 1 (Bitcoin, synthetic data)"));
+    assert!(svg.contains("validation from 2021-04-04"));
+}
+
+#[test]
+fn price_chart_marks_the_lab_split_and_says_when_data_is_synthetic() {
+    let bars: Vec<(i64, f64, f64)> = (0..60 * 24)
+        .map(|h| (day(0) + h * 3600, 58_000.0 + h as f64, 10.0))
+        .collect();
+    let notes = PriceNotes {
+        name: Some("Bitcoin".into()),
+        ..PriceNotes::default()
+    };
+    let (svg, _) = rendered(&Chart::price_volume_of(bars, 1, notes).expect("chart"));
+    // The lab's split falls inside these two months.
+    assert!(svg.contains("validation from 2021-05-01"), "split label");
+    assert!(svg.contains("Asset 1 (Bitcoin)") && !svg.contains("synthetic"));
 }
 
 #[test]
@@ -283,20 +362,37 @@ fn histogram_counts_are_whole_numbers() {
 #[test]
 fn importance_scatter_and_lines_label_their_axes() {
     let importance = FeatureImportance {
-        feature: (0..20).map(|i| format!("feature_{i}")).collect(),
-        split: vec![1.0; 20],
-        gain: (0..20).map(|i| 0.0031 / f64::from(i + 1)).collect(),
+        feature: (0..24).map(|i| format!("feature_{i}")).collect(),
+        split: vec![1.0; 24],
+        gain: (0..24).map(|i| 0.0031 / f64::from(i + 1)).collect(),
     };
     let (svg, axes) = rendered(&Chart::importance(&importance));
     assert!(svg.contains("feature_0") && !svg.contains("feature_15"));
+    assert!(
+        svg.contains("top 15 of 24 features"),
+        "title counts the features"
+    );
     assert!(axes.iter().any(|a| a.iter().all(|l| number(l).is_some())));
 
     let actual: Vec<f32> = (0..3000)
         .map(|i| ((i as f32) * 0.37).sin() * 0.01)
         .collect();
     let pred: Vec<f64> = actual.iter().map(|a| f64::from(*a) * 0.05 + 1e-5).collect();
-    let (_, axes) = rendered(&Chart::predicted_vs_actual(&pred, &actual));
-    assert_eq!(axes.len(), 2, "{axes:?}");
+    let (svg, axes) = rendered(&Chart::predicted_vs_actual(&pred, &actual));
+    // Two panels, two axes each: the rows, and the bins' means (the
+    // legend's entries line up like an axis and are left out).
+    let numeric = axes
+        .iter()
+        .filter(|a| a.iter().all(|l| number(l).is_some()))
+        .count();
+    assert_eq!(numeric, 4, "{axes:?}");
+    // Predictions exactly proportional to the actuals: a perfect correlation.
+    assert!(
+        svg.contains("Predicted vs actual Target (validation, corr 1.000)"),
+        "{:?}",
+        texts(&svg).first()
+    );
+    assert!(svg.contains("Mean actual in 20 bins of the prediction"));
 
     let lines = Chart::Lines {
         title: "Whole lab: wall time against rows".into(),
@@ -316,4 +412,125 @@ fn importance_scatter_and_lines_label_their_axes() {
         let hex = format!("#{:02X}{:02X}{:02X}", c.0, c.1, c.2);
         assert!(svg.contains(&hex), "{hex}");
     }
+}
+
+#[test]
+fn predicted_vs_actual_bins_follow_the_signal_and_weight_the_correlation() {
+    // Actuals are noise plus the prediction scaled up: the bins' means must
+    // rise with the prediction although a row's noise is far larger.
+    let n = 20_000;
+    let pred: Vec<f64> = (0..n)
+        .map(|i| ((i * 7919) % n) as f64 / n as f64 * 0.002 - 0.001)
+        .collect();
+    let actual: Vec<f32> = pred
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p * 2.0 + ((i as f64) * 1.7).sin() * 0.02) as f32)
+        .collect();
+    let weight: Vec<f64> = (0..n).map(|i| 1.0 + (i % 3) as f64).collect();
+    let chart = Chart::predicted_vs_actual_weighted(&pred, &actual, &weight);
+    let Chart::PredictedVsActual {
+        points,
+        bins,
+        corr,
+        weighted,
+    } = &chart
+    else {
+        panic!("not predicted vs actual");
+    };
+    assert!(weighted);
+    assert!(points.len() <= 2 * crypto_lab::plots::MAX_POINTS);
+    assert_eq!(bins.len(), crypto_lab::plots::PREDICTION_BINS);
+    assert!(bins.windows(2).all(|b| b[0].0 < b[1].0), "{bins:?}");
+    let (first, last) = (bins[0], bins[bins.len() - 1]);
+    assert!(last.1 - first.1 > 0.002, "{bins:?}");
+    let expected = crypto_lab::metrics::weighted_correlation(&pred, &actual, &weight);
+    assert_eq!(*corr, expected);
+    let (svg, _) = rendered(&chart);
+    assert!(svg.contains(&format!("weighted corr {expected:.3}")));
+}
+
+#[test]
+fn pipeline_chart_draws_every_registered_stage_in_order() {
+    let chart = crypto_lab::kfp::v2::pipeline_chart(&crypto_lab::kfp::ExportOptions::default());
+    let Chart::Pipeline(steps) = &chart else {
+        panic!("not a pipeline chart");
+    };
+    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+    let mut expected = vec![
+        crypto_lab::kfp::v2::CREATE_PVC_TASK,
+        crypto_lab::kfp::v2::PREPARE_TASK,
+    ];
+    expected.extend(STAGES.iter().map(|s| s.command));
+    assert_eq!(names, expected);
+    assert!(steps[..2].iter().all(|s: &PipelineStep| s.setup));
+    let svg = chart.to_svg().expect("svg").0;
+    let shown: Vec<String> = texts(&svg).into_iter().map(|t| t.content).collect();
+    let all = shown.join("\n");
+    for (i, stage) in STAGES.iter().enumerate() {
+        let at = shown
+            .iter()
+            .position(|t| t == stage.command)
+            .unwrap_or_else(|| panic!("{} missing from {shown:?}", stage.command));
+        if let Some(prev) = i.checked_sub(1) {
+            let before = shown
+                .iter()
+                .position(|t| t == STAGES[prev].command)
+                .expect("previous stage");
+            assert!(
+                before < at,
+                "{} drawn before {}",
+                stage.command,
+                STAGES[prev].command
+            );
+        }
+        for file in stage.outputs() {
+            assert!(all.contains(file), "{file} of {} not shown", stage.command);
+        }
+    }
+    assert!(all.contains("2 KFP steps, then the lab's 6 stages"));
+    for t in texts(&svg) {
+        assert!(
+            t.size * 1.24 >= f64::from(style::TICK_PX) - 0.01,
+            "{t:?} is small"
+        );
+    }
+    // One arrow per link: drawn as paths ending in a filled head.
+    assert_eq!(svg.matches("<polygon").count(), steps.len() - 1);
+}
+
+#[test]
+fn price_chart_from_records_says_synthetic_only_for_synth_data() {
+    let dir = TempDir::new("plots-synthetic");
+    let data = dir.path();
+    let opts = SynthOptions {
+        start: crypto_lab::calendar::parse_instant("2021-04-29").expect("date"),
+        end: crypto_lab::calendar::parse_instant("2021-05-03").expect("date"),
+        seed: 5,
+    };
+    synth(data, &opts, &Silent).expect("synth");
+    let ctx = StageContext::new(data, &Silent);
+    crypto_lab::stages::LOAD_DATA
+        .execute(&ctx)
+        .expect("load_data");
+    assert!(crypto_lab::plots::synthetic_data(data));
+    let svg = Chart::price_volume_file(data, 1)
+        .expect("chart")
+        .to_svg()
+        .expect("svg")
+        .0;
+    assert!(svg.contains("Asset 1 (Bitcoin, synthetic data)"), "title");
+    assert!(svg.contains("validation from 2021-05-01"), "split");
+
+    // The competition's file in its place: load_data reads it, and the
+    // chart no longer calls the data synthetic.
+    std::fs::copy(
+        fixture_dir().join(files::TRAIN_CSV),
+        data.join(files::TRAIN_CSV),
+    )
+    .expect("copy fixture");
+    crypto_lab::stages::LOAD_DATA
+        .execute(&ctx)
+        .expect("load_data");
+    assert!(!crypto_lab::plots::synthetic_data(data));
 }

@@ -13,6 +13,10 @@ use crate::columns::{col, frame, i64_column, F64Pieces};
 use crate::error::Result;
 use crate::model_params::ModelParams;
 
+/// `01/05/2021` as the lab's `time.mktime` reads it on a UTC machine (every
+/// KFP container): rows from this instant on are validation (`train_flg` 0).
+pub const VALID_FROM: i64 = 1_619_827_200;
+
 /// Per-round validation metrics.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Evals {

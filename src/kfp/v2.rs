@@ -4,10 +4,13 @@
 use serde_json::{json, Map, Value};
 
 use super::ExportOptions;
+use crate::plots::{Chart, PipelineStep};
 use crate::stages::evaluation_result::{
     CHARTS_PATH_FLAG, EXECUTOR_INPUT_FLAG, METRICS_PATH_FLAG, SUMMARY_PATH_FLAG,
 };
 use crate::stages::{Stage, StageKind};
+
+pub use super::volume::CREATE_PVC_TASK;
 
 /// Version the files declare (the kfp release whose compiler they match).
 pub const SDK_VERSION: &str = "kfp-2.17.3";
@@ -22,8 +25,9 @@ const REPORT_ARTIFACTS: [(&str, &str, &str); 2] = [
 /// Suffix of the claim the pipeline creates (the lab's `resource_name`).
 pub const PVC_SUFFIX: &str = "-data-volume";
 /// The task (and component name) of the step that makes the fresh claim
-/// writable for the image's user before the lab's stages run.
-pub const PREPARE_TASK: &str = "prepare-volume";
+/// writable for the image's user before the lab's stages run: the v1
+/// pipeline's step of the same command.
+pub const PREPARE_TASK: &str = super::volume::PREPARE_STAGE.command;
 /// The parameter that holds the data path: fixed to the mount path in the
 /// pipeline, never a run parameter.
 pub const DATA_PATH: &str = "data_path";
@@ -258,17 +262,19 @@ pub fn pipeline(opts: &ExportOptions) -> (Value, Value) {
     }
     let mut tasks = Map::new();
     tasks.insert(
-        "createpvc".into(),
+        CREATE_PVC_TASK.into(),
         json!({
             "cachingOptions": {"enableCache": true},
             "componentRef": {"name": "comp-createpvc"},
             "inputs": {"parameters": pvc_inputs},
-            "taskInfo": {"name": "createpvc"},
+            "taskInfo": {"name": CREATE_PVC_TASK},
         }),
     );
     let mut platform_executors = Map::new();
-    let pvc_ref =
-        json!({"taskOutputParameter": {"outputParameterKey": "name", "producerTask": "createpvc"}});
+    let pvc_ref = json!({"taskOutputParameter": {
+        "outputParameterKey": "name",
+        "producerTask": CREATE_PVC_TASK,
+    }});
     let pvc_mount = json!([{
         "mountPath": opts.data_path,
         "pvcNameParameter": pvc_ref,
@@ -285,7 +291,7 @@ pub fn pipeline(opts: &ExportOptions) -> (Value, Value) {
         json!({
             "cachingOptions": {"enableCache": true},
             "componentRef": {"name": format!("comp-{PREPARE_TASK}")},
-            "dependentTasks": ["createpvc"],
+            "dependentTasks": [CREATE_PVC_TASK],
             "inputs": {"parameters": {DATA_PATH: {"runtimeValue": {"constant": opts.data_path}}}},
             "taskInfo": {"name": PREPARE_TASK},
         }),
@@ -299,7 +305,7 @@ pub fn pipeline(opts: &ExportOptions) -> (Value, Value) {
     for stage in opts.stages() {
         components.insert(component_key(stage), component(stage));
         executors.insert(executor_key(stage), executor(stage, opts));
-        let mut deps = vec!["createpvc".to_string()];
+        let mut deps = vec![CREATE_PVC_TASK.to_string()];
         deps.push(match previous {
             Some(p) => p.command.to_string(),
             None => PREPARE_TASK.to_string(),
@@ -340,4 +346,33 @@ pub fn pipeline(opts: &ExportOptions) -> (Value, Value) {
     let platform =
         json!({"platforms": {"kubernetes": {"deploymentSpec": {"executors": platform_executors}}}});
     (doc, platform)
+}
+
+/// The pipeline's tasks in the order [`pipeline`] chains them, for its
+/// chart: the claim's creation, prepare-volume, then every step of `opts`
+/// with the files it writes.
+pub fn pipeline_steps(opts: &ExportOptions) -> Vec<PipelineStep> {
+    let mut steps = vec![
+        PipelineStep {
+            name: CREATE_PVC_TASK.to_string(),
+            details: vec!["claims the data volume".into()],
+            setup: true,
+        },
+        PipelineStep {
+            name: PREPARE_TASK.to_string(),
+            details: vec!["hands it to the image's user".into()],
+            setup: true,
+        },
+    ];
+    steps.extend(opts.stages().into_iter().map(|s| PipelineStep {
+        name: s.command.to_string(),
+        details: s.outputs().iter().map(|f| f.to_string()).collect(),
+        setup: false,
+    }));
+    steps
+}
+
+/// The chart of [`pipeline_steps`]: the graph `opts` exports.
+pub fn pipeline_chart(opts: &ExportOptions) -> Chart {
+    Chart::Pipeline(pipeline_steps(opts))
 }

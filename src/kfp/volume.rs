@@ -22,6 +22,10 @@ pub const IMAGE_UID: u32 = 1000;
 /// The image user's group.
 pub const IMAGE_GID: u32 = 1000;
 
+/// The task that creates the pipeline's claim before prepare-volume runs
+/// (kfp-kubernetes' CreatePVC, named as its compiler names it).
+pub const CREATE_PVC_TASK: &str = "createpvc";
+
 /// prepare-volume as a stage of the KFP v1 pipeline (its component and
 /// Argo step are made like the lab's stages'); not one of the lab's
 /// [`crate::stages::STAGES`], and the v2 pipeline has its own component.

@@ -24,8 +24,8 @@ mod font;
 pub mod style;
 pub mod ticks;
 
-pub use data::{charts, lab_charts, ChartInputs, Histogram};
-use data::{price_bars, thin_step};
+pub use data::{charts, lab_charts, synthetic_data, ChartInputs, Histogram, PriceNotes};
+use data::{price_bars, PredictionSummary};
 pub use font::{
     ensure_font, find_font, find_font_in, font_candidates, FONT_ENV, FONT_HINT, FONT_SEARCH_ENV,
 };
@@ -40,6 +40,12 @@ pub const MAX_POINTS: usize = 5_000;
 pub const MAX_BARS: usize = 2_000;
 /// The asset whose price and volume are drawn by default (Bitcoin).
 pub const PRICE_ASSET: i64 = 1;
+/// Bins of the prediction in the predicted-vs-actual chart, each holding
+/// about the same number of rows.
+pub const PREDICTION_BINS: usize = 20;
+/// Features named at most in the importance chart (more bars than this
+/// cannot be labelled at [`SIZE`]).
+pub const MAX_IMPORTANCE_BARS: usize = 15;
 /// Features whose distributions are drawn.
 pub const DISTRIBUTION_FEATURES: [&str; 4] = ["RSI_30", "return_30", "sma_30", "HL"];
 
@@ -64,6 +70,8 @@ pub enum Chart {
     PriceVolume {
         /// Asset shown.
         asset_id: i64,
+        /// Its name, where the data came from, where validation starts.
+        notes: PriceNotes,
         /// (timestamp, close, volume).
         bars: Vec<(i64, f64, f64)>,
     },
@@ -74,7 +82,23 @@ pub enum Chart {
     /// Gain importance per feature.
     Importance(FeatureImportance),
     /// Predicted against actual Target on validation rows.
-    PredictedVsActual(Vec<(f64, f64)>),
+    PredictedVsActual {
+        /// (predicted, actual) of evenly spaced rows, at most about
+        /// [`MAX_POINTS`].
+        points: Vec<(f64, f64)>,
+        /// (mean predicted, mean actual) of each prediction bin that holds
+        /// rows, lowest prediction first, over every row.
+        bins: Vec<(f64, f64)>,
+        /// Correlation of predicted and actual over every row.
+        corr: f64,
+        /// Whether `corr` is weighted by the assets' weights (the lab's
+        /// metric) or plain Pearson.
+        weighted: bool,
+    },
+    /// A pipeline's steps in order, each linked to the next (the lab's:
+    /// `crate::kfp::v2::pipeline_chart`, which knows the stages; the
+    /// charts may not, as evaluation_result draws them).
+    Pipeline(Vec<PipelineStep>),
     /// Named line series on shared axes (e.g. benchmark time against rows).
     Lines {
         /// Chart title.
@@ -86,15 +110,38 @@ pub enum Chart {
     },
 }
 
+/// One box of the pipeline chart.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PipelineStep {
+    /// The task's name as KFP shows it.
+    pub name: String,
+    /// What is written beside it: the files a stage writes, or what one
+    /// of KFP's steps does.
+    pub details: Vec<String>,
+    /// Whether it is one of KFP's steps rather than a lab stage.
+    pub setup: bool,
+}
+
 impl Chart {
     /// Price and volume of `asset_id` from `df_train`.
-    pub fn price_volume(df_train: &DataFrame, asset_id: i64) -> Result<Chart> {
-        Chart::price_volume_of(price_bars(df_train, asset_id)?, asset_id)
+    pub fn price_volume(df_train: &DataFrame, asset_id: i64, notes: PriceNotes) -> Result<Chart> {
+        Chart::price_volume_of(price_bars(df_train, asset_id)?, asset_id, notes)
+    }
+
+    /// The price chart of `asset_id` from `df_train.parquet` in `data_path`,
+    /// read a slice at a time, with the notes its records give
+    /// ([`PriceNotes::of_data_path`]).
+    pub fn price_volume_file(data_path: &Path, asset_id: i64) -> Result<Chart> {
+        data::price_chart(data_path, asset_id)
     }
 
     /// The price chart from (timestamp, close, volume) bars of one asset, in
     /// any order; thinned to [`MAX_BARS`].
-    pub fn price_volume_of(mut bars: Vec<(i64, f64, f64)>, asset_id: i64) -> Result<Chart> {
+    pub fn price_volume_of(
+        mut bars: Vec<(i64, f64, f64)>,
+        asset_id: i64,
+        notes: PriceNotes,
+    ) -> Result<Chart> {
         bars.sort_by_key(|b| b.0);
         let step = bars.len().div_ceil(MAX_BARS).max(1);
         let bars: Vec<_> = bars.into_iter().step_by(step).collect();
@@ -103,7 +150,11 @@ impl Chart {
                 "asset {asset_id} has no rows to draw"
             )));
         }
-        Ok(Chart::PriceVolume { asset_id, bars })
+        Ok(Chart::PriceVolume {
+            asset_id,
+            notes,
+            bars,
+        })
     }
 
     /// Distributions of `features` in a feature frame.
@@ -126,33 +177,34 @@ impl Chart {
         Chart::Importance(importance.clone())
     }
 
-    /// Predicted against actual Target (thinned to [`MAX_POINTS`]).
+    /// Predicted against actual Target (thinned to [`MAX_POINTS`]), with
+    /// the plain Pearson correlation: see
+    /// [`Chart::predicted_vs_actual_weighted`] for the lab's metric.
     pub fn predicted_vs_actual(pred: &[f64], actual: &[f32]) -> Chart {
-        Chart::PredictedVsActual(
-            pred.iter()
-                .zip(actual)
-                .step_by(thin_step(pred.len()))
-                .map(|(p, a)| (f64::from(*a), *p))
-                .collect(),
-        )
+        // Equal weights make the weighted correlation Pearson's.
+        PredictionSummary::of(pred, actual, &vec![1.0; pred.len()], false)
     }
 
-    /// [`Chart::predicted_vs_actual`] of modeling's `valid_predictions.parquet`,
-    /// read a slice at a time.
+    /// Predicted against actual Target with the weighted correlation of
+    /// every row, as the lab scores it.
+    pub fn predicted_vs_actual_weighted(pred: &[f64], actual: &[f32], weight: &[f64]) -> Chart {
+        PredictionSummary::of(pred, actual, weight, true)
+    }
+
+    /// [`Chart::predicted_vs_actual_weighted`] of modeling's
+    /// `valid_predictions.parquet`, read a slice at a time.
     pub fn predicted_vs_actual_file(path: &Path) -> Result<Chart> {
-        let step = thin_step(parquet_rows(path)?);
-        let mut points = Vec::new();
-        let mut row = 0;
-        ValidPredictions::for_each_slice(path, |pred, actual, _| {
-            for (p, a) in pred.iter().zip(actual) {
-                if row % step == 0 {
-                    points.push((f64::from(*a), *p));
-                }
-                row += 1;
-            }
+        let mut summary = PredictionSummary::new(parquet_rows(path)?, true);
+        ValidPredictions::for_each_slice(path, |pred, actual, weight| {
+            summary.first_pass(pred, actual, weight);
             Ok(())
         })?;
-        Ok(Chart::PredictedVsActual(points))
+        summary.close_first_pass();
+        ValidPredictions::for_each_slice(path, |pred, actual, weight| {
+            summary.second_pass(pred, actual, weight);
+            Ok(())
+        })?;
+        Ok(summary.chart())
     }
 
     /// File-name stem of the chart.
@@ -162,7 +214,8 @@ impl Chart {
             Chart::Distributions(_) => "feature_distributions".into(),
             Chart::LearningCurves(_) => "learning_curves".into(),
             Chart::Importance(_) => "feature_importance".into(),
-            Chart::PredictedVsActual(_) => "predicted_vs_actual".into(),
+            Chart::PredictedVsActual { .. } => "predicted_vs_actual".into(),
+            Chart::Pipeline(_) => "pipeline".into(),
             Chart::Lines { .. } => "lines".into(),
         }
     }

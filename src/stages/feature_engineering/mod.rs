@@ -23,9 +23,9 @@ mod get_features;
 pub use features::{AssetBars, FeatureColumn, FeatureValue, Features, KEY_COLUMNS};
 pub use get_features::get_features;
 
-/// `01/05/2021` as the lab's `time.mktime` reads it on a UTC machine (every
-/// KFP container): rows from this instant on are validation (`train_flg` 0).
-pub const VALID_FROM: i64 = 1_619_827_200;
+/// Where validation starts, part of the artifact contract: modeling and
+/// the charts read the split too.
+pub use crate::contract::VALID_FROM;
 
 /// The features the lab's [`get_features`] computes for each bar, in the
 /// lab's order: in `feature_df` after the keys, Target and train_flg, and in

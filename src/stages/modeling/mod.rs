@@ -12,6 +12,7 @@ use crate::contract::{Evals, FeatureImportance, TrainingHistory, ValidPrediction
 use crate::files;
 
 use crate::columns::join_names;
+use crate::contract::early_stopping::EarlyStopping;
 use crate::error::{Error, Result};
 use crate::lgbm::{Dataset, Importance, Trainer};
 use crate::metrics::weighted_correlation;
@@ -30,11 +31,9 @@ pub fn is_crate_feval(f: Feval) -> bool {
 use crate::model_params::ModelParams;
 use crate::progress::Progress;
 use crate::stages::feature_engineering::COMPUTED_FEATURES;
-use early_stopping::EarlyStopping;
 use inputs::explain_unusable;
 pub use inputs::{model_columns, model_inputs, FeatureRows, ModelInputs, SplitRows};
 
-mod early_stopping;
 mod inputs;
 
 /// The lab's features, in the lab's order: Asset_ID (categorical) and the
