@@ -63,7 +63,9 @@ pub fn main() -> Result<()> {
             let out = a.out.clone().unwrap_or_else(|| data_path.join("plots"));
             let t = Instant::now();
             let mut charts = crypto_lab::plots::lab_charts(data_path, a.asset)?;
-            charts.push(crypto_lab::kfp::v2::pipeline_chart(&crypto_lab::kfp::ExportOptions::default()));
+            charts.push(crypto_lab::kfp::v2::pipeline_chart(
+                &crypto_lab::kfp::ExportOptions::default(),
+            ));
             let written = crypto_lab::plots::save_all(&charts, &out)?;
             term.log(&format!(
                 "plot: wrote {} charts to {} ({:.1}s)",

@@ -67,9 +67,18 @@ pub fn require_columns(path: &Path, present: &[String], required: &[&str]) -> Re
     Ok(())
 }
 
+/// Column `name` of `df`, found by comparing names one by one. Not
+/// `DataFrame::column`: that looks the name up in a schema the frame caches
+/// with a hasher seeded per copy of polars, and the notebook kernel links a
+/// copy into every cell, so a frame kept from one cell to the next misses
+/// every name in the schema an earlier cell cached. The frames here have a
+/// few dozen columns; comparing names costs nothing.
+pub fn find_column<'a>(df: &'a DataFrame, name: &str) -> Option<&'a Column> {
+    df.columns().iter().find(|c| c.name().as_str() == name)
+}
+
 fn column<'a>(df: &'a DataFrame, name: &str, path: &Path) -> Result<&'a Column> {
-    df.column(name)
-        .map_err(|_| Error::bad_input(path, format!("missing column `{name}`")))
+    find_column(df, name).ok_or_else(|| Error::bad_input(path, format!("missing column `{name}`")))
 }
 
 /// A numeric column as `f64`, nulls as NaN (pandas' view of a missing value).
@@ -304,4 +313,38 @@ pub fn nan_as_null(name: &str, values: Vec<f64>) -> Column {
 /// A frame from columns of equal length.
 pub fn frame(columns: Vec<Column>) -> Result<DataFrame> {
     Ok(DataFrame::new_infer_height(columns)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn columns_are_found_without_the_frames_cached_schema() {
+        // What a notebook cell sees of a frame an earlier cell cached the
+        // schema of with another copy of polars: a cache that misses.
+        let mut df = frame(vec![
+            col("timestamp", vec![1i64, 2]),
+            col("Close", vec![1.0, 2.0]),
+        ])
+        .unwrap();
+        let elsewhere: Schema = [
+            ("a".into(), DataType::Int64),
+            ("b".into(), DataType::Float64),
+        ]
+        .into_iter()
+        .collect();
+        // SAFETY: only the names differ from the columns, not the dtypes or
+        // the width; the frame is read by name alone below.
+        unsafe { df.set_schema(std::sync::Arc::new(elsewhere)) };
+        assert!(df.column("timestamp").is_err());
+        assert_eq!(
+            i64_column(&df, "timestamp", Path::new("t")).unwrap(),
+            [1, 2]
+        );
+        assert_eq!(
+            f64_column(&df, "Close", Path::new("t")).unwrap(),
+            [1.0, 2.0]
+        );
+    }
 }

@@ -78,4 +78,7 @@ pub mod prelude {
     pub use crate::stages::{StageContext, StageOutput, STAGES};
     pub use crate::synth::{synth, SynthOptions};
     pub use crate::table::{describe, sample_rows, Table};
+    /// The frames the stages hand each other (a notebook names the type of a
+    /// variable holding one).
+    pub use polars::prelude::DataFrame;
 }

@@ -100,7 +100,7 @@ pub fn sample_rows(
     group_col: &str,
     skip: usize,
 ) -> Result<DataFrame> {
-    let column = df.column(group_col).map_err(|_| {
+    let column = crate::columns::find_column(df, group_col).ok_or_else(|| {
         let names = df.get_column_names();
         let hint = crate::columns::closest(group_col, names.iter().map(|n| n.as_str()))
             .map(|n| format!(" (did you mean `{}`?)", printable(n)))
