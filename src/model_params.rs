@@ -60,13 +60,39 @@ fn lab_verbose() -> i32 {
     -1
 }
 
-/// The lab's `features` list: every feature its `get_features` computes and
-/// `Asset_ID`.
+/// The lab's `features` list, as its Modeling cell writes it: `Asset_ID`
+/// and every feature its `get_features` computes, in that order (a test
+/// holds it to feature_engineering's columns).
+pub const LAB_FEATURES: [&str; 24] = [
+    "Asset_ID",
+    "RSI_30",
+    "ATR_30",
+    "DEMA_30",
+    "RSI_120",
+    "ATR_120",
+    "DEMA_120",
+    "RSI_240",
+    "ATR_240",
+    "DEMA_240",
+    "sma_30",
+    "return_30",
+    "sma_120",
+    "return_120",
+    "sma_240",
+    "return_240",
+    "HL",
+    "OC",
+    "lower_shadow",
+    "upper_shadow",
+    "Day",
+    "dayofyear",
+    "weekofyear",
+    "season",
+];
+
+/// [`LAB_FEATURES`] as owned names, the default of [`ModelParams::features`].
 pub fn lab_features() -> Vec<String> {
-    crate::stages::modeling::FEATURES
-        .iter()
-        .map(|f| f.to_string())
-        .collect()
+    LAB_FEATURES.iter().map(|f| f.to_string()).collect()
 }
 
 impl Default for ModelParams {

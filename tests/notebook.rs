@@ -112,7 +112,7 @@ fn the_modeling_cell_sets_every_key_of_the_labs_params() {
     let cells = code_cells();
     let cell = cells
         .iter()
-        .find(|c| c.contains("let params = ModelParams {"))
+        .find(|c| c.contains("let params: ModelParams = ModelParams {"))
         .expect("a cell with the modeling parameters as a literal");
     for key in [
         "n_estimators: 1200",

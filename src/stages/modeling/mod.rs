@@ -11,7 +11,6 @@ use crate::artifact::{
 use crate::contract::{Evals, FeatureImportance, TrainingHistory, ValidPredictions};
 use crate::files;
 
-use crate::columns::join_names;
 use crate::contract::early_stopping::EarlyStopping;
 use crate::error::{Error, Result};
 use crate::lgbm::{Dataset, Importance, Trainer};
@@ -30,15 +29,15 @@ pub fn is_crate_feval(f: Feval) -> bool {
 }
 use crate::model_params::ModelParams;
 use crate::progress::Progress;
-use crate::stages::feature_engineering::COMPUTED_FEATURES;
 use inputs::explain_unusable;
 pub use inputs::{model_columns, model_inputs, FeatureRows, ModelInputs, SplitRows};
 
 mod inputs;
 
 /// The lab's features, in the lab's order: Asset_ID (categorical) and the
-/// features feature_engineering computes.
-pub const FEATURES: [&str; 24] = join_names(["Asset_ID"], COMPUTED_FEATURES);
+/// features feature_engineering computes (a test holds the two lists
+/// together).
+pub const FEATURES: [&str; 24] = crate::model_params::LAB_FEATURES;
 
 /// A trained model and its record.
 #[derive(Debug, Clone)]
