@@ -87,12 +87,7 @@ pub fn edited_functions(
     if !same_features(&get_features(bars, &opts), &crate_get_features(bars, &opts)) {
         edited.push("get_features");
     }
-    let n = 1000;
-    let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 1e-3).collect();
-    let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos() * 1e-2).collect();
-    let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 14) as f64).collect();
-    let ours = crate::metrics::weighted_correlation(&a, &b, &w);
-    if feval(&a, &b, &w).to_bits() != ours.to_bits() {
+    if !crate::stages::modeling::is_crate_feval(feval) {
         edited.push("weighted_correlation");
     }
     edited

@@ -23,9 +23,20 @@ use crate::metrics::weighted_correlation;
 /// [`modeling_with`].
 pub type Feval = fn(&[f64], &[f32], &[f64]) -> f64;
 
-/// Whether `f` is the crate's own [`weighted_correlation`].
+/// Whether `f` computes what the crate's own [`weighted_correlation`]
+/// computes: the same function, or one that gives the same bits on a fixed
+/// set of rows (a notebook's unedited copy of the lab's cell is another
+/// function of the same text). An edit that agrees on these rows and not
+/// on others goes unseen; the history then calls it the lab's.
 pub fn is_crate_feval(f: Feval) -> bool {
-    std::ptr::fn_addr_eq(f, weighted_correlation as Feval)
+    if std::ptr::fn_addr_eq(f, weighted_correlation as Feval) {
+        return true;
+    }
+    let n = 1000;
+    let a: Vec<f64> = (0..n).map(|i| (i as f64 * 0.37).sin() * 1e-3).collect();
+    let b: Vec<f32> = (0..n).map(|i| (i as f32 * 0.11).cos() * 1e-2).collect();
+    let w: Vec<f64> = (0..n).map(|i| 1.0 + (i % 14) as f64).collect();
+    f(&a, &b, &w).to_bits() == weighted_correlation(&a, &b, &w).to_bits()
 }
 use crate::model_params::ModelParams;
 use crate::progress::Progress;
@@ -326,6 +337,31 @@ mod tests {
             .filter(|c| !["timestamp", "Target", "train_flg"].contains(c))
             .collect();
         assert_eq!(derived, FEATURES);
+    }
+
+    /// A notebook cell's copy of the lab's feval: another function, the
+    /// same text.
+    fn copied_feval(a: &[f64], b: &[f32], w: &[f64]) -> f64 {
+        let sum = |f: &dyn Fn(usize) -> f64| (0..a.len()).map(f).sum::<f64>();
+        let b = |i: usize| f64::from(b[i]);
+        let sum_w = sum(&|i| w[i]);
+        let mean_a = sum(&|i| a[i] * w[i]) / sum_w;
+        let mean_b = sum(&|i| b(i) * w[i]) / sum_w;
+        let var_a = sum(&|i| w[i] * (a[i] - mean_a).powi(2)) / sum_w;
+        let var_b = sum(&|i| w[i] * (b(i) - mean_b).powi(2)) / sum_w;
+        let cov = sum(&|i| a[i] * b(i) * w[i]) / sum_w - mean_a * mean_b;
+        cov / (var_a * var_b).sqrt()
+    }
+
+    fn unweighted(a: &[f64], b: &[f32], _w: &[f64]) -> f64 {
+        weighted_correlation(a, b, &vec![1.0; a.len()])
+    }
+
+    #[test]
+    fn a_copy_of_the_labs_feval_counts_as_the_lab_s_and_an_edit_does_not() {
+        assert!(is_crate_feval(weighted_correlation));
+        assert!(is_crate_feval(copied_feval));
+        assert!(!is_crate_feval(unweighted));
     }
 
     #[test]
