@@ -77,7 +77,7 @@ pub mod prelude {
     pub use crate::stages::modeling::{modeling, modeling_with, TrainedModel};
     pub use crate::stages::{StageContext, StageOutput, STAGES};
     pub use crate::synth::{synth, SynthOptions};
-    pub use crate::table::{describe, sample_rows, Table};
+    pub use crate::table::{describe, sample_rows, Table, Tables};
     /// The frames the stages hand each other (a notebook names the type of a
     /// variable holding one).
     pub use polars::prelude::DataFrame;

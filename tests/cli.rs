@@ -156,6 +156,52 @@ fn modeling_parameters_are_overridable() {
 }
 
 #[test]
+fn runs_lists_every_modeling_run_with_what_changed() {
+    let dir = fixture_data_path("cli-runs");
+    let d = dp(dir.path());
+    let none = ok(&["runs", "--data-path", &d]);
+    assert!(stderr(&none).contains("no modeling run"), "{}", stderr(&none));
+    ok(&["load-data", "--data-path", &d]);
+    ok(&["feature-engineering", "--data-path", &d]);
+    ok(&["merge-assets-features", "--data-path", &d]);
+    ok(&["modeling", "--data-path", &d, "--n-estimators", "5"]);
+    ok(&[
+        "modeling",
+        "--data-path",
+        &d,
+        "--n-estimators",
+        "5",
+        "--learning-rate",
+        "0.05",
+        "--drop-features",
+        "Day,dayofyear,weekofyear,season",
+    ]);
+    let table = stdout(&ok(&["runs", "--data-path", &d]));
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines.len(), 3, "{table}");
+    assert!(lines[0].starts_with("run"), "{table}");
+    assert!(lines[2].contains("learning_rate=0.05"), "{table}");
+    assert!(
+        lines[2].contains("lab's 24 - Day, dayofyear, weekofyear, season"),
+        "{table}"
+    );
+    let json = stdout(&ok(&["runs", "--data-path", &d, "--json"]));
+    assert_eq!(json.lines().count(), 2);
+    // The data path comes from CRYPTO_LAB_DATA when --data-path is not given.
+    let out = Command::new(crypto_lab_bin())
+        .args(["runs"])
+        .env("CRYPTO_LAB_DATA", dir.path())
+        .output()
+        .expect("run");
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stdout), table);
+    fails(
+        &["modeling", "--data-path", &d, "--drop-features", "dayofyeer"],
+        &["--drop-features dayofyeer", "did you mean dayofyear?"],
+    );
+}
+
+#[test]
 fn run_makes_synthetic_data_then_skips_up_to_date_stages() {
     let dir = TempDir::new("cli-run");
     let d = dp(dir.path());

@@ -173,6 +173,13 @@ impl Table {
         println!("{}", self.evcxr_block());
     }
 
+    /// This table and `next` shown together, one under the other: a
+    /// notebook cell shows one value, and each cell costs the kernel a
+    /// compile.
+    pub fn and(self, next: Table) -> Tables {
+        Tables(vec![self, next])
+    }
+
     fn evcxr_block(&self) -> String {
         // The protocol ends at a line reading EVCXR_END_CONTENT; cells
         // escape their line breaks, so no value can end it early.
@@ -200,6 +207,39 @@ impl Table {
                 .collect()
         })
         .collect()
+    }
+}
+
+/// Several tables shown as one output ([`Table::and`]).
+#[derive(Debug, Clone)]
+pub struct Tables(pub Vec<Table>);
+
+impl Tables {
+    /// Adds a table under the others.
+    pub fn and(mut self, next: Table) -> Tables {
+        self.0.push(next);
+        self
+    }
+
+    /// evcxr's display hook: the tables' HTML in one block.
+    pub fn evcxr_display(&self) {
+        let html: Vec<String> = self.0.iter().map(Table::to_html).collect();
+        println!(
+            "EVCXR_BEGIN_CONTENT text/html\n{}\nEVCXR_END_CONTENT",
+            html.join("\n<br>\n")
+        );
+    }
+}
+
+impl fmt::Display for Tables {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, t) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{t}")?;
+        }
+        Ok(())
     }
 }
 
