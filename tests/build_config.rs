@@ -154,3 +154,25 @@ fn kernel_builds_into_the_project_target_with_cargos_flags() {
     }
     assert!(evcxr.contains("tmpdir = \".evcxr\""));
 }
+
+#[test]
+fn setup_builds_the_kernels_copy_of_the_crate_as_the_kernel_would() {
+    // The kernel finds its crypto-lab built only if .ci/setup builds it the
+    // way evcxr does: a package two levels under the checkout depending on
+    // the checkout by absolute path, no RUSTFLAGS, the project's target/
+    // (as notebooks/evcxr.toml sets for the kernel).
+    let setup = read(".ci/setup");
+    for needed in [
+        "warm=\"$root/notebooks/.kernel-warm\"",
+        "\"crypto-lab = { path = \\\"$root\\\" }\"",
+        "RUSTFLAGS= CARGO_TARGET_DIR=../../target CARGO_BUILD_BUILD_DIR=../../target cargo build",
+    ] {
+        assert!(setup.contains(needed), ".ci/setup lacks {needed:?}");
+    }
+    let evcxr = read("notebooks/evcxr.toml");
+    assert!(
+        evcxr.contains("tmpdir = \".evcxr\""),
+        "the kernel's package sits in notebooks/.evcxr"
+    );
+    assert!(read(".gitignore").contains("/notebooks/.kernel-warm"));
+}

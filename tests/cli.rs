@@ -160,7 +160,11 @@ fn runs_lists_every_modeling_run_with_what_changed() {
     let dir = fixture_data_path("cli-runs");
     let d = dp(dir.path());
     let none = ok(&["runs", "--data-path", &d]);
-    assert!(stderr(&none).contains("no modeling run"), "{}", stderr(&none));
+    assert!(
+        stderr(&none).contains("no modeling run"),
+        "{}",
+        stderr(&none)
+    );
     ok(&["load-data", "--data-path", &d]);
     ok(&["feature-engineering", "--data-path", &d]);
     ok(&["merge-assets-features", "--data-path", &d]);
@@ -196,7 +200,13 @@ fn runs_lists_every_modeling_run_with_what_changed() {
     assert!(out.status.success());
     assert_eq!(String::from_utf8_lossy(&out.stdout), table);
     fails(
-        &["modeling", "--data-path", &d, "--drop-features", "dayofyeer"],
+        &[
+            "modeling",
+            "--data-path",
+            &d,
+            "--drop-features",
+            "dayofyeer",
+        ],
         &["--drop-features dayofyeer", "did you mean dayofyear?"],
     );
 }

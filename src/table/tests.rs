@@ -151,8 +151,13 @@ fn evcxr_display_is_one_html_block() {
 fn tables_show_together_in_one_block() {
     let a = frame(vec![col("a", vec![1i64])]);
     let b = frame(vec![col("b", vec![2.5f64])]);
-    let both = Table::new(&a).title("first").and(Table::new(&b).title("second"));
+    let both = Table::new(&a)
+        .title("first")
+        .and(Table::new(&b).title("second"));
     let text = both.to_string();
-    assert!(text.find("first").unwrap() < text.find("second").unwrap(), "{text}");
+    assert!(
+        text.find("first").unwrap() < text.find("second").unwrap(),
+        "{text}"
+    );
     assert_eq!(both.0.len(), 2);
 }
