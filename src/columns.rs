@@ -30,6 +30,22 @@ pub const fn join_names<const A: usize, const B: usize, const N: usize>(
     out
 }
 
+/// `names` without its first `D` names (`N` = the length left), at compile
+/// time: one list declared once, a shorter view of it declared from it.
+pub const fn skip_names<const M: usize, const N: usize>(
+    names: [&'static str; M],
+    d: usize,
+) -> [&'static str; N] {
+    assert!(d + N == M, "skip_names: N must be M - d");
+    let mut out = [""; N];
+    let mut i = 0;
+    while i < N {
+        out[i] = names[i + d];
+        i += 1;
+    }
+    out
+}
+
 /// The closest of `candidates` to `name`, if it is close enough to be a typo.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let lower = name.to_ascii_lowercase();

@@ -79,9 +79,7 @@ fn help_teaches_the_stages() {
 fn each_stage_subcommand_in_the_labs_order() {
     let dir = fixture_data_path("cli-stages");
     let d = dp(dir.path());
-    ok(&["load-data", "--data-path", &d]);
-    ok(&["feature-engineering", "--data-path", &d]);
-    ok(&["merge-assets-features", "--data-path", &d]);
+    up_to_merge(&d);
     let out = ok(&["modeling", "--data-path", &d]);
     assert!(
         stderr(&out).contains("best iteration is:\n[89]"),
@@ -120,13 +118,18 @@ fn each_stage_subcommand_in_the_labs_order() {
     }
 }
 
+/// load-data, feature-engineering and merge-assets-features in `d`.
+fn up_to_merge(d: &str) {
+    for stage in ["load-data", "feature-engineering", "merge-assets-features"] {
+        ok(&[stage, "--data-path", d]);
+    }
+}
+
 #[test]
 fn modeling_parameters_are_overridable() {
     let dir = fixture_data_path("cli-params");
     let d = dp(dir.path());
-    ok(&["load-data", "--data-path", &d]);
-    ok(&["feature-engineering", "--data-path", &d]);
-    ok(&["merge-assets-features", "--data-path", &d]);
+    up_to_merge(&d);
     ok(&[
         "modeling",
         "--data-path",
@@ -165,16 +168,14 @@ fn runs_lists_every_modeling_run_with_what_changed() {
         "{}",
         stderr(&none)
     );
-    ok(&["load-data", "--data-path", &d]);
-    ok(&["feature-engineering", "--data-path", &d]);
-    ok(&["merge-assets-features", "--data-path", &d]);
-    ok(&["modeling", "--data-path", &d, "--n-estimators", "5"]);
-    ok(&[
-        "modeling",
-        "--data-path",
-        &d,
-        "--n-estimators",
-        "5",
+    up_to_merge(&d);
+    let modeling = |extra: &[&str]| {
+        let mut args = vec!["modeling", "--data-path", &d, "--n-estimators", "5"];
+        args.extend_from_slice(extra);
+        ok(&args);
+    };
+    modeling(&[]);
+    modeling(&[
         "--learning-rate",
         "0.05",
         "--drop-features",

@@ -169,17 +169,23 @@ fn metrics_of(
     (rsi, model.history.rmse, model.history.weighted_correlation)
 }
 
-#[test]
-fn an_edited_get_features_changes_feature_df_and_the_metrics() {
-    let dir = common::TempDir::new("notebook-edit");
-    let data = dir.path();
+/// A data path holding twelve synthetic days, loaded.
+fn loaded_data(tag: &str) -> common::TempDir {
+    let dir = common::TempDir::new(tag);
     let opts = SynthOptions {
         start: crypto_lab::calendar::parse_instant("2021-04-24").expect("date"),
         end: crypto_lab::calendar::parse_instant("2021-05-06").expect("date"),
         seed: 7,
     };
-    synth(data, &opts, &Silent).expect("synth");
-    load_data(data).expect("load");
+    synth(dir.path(), &opts, &Silent).expect("synth");
+    load_data(dir.path()).expect("load");
+    dir
+}
+
+#[test]
+fn an_edited_get_features_changes_feature_df_and_the_metrics() {
+    let dir = loaded_data("notebook-edit");
+    let data = dir.path();
     let (rsi_lab, rmse_lab, wcorr_lab) = metrics_of(data, get_features);
     // The lab's function through the `_with` entry point is the default stage.
     let default_df = crypto_lab::artifact::read_parquet(&data.join(files::FEATURE_DF)).expect("df");
@@ -202,15 +208,8 @@ fn an_edited_get_features_changes_feature_df_and_the_metrics() {
 
 #[test]
 fn a_features_list_without_the_calendar_trains_without_it() {
-    let dir = common::TempDir::new("notebook-features");
+    let dir = loaded_data("notebook-features");
     let data = dir.path();
-    let opts = SynthOptions {
-        start: crypto_lab::calendar::parse_instant("2021-04-24").expect("date"),
-        end: crypto_lab::calendar::parse_instant("2021-05-06").expect("date"),
-        seed: 7,
-    };
-    synth(data, &opts, &Silent).expect("synth");
-    load_data(data).expect("load");
     feature_engineering(data, &FeatureOptions::default()).expect("features");
     merge_assets_features(data).expect("merge");
     let params = ModelParams {

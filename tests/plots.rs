@@ -6,6 +6,33 @@ use common::*;
 use crypto_lab::plots::{lab_charts, save_all, Chart};
 use crypto_lab::prelude::*;
 
+/// A record of a run early stopping ended, best at round `best` (1-based),
+/// with the metrics per round given.
+fn stopped_history(
+    rmse: Vec<f64>,
+    wcorr: Vec<f64>,
+    best: usize,
+    patience: usize,
+) -> TrainingHistory {
+    TrainingHistory {
+        best_iteration: best,
+        rmse: rmse[best - 1],
+        weighted_correlation: wcorr[best - 1],
+        evals: Evals {
+            rmse,
+            eval_wcorr: wcorr,
+        },
+        stopped_early: true,
+        train_rows: 1000,
+        valid_rows: 100,
+        params: ModelParams {
+            early_stopping_rounds: patience,
+            ..ModelParams::default()
+        },
+        custom_feval: false,
+    }
+}
+
 #[test]
 fn every_chart_renders_png_and_svg() {
     let dir = fixture_data_path("plots");
@@ -190,23 +217,7 @@ fn rmse_axis_labels_differ_and_rounds_are_whole() {
     let wcorr: Vec<f64> = (0..rounds)
         .map(|i| 0.02 + 0.03 * (1.0 - (-(i as f64) / 80.0).exp()))
         .collect();
-    let history = TrainingHistory {
-        best_iteration: best,
-        rmse: rmse[best - 1],
-        weighted_correlation: wcorr[best - 1],
-        evals: Evals {
-            rmse,
-            eval_wcorr: wcorr,
-        },
-        stopped_early: true,
-        train_rows: 1000,
-        valid_rows: 100,
-        params: ModelParams {
-            early_stopping_rounds: patience,
-            ..ModelParams::default()
-        },
-        custom_feval: false,
-    };
+    let history = stopped_history(rmse, wcorr, best, patience);
     let (svg, axes) = rendered(&Chart::learning_curves(&history));
     let rounds: Vec<_> = axes
         .iter()
@@ -240,23 +251,7 @@ fn learning_curves_name_the_weighted_correlation_when_it_stops_training() {
     let wcorr: Vec<f64> = (0..rounds)
         .map(|i| 0.05 - 1e-5 * (i as f64 - (best - 1) as f64).abs())
         .collect();
-    let history = TrainingHistory {
-        best_iteration: best,
-        rmse: rmse[best - 1],
-        weighted_correlation: wcorr[best - 1],
-        evals: Evals {
-            rmse,
-            eval_wcorr: wcorr,
-        },
-        stopped_early: true,
-        train_rows: 1000,
-        valid_rows: 100,
-        params: ModelParams {
-            early_stopping_rounds: patience,
-            ..ModelParams::default()
-        },
-        custom_feval: false,
-    };
+    let history = stopped_history(rmse, wcorr, best, patience);
     let svg = Chart::learning_curves(&history).to_svg().expect("svg").0;
     assert!(
         svg.contains("chosen by weighted correlation (early stopping, 30 rounds)"),

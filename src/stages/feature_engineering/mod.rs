@@ -12,7 +12,7 @@ use rayon::prelude::*;
 use crate::artifact::{
     ensure_writable_dir, read_parquet_columns, write_parquet_batches, FrameShape,
 };
-use crate::columns::{col, f64_column, frame, i64_column, join_names, nan_as_null};
+use crate::columns::{col, f64_column, frame, i64_column, join_names, nan_as_null, skip_names};
 use crate::error::{Error, Result};
 use crate::files;
 use crate::train_csv::NUM_ASSETS;
@@ -28,34 +28,10 @@ pub use get_features::get_features;
 pub use crate::contract::VALID_FROM;
 
 /// The features the lab's [`get_features`] computes for each bar, in the
-/// lab's order: in `feature_df` after the keys, Target and train_flg, and in
-/// the model after Asset_ID ([`crate::stages::modeling::FEATURES`]). A test
-/// holds it to what the function makes.
-pub const COMPUTED_FEATURES: [&str; 23] = [
-    "RSI_30",
-    "ATR_30",
-    "DEMA_30",
-    "RSI_120",
-    "ATR_120",
-    "DEMA_120",
-    "RSI_240",
-    "ATR_240",
-    "DEMA_240",
-    "sma_30",
-    "return_30",
-    "sma_120",
-    "return_120",
-    "sma_240",
-    "return_240",
-    "HL",
-    "OC",
-    "lower_shadow",
-    "upper_shadow",
-    "Day",
-    "dayofyear",
-    "weekofyear",
-    "season",
-];
+/// lab's order: the lab's features list but for Asset_ID
+/// ([`crate::model_params::LAB_FEATURES`]), in `feature_df` after the keys,
+/// Target and train_flg. A test holds it to what the function makes.
+pub const COMPUTED_FEATURES: [&str; 23] = skip_names(crate::model_params::LAB_FEATURES, 1);
 
 /// Columns of `feature_df`, in the lab's order.
 pub const FEATURE_DF_COLUMNS: [&str; 27] = join_names(
