@@ -133,12 +133,6 @@ impl Bars {
 /// cell may define its own and pass it to [`feature_engineering_with`].
 pub type GetFeatures = fn(&AssetBars, &FeatureOptions) -> Features;
 
-/// Whether `f` is the crate's own [`get_features`] (what the stage's record
-/// says: a caller's function may compute anything).
-pub fn is_crate_get_features(f: GetFeatures) -> bool {
-    std::ptr::fn_addr_eq(f, get_features as GetFeatures)
-}
-
 /// The tables of several assets as one frame, in the order given: the key
 /// columns, then the features of the first table in its order. Every table
 /// must have the same features of the same kinds.
@@ -331,8 +325,6 @@ mod tests {
         let df = to_frame(vec![fewer(&bars(300), &FeatureOptions::default())]).unwrap();
         assert!(df.column("dayofyear").is_err());
         assert!(df.column("RSI_15").is_ok());
-        assert!(!is_crate_get_features(fewer));
-        assert!(is_crate_get_features(get_features));
 
         let mut short = get_features(&bars(50), &FeatureOptions::default());
         short.add("bad", vec![1.0; 3]);
