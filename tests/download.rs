@@ -409,6 +409,42 @@ fn a_mirror_url_or_a_local_zip_work_the_same_and_get_no_credentials() {
     assert!(e.contains("no member `nope.csv`"), "{e}");
 }
 
+#[test]
+fn a_dataset_that_is_not_a_slug_is_refused_before_any_file_is_touched() {
+    let k = Kaggle::start();
+    let parent = TempDir::new("dl-dataset");
+    let data = parent.path().join("data");
+    // A file beside the data path, where `--dataset ../x` would point.
+    let beside = parent.path().join("x.zip");
+    std::fs::write(&beside, b"not ours").expect("write");
+    for dataset in [
+        "../x",
+        "a/b",
+        "",
+        "Upper",
+        "-lead",
+        "sp ace",
+        &"a".repeat(101),
+    ] {
+        let opts = DownloadOptions {
+            dataset: dataset.to_string(),
+            force: true,
+            ..k.options()
+        };
+        let e = err_text(download_data(&data, &opts, &Silent));
+        assert!(
+            e.contains("--dataset") && e.contains("Kaggle competition name"),
+            "{dataset}: {e}"
+        );
+        assert_eq!(std::fs::read(&beside).expect("beside"), b"not ours");
+    }
+    assert!(!data.exists(), "nothing made before the name is checked");
+    assert!(k.api.seen().is_empty(), "nothing sent");
+    crypto_lab::stages::download_data::check_dataset("g-research-crypto-forecasting")
+        .expect("slug");
+    crypto_lab::stages::download_data::check_dataset(&"a".repeat(100)).expect("100 long");
+}
+
 // ---- credentials: every source, in order ----
 
 fn find(lookup: &Lookup) -> credentials::Credentials {

@@ -146,6 +146,7 @@ pub fn download_data(
     opts: &DownloadOptions,
     progress: &dyn Progress,
 ) -> Result<DownloadReport> {
+    check_dataset(&opts.dataset)?;
     for name in &opts.files {
         if !safe_member_name(name) || name.contains('/') {
             return Err(Error::BadArgument(format!(
@@ -218,6 +219,27 @@ pub fn download_data(
     }
     report.archive = Some(archive);
     Ok(report)
+}
+
+/// Fails unless `dataset` is a Kaggle competition slug: a lowercase letter
+/// or digit, then up to 99 more of those or `-`. The name becomes a file
+/// name in the data path (`{dataset}.zip`) and a URL path segment, and it is
+/// a KFP run parameter: anything else (`../x`, a slash, a space) could
+/// reach outside the data path or another URL.
+pub fn check_dataset(dataset: &str) -> Result<()> {
+    let mut chars = dataset.chars();
+    let first_ok = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_lowercase() || c.is_ascii_digit());
+    let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if first_ok && rest_ok && dataset.len() <= 100 {
+        return Ok(());
+    }
+    Err(Error::BadArgument(format!(
+        "--dataset `{}`: expected a Kaggle competition name (lowercase letters, digits and `-`, \
+         starting with a letter or digit, at most 100), e.g. {DEFAULT_DATASET}",
+        crate::error::printable(dataset)
+    )))
 }
 
 /// The first URL to fetch and, for Kaggle, the credentials and the origin
