@@ -47,7 +47,7 @@ impl fmt::Debug for Credentials {
 
 /// Where to look, in order; the CLI fills it from the process environment,
 /// tests from explicit values.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Lookup {
     /// Environment variables (only the KAGGLE_* ones are read).
     pub env: HashMap<String, String>,
@@ -55,6 +55,21 @@ pub struct Lookup {
     pub home: Option<PathBuf>,
     /// A mounted Kubernetes secret folder (`--secret-dir`).
     pub secret_dir: Option<PathBuf>,
+}
+
+/// The variables' names only: their values hold the key, and a notebook
+/// cell that ends in a value holding a `Lookup` (`DownloadOptions`) prints
+/// its Debug form into the saved notebook.
+impl fmt::Debug for Lookup {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut names: Vec<&String> = self.env.keys().collect();
+        names.sort();
+        f.debug_struct("Lookup")
+            .field("env (values hidden)", &names)
+            .field("home", &self.home)
+            .field("secret_dir", &self.secret_dir)
+            .finish()
+    }
 }
 
 impl Lookup {
@@ -225,5 +240,50 @@ pub fn require(lookup: &Lookup) -> Result<(Credentials, Vec<String>)> {
              No account? `crypto-lab run` works offline on synthetic data",
             found.looked.join(", ")
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::download_data::DownloadOptions;
+
+    #[test]
+    fn no_debug_form_shows_a_secret() {
+        let lookup = Lookup {
+            env: [
+                ("KAGGLE_USERNAME", "someone-unique"),
+                ("KAGGLE_KEY", "k3y-v4lue-0123456789"),
+                ("KAGGLE_API_TOKEN", "t0ken-v4lue-abcdef"),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+            home: None,
+            secret_dir: None,
+        };
+        let opts = DownloadOptions {
+            lookup: lookup.clone(),
+            ..DownloadOptions::default()
+        };
+        let creds = Credentials {
+            auth: Auth::Basic {
+                username: "someone-unique".into(),
+                key: "k3y-v4lue-0123456789".into(),
+            },
+            origin: "KAGGLE_USERNAME + KAGGLE_KEY".into(),
+        };
+        for text in [
+            format!("{lookup:?}"),
+            format!("{lookup:#?}"),
+            format!("{opts:?}"),
+            format!("{opts:#?}"),
+            format!("{creds:?}"),
+            format!("{creds:#?}"),
+        ] {
+            assert!(!text.contains("k3y-v4lue"), "{text}");
+            assert!(!text.contains("t0ken-v4lue"), "{text}");
+        }
+        assert!(format!("{lookup:?}").contains("KAGGLE_KEY"), "names stay");
     }
 }
