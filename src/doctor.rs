@@ -38,18 +38,14 @@ pub const MIN_CARGO: (u32, u32) = (1, 91);
 /// 3.28; Debian 12 ships 3.25).
 pub const MIN_CMAKE: (u32, u32) = (3, 28);
 
-/// Bytes a full-size run leaves in --data-path with every artifact, measured
-/// on 2026-11-26 with `du -sb` after `crypto-lab synth --full`, `crypto-lab
-/// run` and `crypto-lab plot` (23,945,873 rows, 2018-01-01 to 2021-09-21):
-/// 8,740,622,923 bytes (8.1 GiB), of which train.csv 3.58 GB,
-/// merge_feature_df.parquet 2.18 GB, feature_df.parquet 2.08 GB and
-/// df_train.parquet 0.81 GB. Kaggle's train.csv is about the size of the
-/// synthetic one; a Kaggle download also keeps its archive beside it.
+/// Bytes a full-size run leaves in --data-path with every artifact
+/// (synthetic data of Kaggle's size, `run`, `plot`): the free-disk check
+/// warns below it. Measured, with the command, in the README's Workshop
+/// section; a Kaggle download also keeps its archive beside it.
 pub const FULL_RUN_BYTES: u64 = 8_740_622_923;
 
-/// Bytes the default run (synthetic, 2021-01-01 to 2021-06-01, 2,665,222
-/// rows) leaves in --data-path, measured the same way on the same day:
-/// 1,508,387,027 bytes (1.4 GiB).
+/// Bytes the default run (`crypto-lab run` on its synthetic data) leaves in
+/// --data-path, measured the same way (README, Workshop).
 pub const SMALL_RUN_BYTES: u64 = 1_508_387_027;
 
 /// Dependencies whose compiled form (`lib<name>-<hash>.rlib` in
@@ -772,10 +768,9 @@ fn has_rlib(deps: &Path, name: &str) -> bool {
 
 /// mold on PATH: evcxr then links every cell with it (`mold -run cargo`),
 /// which changes no compiler flag, so the shared build stays shared. Each
-/// cell links all of polars and LightGBM into one shared object; on the
-/// 2-core machine the notebook after the README's first command took 48 s
-/// for its first cell and 131 s in all with the system linker, 29 s and
-/// 117 s with mold (2026-11-26).
+/// cell links all of polars and LightGBM into one shared object, which mold
+/// does markedly faster than the system linker (figures in the README's
+/// Workshop section).
 pub fn linker(env: &Env) -> Check {
     const NAME: &str = "linker";
     match env.find_tool("mold") {

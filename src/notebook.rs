@@ -45,14 +45,6 @@ pub struct KubeflowSettings {
 }
 
 impl KubeflowSettings {
-    /// The variables this reads, for messages.
-    pub const VARIABLES: [&'static str; 4] = [
-        "KFP_HOST",
-        "KFP_NAMESPACE",
-        "CRYPTO_LAB_IMAGE",
-        "KFP_STORAGE_CLASS",
-    ];
-
     /// The settings from this process's environment.
     pub fn from_env() -> Self {
         Self::from_lookup(|name| std::env::var(name).ok())

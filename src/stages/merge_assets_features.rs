@@ -79,7 +79,7 @@ pub fn merge_in_passes(data_path: &Path, rows_per_pass: usize) -> Result<FrameSh
             let missing: Vec<&str> = KEY_COLUMNS
                 .iter()
                 .copied()
-                .filter(|c| part.column(c).is_err())
+                .filter(|c| crate::columns::find_column(&part, c).is_none())
                 .collect();
             if !missing.is_empty() {
                 return Err(Error::bad_input(

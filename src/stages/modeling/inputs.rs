@@ -78,7 +78,10 @@ pub fn model_inputs<'a>(df: &'a DataFrame, features: &[String]) -> Result<ModelI
             format!("{} rows: at most 2^32 are supported", df.height()),
         ));
     }
-    if let Some(missing) = features.iter().find(|f| df.column(f).is_err()) {
+    if let Some(missing) = features
+        .iter()
+        .find(|f| crate::columns::find_column(df, f).is_none())
+    {
         return Err(Error::bad_input(
             label,
             format!(
