@@ -9,10 +9,10 @@ use crypto_lab::args::{self, Command, Common, StageArgs};
 use crypto_lab::artifact::read_json;
 use crypto_lab::doctor;
 use crypto_lab::kfp::export_kfp;
-use crypto_lab::kfp::volume::{prepare_volume, Prepared, STORAGE_CLASS_NOTE};
-use crypto_lab::lock::lock_data_path;
+use crypto_lab::kfp::runtime::volume::{prepare_volume, Prepared, STORAGE_CLASS_NOTE};
 use crypto_lab::prelude::*;
-use crypto_lab::runner::Outcome;
+use crypto_lab::runner::{run_synth, PipelineRun};
+use crypto_lab::stages::Outcome;
 
 use crate::terminal::Terminal;
 
@@ -20,7 +20,7 @@ use crate::terminal::Terminal;
 /// its script runs it; this says what it wrote.
 fn run_stage<A: StageArgs>(args: &A, common: &Common, term: &Terminal) -> Result<()> {
     let (ran, outputs) = args.run(common, term)?;
-    term.log(&ran.line(A::STAGE, &outputs));
+    term.log(&ran.line(&outputs));
     Ok(())
 }
 
@@ -35,9 +35,8 @@ pub fn main() -> Result<()> {
         Command::Synth(a) => {
             let opts = a.synth.options();
             let data_path = &a.data.data_path;
-            let _lock = lock_data_path(data_path, wait, &term)?;
             let t = Instant::now();
-            let rows = synth(data_path, &opts, &term)?;
+            let rows = run_synth(data_path, &opts, wait, &term)?;
             term.log(&format!(
                 "synth: wrote {rows} rows to {} and {} ({:.1}s)",
                 data_path.join(files::TRAIN_CSV).display(),
@@ -53,9 +52,12 @@ pub fn main() -> Result<()> {
         Command::EvaluationResult(a) => run_stage(&a, common, &term)?,
         Command::Run(a) => {
             let ctx = a.context(&term)?;
-            let _lock = lock_data_path(&a.data.data_path, wait, &term)?;
             let t = Instant::now();
-            let report = run_pipeline(&ctx, &a.run_options())?;
+            let opts = RunOptions {
+                wait_lock: wait,
+                ..a.run_options()
+            };
+            let report = run_pipeline(&ctx, &opts)?;
             print_summary(&ctx, &report, t.elapsed().as_secs_f64())?;
         }
         Command::Plot(a) => {
@@ -63,7 +65,7 @@ pub fn main() -> Result<()> {
             let out = a.out.clone().unwrap_or_else(|| data_path.join("plots"));
             let t = Instant::now();
             let mut charts = crypto_lab::plots::lab_charts(data_path, a.asset)?;
-            charts.push(crypto_lab::kfp::v2::pipeline_chart(
+            charts.push(crypto_lab::kfp::export::v2::pipeline_chart(
                 &crypto_lab::kfp::ExportOptions::default(),
             ));
             let written = crypto_lab::plots::save_all(&charts, &out)?;
@@ -106,7 +108,7 @@ pub fn main() -> Result<()> {
                 .project
                 .or_else(|| doctor::find_project(&cwd))
                 .unwrap_or(cwd);
-            let opts = doctor::Options {
+            let opts = doctor::DoctorOptions {
                 project,
                 data_path: a.data_path,
                 kaggle_api: a.kaggle.kaggle_api,
@@ -175,8 +177,11 @@ fn submit(args: &args::SubmitArgs) -> Result<()> {
         }
     };
     let poll = args.poll()?;
-    let credentials = Credentials::lookup(args.token.clone(), args.cookie.clone())?;
-    let api = KfpClient::new(&args.host, credentials)?;
+    // The client's errors leave as the crate's, so `submit` exits as every
+    // other command does (75 when the same command may work later).
+    let credentials = Credentials::lookup(args.token.clone(), args.cookie.clone())
+        .map_err(crypto_lab::Error::from)?;
+    let api = KfpClient::new(&args.host, credentials).map_err(crypto_lab::Error::from)?;
     let opts = client::SubmitOptions {
         pipeline_name: args.pipeline_name.clone(),
         experiment: args.experiment.clone(),
@@ -188,7 +193,8 @@ fn submit(args: &args::SubmitArgs) -> Result<()> {
         poll,
         ..base
     };
-    let done = client::submit(&api, &package, &opts, &mut |event| println!("{event}"))?;
+    let done = client::submit(&api, &package, &opts, &mut |event| println!("{event}"))
+        .map_err(crypto_lab::Error::from)?;
     if let Some(run) = &done.run {
         if let Some(failure) = run.failure() {
             bail!("run {} {failure} (logs: {})", done.run_id, done.link);
@@ -222,7 +228,7 @@ fn print_doctor(report: &doctor::Report) {
     }
 }
 
-fn print_summary(ctx: &StageContext, report: &RunReport, total: f64) -> Result<()> {
+fn print_summary(ctx: &StageContext, report: &PipelineRun, total: f64) -> Result<()> {
     println!("crypto-lab run: {}", ctx.data_path.display());
     if let Some(rows) = report.synthesized_rows {
         println!(

@@ -5,6 +5,8 @@ use std::collections::HashMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use reqwest::blocking::RequestBuilder;
+
 use crate::error::{Error, Result};
 
 /// How requests to the Kaggle API authenticate.
@@ -21,6 +23,17 @@ pub enum Auth {
     Bearer(String),
 }
 
+impl Auth {
+    /// `req` with this authentication: the one place a Kaggle credential is
+    /// put on a request (the download, doctor's rules check).
+    pub fn apply(&self, req: RequestBuilder) -> RequestBuilder {
+        match self {
+            Auth::Basic { username, key } => req.basic_auth(username, Some(key)),
+            Auth::Bearer(token) => req.bearer_auth(token),
+        }
+    }
+}
+
 impl fmt::Debug for Auth {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -30,18 +43,22 @@ impl fmt::Debug for Auth {
     }
 }
 
-/// Credentials and where they were found (for messages; never the values).
+/// KaggleCredentials and where they were found (for messages; never the values).
 #[derive(Clone, PartialEq, Eq)]
-pub struct Credentials {
+pub struct KaggleCredentials {
     /// The secret part.
     pub auth: Auth,
     /// Where they came from, e.g. `KAGGLE_USERNAME + KAGGLE_KEY`.
     pub origin: String,
 }
 
-impl fmt::Debug for Credentials {
+impl fmt::Debug for KaggleCredentials {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "Credentials {{ {:?}, from {} }}", self.auth, self.origin)
+        write!(
+            f,
+            "KaggleCredentials {{ {:?}, from {} }}",
+            self.auth, self.origin
+        )
     }
 }
 
@@ -108,7 +125,7 @@ impl Lookup {
 #[derive(Debug, Default)]
 pub struct Found {
     /// The credentials, if any source had them.
-    pub credentials: Option<Credentials>,
+    pub credentials: Option<KaggleCredentials>,
     /// Warnings (e.g. a kaggle.json readable by others).
     pub warnings: Vec<String>,
     /// Every place looked, in order.
@@ -155,7 +172,7 @@ pub fn find(lookup: &Lookup) -> Result<Found> {
         } else {
             (token.to_string(), "KAGGLE_API_TOKEN".to_string())
         };
-        found.credentials = Some(Credentials {
+        found.credentials = Some(KaggleCredentials {
             auth: Auth::Bearer(token),
             origin,
         });
@@ -163,7 +180,7 @@ pub fn find(lookup: &Lookup) -> Result<Found> {
     }
     found.looked.push("KAGGLE_USERNAME + KAGGLE_KEY".into());
     if let (Some(u), Some(k)) = (lookup.var("KAGGLE_USERNAME"), lookup.var("KAGGLE_KEY")) {
-        found.credentials = Some(Credentials {
+        found.credentials = Some(KaggleCredentials {
             auth: Auth::Basic {
                 username: u.to_string(),
                 key: k.to_string(),
@@ -182,7 +199,7 @@ pub fn find(lookup: &Lookup) -> Result<Found> {
             None => read_secret(&dir.join("password"))?,
         };
         if let (Some(username), Some(key)) = (user, key) {
-            found.credentials = Some(Credentials {
+            found.credentials = Some(KaggleCredentials {
                 auth: Auth::Basic { username, key },
                 origin: format!("secret folder {}", dir.display()),
             });
@@ -218,7 +235,7 @@ pub fn find(lookup: &Lookup) -> Result<Found> {
                 path.display()
             ));
         }
-        found.credentials = Some(Credentials {
+        found.credentials = Some(KaggleCredentials {
             auth: Auth::Basic { username, key },
             origin: path.display().to_string(),
         });
@@ -229,7 +246,7 @@ pub fn find(lookup: &Lookup) -> Result<Found> {
 
 /// Like [`find`], but no credentials at all is an error that says where it
 /// looked and how to make a token.
-pub fn require(lookup: &Lookup) -> Result<(Credentials, Vec<String>)> {
+pub fn require(lookup: &Lookup) -> Result<(KaggleCredentials, Vec<String>)> {
     let found = find(lookup)?;
     match found.credentials {
         Some(c) => Ok((c, found.warnings)),
@@ -266,7 +283,7 @@ mod tests {
             lookup: lookup.clone(),
             ..DownloadOptions::default()
         };
-        let creds = Credentials {
+        let creds = KaggleCredentials {
             auth: Auth::Basic {
                 username: "someone-unique".into(),
                 key: "k3y-v4lue-0123456789".into(),

@@ -106,6 +106,15 @@ pub enum Error {
         /// What went wrong.
         source: Box<Error>,
     },
+    /// A remote service (the KFP API) refused or failed a request; the
+    /// message says what to do about it.
+    #[error("{message}")]
+    Remote {
+        /// What happened, as the client said it.
+        message: String,
+        /// How the caller should treat it.
+        remedy: Remedy,
+    },
     /// A polars operation failed on data the stage built itself.
     #[error("dataframe: {0}")]
     Polars(polars::error::PolarsError),
@@ -133,6 +142,39 @@ pub enum Remedy {
 }
 
 impl Remedy {
+    /// Every remedy, in the order `--help` lists them.
+    pub const ALL: [Remedy; 5] = [
+        Remedy::FixInput,
+        Remedy::RetryLater,
+        Remedy::RerunStage,
+        Remedy::FixEnvironment,
+        Remedy::Report,
+    ];
+
+    /// What it asks of the user, for `--help`.
+    pub fn meaning(self) -> &'static str {
+        match self {
+            Remedy::FixInput => "fix the input or the options (the message names which)",
+            Remedy::RetryLater => {
+                "try the same command again later (the network, a KFP API that is down, a busy data path)"
+            }
+            Remedy::RerunStage => "rerun the stage the message names (or `crypto-lab run`)",
+            Remedy::FixEnvironment => "free disk space, or fix permissions or the machine's set-up",
+            Remedy::Report => "crypto-lab went wrong: please report it",
+        }
+    }
+
+    /// The binary's exit statuses, one line per remedy (`--help` shows it).
+    pub fn exit_status_table() -> String {
+        let mut lines = vec!["  0   done".to_string()];
+        let mut remedies = Remedy::ALL;
+        remedies.sort_by_key(|r| r.exit_code());
+        for r in remedies {
+            lines.push(format!("  {:<3} {}", r.exit_code(), r.meaning()));
+        }
+        lines.join("\n")
+    }
+
     /// The binary's exit status: 75 (EX_TEMPFAIL, as sendmail and friends)
     /// when trying again later may work, 1 otherwise.
     pub fn exit_code(self) -> u8 {
@@ -157,6 +199,7 @@ impl Error {
             Error::Io { .. } | Error::DiskFull { .. } | Error::Chart(_) => Remedy::FixEnvironment,
             Error::Internal(_) | Error::Polars(_) => Remedy::Report,
             Error::StageFailed { source, .. } => source.remedy(),
+            Error::Remote { remedy, .. } => *remedy,
         }
     }
 

@@ -64,7 +64,7 @@ pub mod prelude {
     pub use crate::metrics::weighted_correlation;
     pub use crate::model_params::ModelParams;
     pub use crate::progress::{Print, Progress, Silent};
-    pub use crate::runner::{run_pipeline, RunOptions, RunReport};
+    pub use crate::runner::{run_pipeline, PipelineRun, RunOptions};
     pub use crate::runs::RunEntry;
     pub use crate::stages::download_data::{download_data, DownloadOptions, Source};
     pub use crate::stages::evaluation_result::{evaluation_result, EvaluationOptions};

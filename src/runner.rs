@@ -1,38 +1,25 @@
-//! The local runner: the whole lab on one machine, the embedded default
-//! (Kubeflow is how a user outgrows it).
+//! The local runner: the one place a stage is run for a caller (locked,
+//! executed, followed by what comes after it), for one stage
+//! ([`run_stage`]: the subcommands, the scripts, the KFP steps) or the whole
+//! lab on one machine ([`run_pipeline`]: `run`, the embedded default that
+//! Kubeflow is how a user outgrows).
 
+use std::path::Path;
 use std::time::Instant;
 
 use crate::contract::Metrics;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::files;
+use crate::kfp::runtime::executor::write_metrics_output;
+use crate::lock::lock_data_path;
+use crate::progress::Progress;
 use crate::stages::freshness::stale_reason;
-use crate::stages::{StageContext, StageKind, StageOutput, STAGES};
+use crate::stages::{Stage, StageContext, StageKind, StageOutput, StageRun, STAGES};
 use crate::synth::{synth, SynthOptions};
-
-/// What happened to one stage.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
-    /// It ran; what it returned.
-    Ran(StageOutput),
-    /// Not run, and why.
-    Skipped(String),
-}
-
-/// One stage's line in the run report.
-#[derive(Debug, Clone)]
-pub struct StageRun {
-    /// The lab's function name.
-    pub name: &'static str,
-    /// Ran or skipped.
-    pub outcome: Outcome,
-    /// Wall time in seconds.
-    pub seconds: f64,
-}
 
 /// The result of a pipeline run.
 #[derive(Debug, Clone, Default)]
-pub struct RunReport {
+pub struct PipelineRun {
     /// Rows of synthetic data made first, when the data path had no `train.csv`.
     pub synthesized_rows: Option<usize>,
     /// Seconds spent making synthetic data.
@@ -41,13 +28,12 @@ pub struct RunReport {
     pub stages: Vec<StageRun>,
 }
 
-impl RunReport {
+impl PipelineRun {
     /// The metrics evaluation_result published in this run, if it ran.
     pub fn metrics(&self) -> Option<&Metrics> {
-        self.stages.iter().find_map(|s| match &s.outcome {
-            Outcome::Ran(output) => output.metrics(),
-            Outcome::Skipped(_) => None,
-        })
+        self.stages
+            .iter()
+            .find_map(|s| s.output().and_then(StageOutput::metrics))
     }
 }
 
@@ -61,12 +47,58 @@ pub struct RunOptions {
     pub download: bool,
     /// How to make data when the data path has no `train.csv`.
     pub synth: SynthOptions,
+    /// When another crypto-lab writes in the data path, wait for it
+    /// instead of stopping at once.
+    pub wait_lock: bool,
+}
+
+/// Runs one stage as its subcommand, its script and a KFP step do: the
+/// data path locked (waiting with `wait_lock`), the stage executed and
+/// committed with its record ([`Stage::execute`]), then what follows it
+/// ([`after`]); a failure names the stage.
+pub fn run_stage(stage: &Stage, ctx: &StageContext, wait_lock: bool) -> Result<StageRun> {
+    let _lock = lock_data_path(&ctx.data_path, wait_lock, ctx.progress)?;
+    let run = stage.execute(ctx).map_err(|e| Error::StageFailed {
+        stage: stage.name,
+        source: Box::new(e),
+    })?;
+    after(&run, ctx)?;
+    Ok(run)
+}
+
+/// Makes synthetic data in the Kaggle schema in `data_path`, holding its
+/// lock as every writer there does; returns the rows written.
+pub fn run_synth(
+    data_path: &Path,
+    opts: &SynthOptions,
+    wait_lock: bool,
+    progress: &dyn Progress,
+) -> Result<usize> {
+    let _lock = lock_data_path(data_path, wait_lock, progress)?;
+    synth(data_path, opts, progress)
+}
+
+/// What follows a stage that ran: evaluation_result given KFP's executor
+/// input also publishes its metrics as the step's `system.Metrics`
+/// artifact.
+fn after(run: &StageRun, ctx: &StageContext) -> Result<()> {
+    let metrics = run.output().and_then(StageOutput::metrics);
+    if let (Some(input), Some(metrics)) = (&ctx.evaluation.executor_input, metrics) {
+        let path = write_metrics_output(input, metrics)?;
+        ctx.progress.log(&format!(
+            "{}: KFP executor output in {}",
+            run.name,
+            path.display()
+        ));
+    }
+    Ok(())
 }
 
 /// Runs the lab's stages in order on `ctx.data_path`, making synthetic data
 /// first when there is no `train.csv` (and saying so).
-pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<RunReport> {
-    let mut report = RunReport::default();
+pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<PipelineRun> {
+    let _lock = lock_data_path(&ctx.data_path, opts.wait_lock, ctx.progress)?;
+    let mut report = PipelineRun::default();
     let progress = ctx.progress;
     if !opts.download && !ctx.data_path.join(files::TRAIN_CSV).is_file() {
         progress.log(&format!(
@@ -101,23 +133,15 @@ pub fn run_pipeline(ctx: &StageContext, opts: &RunOptions) -> Result<RunReport> 
             }
         };
         if let Some(why) = skip {
-            report.stages.push(StageRun {
-                name: stage.name,
-                outcome: Outcome::Skipped(why),
-                seconds: 0.0,
-            });
+            report.stages.push(StageRun::skipped(stage, why));
             continue;
         }
         let ran = stage.execute(ctx)?;
-        progress.log(&format!(
-            "{}: {} ({:.1}s)",
-            stage.name, ran.output, ran.seconds
-        ));
-        report.stages.push(StageRun {
-            name: stage.name,
-            outcome: Outcome::Ran(ran.output),
-            seconds: ran.seconds,
-        });
+        after(&ran, ctx)?;
+        if let Some(output) = ran.output() {
+            progress.log(&format!("{}: {output} ({:.1}s)", stage.name, ran.seconds));
+        }
+        report.stages.push(ran);
     }
     Ok(report)
 }

@@ -447,7 +447,7 @@ fn a_dataset_that_is_not_a_slug_is_refused_before_any_file_is_touched() {
 
 // ---- credentials: every source, in order ----
 
-fn find(lookup: &Lookup) -> credentials::Credentials {
+fn find(lookup: &Lookup) -> credentials::KaggleCredentials {
     credentials::find(lookup)
         .expect("find")
         .credentials
@@ -468,7 +468,7 @@ fn credential_sources_in_order() {
         home: Some(home.path().to_path_buf()),
         secret_dir: None,
     };
-    let basic_user = |c: &credentials::Credentials| match &c.auth {
+    let basic_user = |c: &credentials::KaggleCredentials| match &c.auth {
         Auth::Basic { username, .. } => username.clone(),
         Auth::Bearer(t) => format!("bearer:{t}"),
     };

@@ -159,7 +159,7 @@ fn the_kfp_sdks_accept_every_exported_file() {
 
 #[test]
 fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() {
-    use crypto_lab::kfp::{v2, ExportOptions};
+    use crypto_lab::kfp::{export::v2, ExportOptions};
     use serde_json::json;
     let opts = ExportOptions {
         data_path: "/data/lab".into(),
@@ -226,7 +226,7 @@ fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() 
 /// `{{inputs.parameters.data_path}}`) replaced by the kind of value KFP puts
 /// there at run time.
 fn exported_arg_lists(opts: &crypto_lab::kfp::ExportOptions) -> Vec<Vec<String>> {
-    use crypto_lab::kfp::{v1, v2, volume};
+    use crypto_lab::kfp::{export::v1, export::v2, runtime::volume};
     use serde_json::Value;
     let concrete = |v: &Value| -> String {
         match v {

@@ -447,14 +447,15 @@ fn predicted_vs_actual_bins_follow_the_signal_and_weight_the_correlation() {
 
 #[test]
 fn pipeline_chart_draws_every_registered_stage_in_order() {
-    let chart = crypto_lab::kfp::v2::pipeline_chart(&crypto_lab::kfp::ExportOptions::default());
+    let chart =
+        crypto_lab::kfp::export::v2::pipeline_chart(&crypto_lab::kfp::ExportOptions::default());
     let Chart::Pipeline(steps) = &chart else {
         panic!("not a pipeline chart");
     };
     let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
     let mut expected = vec![
-        crypto_lab::kfp::v2::CREATE_PVC_TASK,
-        crypto_lab::kfp::v2::PREPARE_TASK,
+        crypto_lab::kfp::export::v2::CREATE_PVC_TASK,
+        crypto_lab::kfp::export::v2::PREPARE_TASK,
     ];
     expected.extend(STAGES.iter().map(|s| s.command));
     assert_eq!(names, expected);

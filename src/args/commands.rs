@@ -123,7 +123,7 @@ pub struct DoctorArgs {
     #[arg(long, value_name = "URL")]
     pub kfp_host: Option<String>,
     /// Seconds each HTTP request may take.
-    #[arg(long, value_name = "SECS", default_value_t = crate::doctor::Options::default().timeout.as_secs())]
+    #[arg(long, value_name = "SECS", default_value_t = crate::doctor::DoctorOptions::default().timeout.as_secs())]
     pub timeout: u64,
 }
 
@@ -134,10 +134,10 @@ pub struct PrepareVolumeArgs {
     #[command(flatten)]
     pub data: DataPath,
     /// The user the lab's steps run as (the image's `lab`).
-    #[arg(long, default_value_t = crate::kfp::volume::IMAGE_UID)]
+    #[arg(long, default_value_t = crate::kfp::runtime::volume::IMAGE_UID)]
     pub uid: u32,
     /// That user's group.
-    #[arg(long, default_value_t = crate::kfp::volume::IMAGE_GID)]
+    #[arg(long, default_value_t = crate::kfp::runtime::volume::IMAGE_GID)]
     pub gid: u32,
 }
 
@@ -199,6 +199,7 @@ impl RunArgs {
             force: self.force,
             download: self.source != "synth",
             synth: self.synth.options(),
+            wait_lock: false,
         }
     }
 }

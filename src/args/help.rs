@@ -1,6 +1,8 @@
 //! The long help texts of the subcommands whose `--help` teaches more than
 //! their flags.
 
+use crate::kfp::client::PORT_FORWARD;
+
 pub(super) const DOWNLOAD_ABOUT: &str = "Lab stage download_data: get the competition archive and extract the lab's files.
 
 Credentials (Kaggle source), first found wins; they are never printed or written:
@@ -43,7 +45,11 @@ and the Rust kernel, a font; and the KFP host when one is given). Warnings (a co
 kernel build, no Kaggle credentials, little disk for the full data) do not fail it:
 the notebook then runs slower, or on synthetic data.";
 
-pub(super) const SUBMIT_ABOUT: &str = "Send the lab's pipeline to Kubeflow Pipelines and start a run, as kfp.Client does,
+/// `submit --help`'s text; the port-forward line is the one the client's
+/// connection error gives.
+pub(super) fn submit_about() -> String {
+    format!(
+        "Send the lab's pipeline to Kubeflow Pipelines and start a run, as kfp.Client does,
 over the KFP REST API (v2beta1):
 
   1. the pipeline: exported here with the same options as export-kfp (or --package FILE),
@@ -54,7 +60,7 @@ over the KFP REST API (v2beta1):
      when the run SUCCEEDED (otherwise the failed tasks are named). --timeout bounds the wait.
 
 --host is the address the KFP UI is served at. From a workstation:
-  kubectl port-forward -n kubeflow svc/ml-pipeline-ui 8080:80
+  {PORT_FORWARD}
   crypto-lab submit --host http://localhost:8080 --image REGISTRY/crypto-lab:0.1.0 \\
       --storage-class STANDARD_CLASS --param source=kaggle --wait
 
@@ -68,4 +74,6 @@ Prefer $KF_PIPELINES_TOKEN to --token: command lines are visible to other users.
 
 Run parameters of the exported pipeline: dataset (the Kaggle competition) and source (kaggle,
 an http(s) URL of the same archive, or a zip path inside the image). data_path is not one:
-every step works on the volume, mounted at --data-path.";
+every step works on the volume, mounted at --data-path."
+    )
+}

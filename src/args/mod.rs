@@ -20,7 +20,7 @@ pub use commands::{
     DoctorArgs, ExportKfpArgs, PlotArgs, PrepareVolumeArgs, RunArgs, RunsArgs, SubmitArgs,
     SynthCommandArgs,
 };
-use help::{DOCTOR_ABOUT, DOWNLOAD_ABOUT, SUBMIT_ABOUT};
+use help::{submit_about, DOCTOR_ABOUT, DOWNLOAD_ABOUT};
 pub use options::{
     DownloadArgs, EvaluationArgs, ExportArgs, FeatureArgs, KaggleArgs, ModelArgs, SynthArgs,
 };
@@ -119,8 +119,12 @@ exactly as the lab's components share a volume:
 {}
 
 Quick start:  crypto-lab run --data-path data
-With Kaggle:  crypto-lab run --data-path data --source kaggle   (credentials: see download-data --help)",
-        table.join("\n")
+With Kaggle:  crypto-lab run --data-path data --source kaggle   (credentials: see download-data --help)
+
+Exit status:
+{}",
+        table.join("\n"),
+        crate::error::Remedy::exit_status_table()
     )
 }
 
@@ -189,7 +193,7 @@ pub enum Command {
     ExportKfp(ExportKfpArgs),
     /// Send the pipeline to a Kubeflow Pipelines API and start a run, as
     /// kfp.Client does; --wait follows it to its end.
-    #[command(long_about = SUBMIT_ABOUT)]
+    #[command(long_about = submit_about())]
     Submit(Box<SubmitArgs>),
     /// First step of the exported Kubeflow pipeline: make the freshly mounted
     /// volume writable for the image's user. Does nothing when it already is;

@@ -169,6 +169,7 @@ impl EvaluationArgs {
             summary_path: self.summary_path.clone(),
             charts_path: self.charts_path.clone(),
             ui_metadata_path: self.ui_metadata_path.clone(),
+            executor_input: self.executor_input.clone(),
         }
     }
 }

@@ -1,6 +1,5 @@
-//! A lab stage's subcommand and its script: the same flags, run the same
-//! way (options checked, the data path locked, the stage executed with its
-//! record).
+//! A lab stage's subcommand and its script: the same flags, turned into the
+//! same context, run the same way (by the runner).
 
 use std::path::PathBuf;
 
@@ -8,9 +7,9 @@ use clap::{ArgMatches, Args, FromArgMatches};
 
 use super::options::{DownloadArgs, EvaluationArgs, FeatureArgs, ModelArgs};
 use super::{last_wins, stage_line, Common, DataPath};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::progress::Progress;
-use crate::stages::{self, Ran, Stage, StageContext};
+use crate::stages::{self, Stage, StageContext, StageRun};
 
 /// A lab stage's subcommand flags: what the binary's subcommand and the
 /// stage's script both parse, and how they become the stage's context.
@@ -21,25 +20,13 @@ pub trait StageArgs: Args + FromArgMatches {
     /// The stage's context: the data path and this stage's options, checked.
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>>;
 
-    /// Work after the stage committed (evaluation_result: KFP's executor
-    /// output, for the caller that was given the executor input).
-    fn after(&self, _ran: &Ran, _ctx: &StageContext) -> Result<()> {
-        Ok(())
-    }
-
-    /// Runs the stage as its subcommand does: options checked, the data
-    /// path's writer lock taken (waiting when `common.wait_lock`), the stage
-    /// executed with its record, then [`StageArgs::after`]. Returns what it
-    /// did and where its outputs are.
-    fn run(&self, common: &Common, progress: &dyn Progress) -> Result<(Ran, Vec<PathBuf>)> {
+    /// Runs the stage as its subcommand does, through the runner
+    /// ([`crate::runner::run_stage`]): this only builds the context. Returns
+    /// what it did and where its outputs are.
+    fn run(&self, common: &Common, progress: &dyn Progress) -> Result<(StageRun, Vec<PathBuf>)> {
         let ctx = self.context(progress)?;
-        let _lock = crate::lock::lock_data_path(&ctx.data_path, common.wait_lock, progress)?;
-        let ran = Self::STAGE.execute(&ctx).map_err(|e| Error::StageFailed {
-            stage: Self::STAGE.name,
-            source: Box::new(e),
-        })?;
-        self.after(&ran, &ctx)?;
-        Ok((ran, Self::STAGE.output_paths(&ctx)))
+        let run = crate::runner::run_stage(Self::STAGE, &ctx, common.wait_lock)?;
+        Ok((run, Self::STAGE.output_paths(&ctx)))
     }
 }
 
@@ -158,18 +145,6 @@ impl StageArgs for EvaluationResultArgs {
         ctx.evaluation = self.evaluation.options();
         Ok(ctx)
     }
-    fn after(&self, ran: &Ran, ctx: &StageContext) -> Result<()> {
-        if let (Some(input), Some(metrics)) =
-            (&self.evaluation.executor_input, ran.output.metrics())
-        {
-            let path = crate::kfp::executor::write_metrics_output(input, metrics)?;
-            ctx.progress.log(&format!(
-                "evaluation_result: KFP executor output in {}",
-                path.display()
-            ));
-        }
-        Ok(())
-    }
 }
 
 /// A stage's script: the same flags, defaults, checks and help as the
@@ -212,13 +187,13 @@ impl<A: StageArgs> Script<A> {
     }
 
     /// Runs the stage as the binary's subcommand does ([`StageArgs::run`]).
-    pub fn run(&self, progress: &dyn Progress) -> Result<(Ran, Vec<PathBuf>)> {
+    pub fn run(&self, progress: &dyn Progress) -> Result<(StageRun, Vec<PathBuf>)> {
         self.args.run(&self.common, progress)
     }
 
     /// The whole script: Ctrl-C and SIGTERM clean up as in the binary, the
     /// stage runs, and the line the binary prints is printed (or `error:
-    /// ...` on standard error, exit status 1).
+    /// ...` on standard error, with the binary's exit status).
     pub fn main(&self) -> std::process::ExitCode {
         let progress: &dyn Progress = if self.common.quiet {
             &crate::progress::Silent
@@ -228,12 +203,12 @@ impl<A: StageArgs> Script<A> {
         let result = crate::artifact::exit_cleanly_on_signals().and_then(|()| self.run(progress));
         match result {
             Ok((ran, outputs)) => {
-                progress.log(&ran.line(A::STAGE, &outputs));
+                progress.log(&ran.line(&outputs));
                 std::process::ExitCode::SUCCESS
             }
             Err(e) => {
                 eprintln!("error: {e}");
-                std::process::ExitCode::FAILURE
+                std::process::ExitCode::from(e.remedy().exit_code())
             }
         }
     }

@@ -18,5 +18,5 @@ pub mod training;
 
 pub use early_stopping::{best_round_choice, BestRoundChoice, STOPPING_METRICS};
 pub use metrics::{Metric, Metrics};
-pub use record::{FileRecord, FileStatus, Options, StageRecord};
+pub use record::{FileRecord, FileStatus, RecordOptions, StageRecord};
 pub use training::{Evals, FeatureImportance, TrainingHistory, ValidPredictions, VALID_FROM};

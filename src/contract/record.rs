@@ -24,8 +24,8 @@ use serde::{Deserialize, Serialize};
 use crate::artifact::{hash_file, read_json, write_json, Written};
 use crate::error::{Error, Result};
 
-/// Options that shape a stage's outputs, by name, as text.
-pub type Options = BTreeMap<String, String>;
+/// RecordOptions that shape a stage's outputs, by name, as text.
+pub type RecordOptions = BTreeMap<String, String>;
 
 /// A file's status as `stat` gives it: what tells, without reading it,
 /// whether a file is still the one that was hashed.
@@ -82,8 +82,8 @@ pub struct StageRecord {
     pub stage: String,
     /// The crypto-lab version that ran it.
     pub crypto_lab: String,
-    /// Options that shape its outputs.
-    pub options: Options,
+    /// RecordOptions that shape its outputs.
+    pub options: RecordOptions,
     /// Each input, by artifact name.
     pub inputs: BTreeMap<String, FileRecord>,
     /// Each output, by artifact name.
@@ -162,7 +162,7 @@ pub const SYNTH: &str = "synth";
 pub fn write_outputs_record(
     data_path: &Path,
     name: &str,
-    options: Options,
+    options: RecordOptions,
     written: &[Written],
 ) -> Result<()> {
     let mut outputs = BTreeMap::new();
@@ -196,7 +196,7 @@ pub fn write_outputs_record(
 }
 
 /// `name old -> new` for every option that differs.
-pub fn option_changes(old: &Options, new: &Options) -> Vec<String> {
+pub fn option_changes(old: &RecordOptions, new: &RecordOptions) -> Vec<String> {
     let mut keys: Vec<&String> = old.keys().chain(new.keys()).collect();
     keys.sort();
     keys.dedup();
@@ -215,7 +215,7 @@ mod tests {
 
     #[test]
     fn option_changes_name_old_and_new_values() {
-        let old: Options = [("n_estimators".to_string(), "1200".to_string())].into();
+        let old: RecordOptions = [("n_estimators".to_string(), "1200".to_string())].into();
         let mut new = old.clone();
         new.insert("n_estimators".into(), "40".into());
         new.insert("num_leaves".into(), "7".into());

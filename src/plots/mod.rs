@@ -96,7 +96,7 @@ pub enum Chart {
         weighted: bool,
     },
     /// A pipeline's steps in order, each linked to the next (the lab's:
-    /// `crate::kfp::v2::pipeline_chart`, which knows the stages; the
+    /// `crate::kfp::export::v2::pipeline_chart`, which knows the stages; the
     /// charts may not, as evaluation_result draws them).
     Pipeline(Vec<PipelineStep>),
     /// Named line series on shared axes (e.g. benchmark time against rows).

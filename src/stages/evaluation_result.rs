@@ -166,6 +166,10 @@ pub struct EvaluationOptions {
     pub charts_path: Option<PathBuf>,
     /// KFP v1's UI metadata (written only when given).
     pub ui_metadata_path: Option<PathBuf>,
+    /// KFP v2's executor input (JSON, the launcher's `{{$}}`): the runner
+    /// then also publishes the metrics as the step's `system.Metrics`
+    /// artifact. Not an option of the stage's outputs.
+    pub executor_input: Option<String>,
 }
 
 impl EvaluationOptions {

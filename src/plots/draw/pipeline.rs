@@ -192,7 +192,7 @@ mod tests {
 
     #[test]
     fn pipeline_parts_fit_the_chart_and_do_not_overlap() {
-        let steps = crate::kfp::v2::pipeline_steps(&crate::kfp::ExportOptions::default());
+        let steps = crate::kfp::export::v2::pipeline_steps(&crate::kfp::ExportOptions::default());
         // The body of a chart at SIZE, and a width per character wider than
         // the chart font's average, so real text fits with room to spare.
         let area = (940, 470);

@@ -13,7 +13,7 @@ use reqwest::header::{CONTENT_RANGE, LOCATION, RANGE};
 use reqwest::{StatusCode, Url};
 
 use super::{DownloadOptions, Source};
-use crate::credentials::{Auth, Credentials};
+use crate::credentials::KaggleCredentials;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -51,8 +51,8 @@ fn same_origin(a: &Url, b: &Url) -> bool {
 struct Fetch<'a> {
     client: Client,
     start: Url,
-    /// Credentials and the one origin they may be sent to.
-    auth: Option<(Credentials, Url)>,
+    /// KaggleCredentials and the one origin they may be sent to.
+    auth: Option<(KaggleCredentials, Url)>,
     dataset: &'a str,
     kaggle: bool,
     part: PathBuf,
@@ -96,10 +96,7 @@ impl Fetch<'_> {
             let mut req = self.client.get(url.clone());
             if let Some((creds, origin)) = &self.auth {
                 if same_origin(&url, origin) {
-                    req = match &creds.auth {
-                        Auth::Basic { username, key } => req.basic_auth(username, Some(key)),
-                        Auth::Bearer(token) => req.bearer_auth(token),
-                    };
+                    req = creds.auth.apply(req);
                 }
             }
             if have > 0 {
@@ -228,7 +225,7 @@ fn parse_content_range(v: &str) -> Option<(u64, Option<u64>)> {
 
 pub(super) fn download_archive(
     url: Url,
-    auth: Option<(Credentials, Url)>,
+    auth: Option<(KaggleCredentials, Url)>,
     archive: &Path,
     opts: &DownloadOptions,
     progress: &dyn Progress,

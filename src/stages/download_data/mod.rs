@@ -19,7 +19,7 @@ use std::time::Duration;
 use reqwest::Url;
 
 use crate::artifact::ensure_writable_dir;
-use crate::credentials::{self, Credentials, Lookup};
+use crate::credentials::{self, KaggleCredentials, Lookup};
 use crate::error::{Error, Result};
 use crate::files;
 use crate::progress::Progress;
@@ -90,7 +90,7 @@ pub struct DownloadOptions {
 impl DownloadOptions {
     /// What a record of download_data keeps: what was fetched and from
     /// where (a URL without its query, never a credential).
-    pub fn record_options(&self) -> crate::contract::Options {
+    pub fn record_options(&self) -> crate::contract::RecordOptions {
         let source = match &self.source {
             Source::Kaggle { api } => format!("kaggle {api}"),
             Source::Url(u) => Url::parse(u).map_or_else(|_| u.clone(), |u| shown(&u)),
@@ -242,12 +242,21 @@ pub fn check_dataset(dataset: &str) -> Result<()> {
     )))
 }
 
+/// Where Kaggle's API serves a competition's whole archive (it answers
+/// with a redirect to the file, or 403 while the rules are not accepted).
+pub fn archive_url(api: &str, dataset: &str) -> String {
+    format!(
+        "{}/competitions/data/download-all/{dataset}",
+        api.trim_end_matches('/')
+    )
+}
+
 /// The first URL to fetch and, for Kaggle, the credentials and the origin
 /// they may be sent to.
 fn remote_start(
     opts: &DownloadOptions,
     progress: &dyn Progress,
-) -> Result<(Url, Option<(Credentials, Url)>)> {
+) -> Result<(Url, Option<(KaggleCredentials, Url)>)> {
     match &opts.source {
         Source::Kaggle { api } => {
             let (creds, warnings) = credentials::require(&opts.lookup)?;
@@ -258,12 +267,8 @@ fn remote_start(
                 "download_data: Kaggle credentials from {}",
                 creds.origin
             ));
-            let url = Url::parse(&format!(
-                "{}/competitions/data/download-all/{}",
-                api.trim_end_matches('/'),
-                opts.dataset
-            ))
-            .map_err(|e| Error::BadArgument(format!("--kaggle-api `{api}`: {e}")))?;
+            let url = Url::parse(&archive_url(api, &opts.dataset))
+                .map_err(|e| Error::BadArgument(format!("--kaggle-api `{api}`: {e}")))?;
             let origin = url.clone();
             Ok((url, Some((creds, origin))))
         }

@@ -63,8 +63,8 @@ impl Default for FeatureOptions {
 
 impl FeatureOptions {
     /// The options as the stage's record keeps them.
-    pub fn record_options(&self) -> crate::contract::record::Options {
-        let mut o = crate::contract::record::Options::new();
+    pub fn record_options(&self) -> crate::contract::RecordOptions {
+        let mut o = crate::contract::RecordOptions::new();
         o.insert(
             "valid_from".into(),
             crate::calendar::format_instant(self.valid_from),

@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{json, Map, Value};
 
-use super::v2::METRICS_ARTIFACT;
 use crate::artifact::{ensure_writable_dir, write_json};
 use crate::contract::Metrics;
 use crate::error::{Error, Result};
+
+/// Name of the metrics output artifact of evaluation_result.
+pub const METRICS_ARTIFACT: &str = "metrics";
 
 fn bad(msg: impl Into<String>) -> Error {
     Error::BadArgument(format!("--executor-input: {}", msg.into()))

@@ -4,19 +4,18 @@
 use serde_json::{json, Map, Value};
 
 use super::ExportOptions;
+pub use crate::kfp::runtime::executor::METRICS_ARTIFACT;
 use crate::plots::{Chart, PipelineStep};
 use crate::stages::evaluation_result::{
     CHARTS_PATH_FLAG, EXECUTOR_INPUT_FLAG, METRICS_PATH_FLAG, SUMMARY_PATH_FLAG,
 };
 use crate::stages::{Stage, StageKind};
 
-pub use super::volume::CREATE_PVC_TASK;
+pub use crate::kfp::runtime::volume::CREATE_PVC_TASK;
 
 /// Version the files declare (the kfp release whose compiler they match).
 pub const SDK_VERSION: &str = "kfp-2.17.3";
 const SCHEMA_VERSION: &str = "2.1.0";
-/// Name of the metrics output artifact of evaluation_result.
-pub const METRICS_ARTIFACT: &str = "metrics";
 /// evaluation_result's report artifacts: (name, KFP type, CLI flag).
 const REPORT_ARTIFACTS: [(&str, &str, &str); 2] = [
     ("charts", "system.HTML", CHARTS_PATH_FLAG),
@@ -27,7 +26,7 @@ pub const PVC_SUFFIX: &str = "-data-volume";
 /// The task (and component name) of the step that makes the fresh claim
 /// writable for the image's user before the lab's stages run: the v1
 /// pipeline's step of the same command.
-pub const PREPARE_TASK: &str = super::volume::PREPARE_STAGE.command;
+pub const PREPARE_TASK: &str = crate::kfp::runtime::volume::PREPARE_STAGE.command;
 /// The parameter that holds the data path: fixed to the mount path in the
 /// pipeline, never a run parameter.
 pub const DATA_PATH: &str = "data_path";
@@ -197,7 +196,7 @@ fn prepare_component() -> Value {
 }
 
 /// The container that makes the claim writable for the image's user
-/// (`crypto-lab prepare-volume`, see [`super::volume`]).
+/// (`crypto-lab prepare-volume`, see [`crate::kfp::runtime::volume`]).
 fn prepare_executor(opts: &ExportOptions) -> Value {
     json!({"container": {
         "args": [
@@ -205,9 +204,9 @@ fn prepare_executor(opts: &ExportOptions) -> Value {
             "--data-path",
             format!("{{{{$.inputs.parameters['{DATA_PATH}']}}}}"),
             "--uid",
-            super::volume::IMAGE_UID.to_string(),
+            crate::kfp::runtime::volume::IMAGE_UID.to_string(),
             "--gid",
-            super::volume::IMAGE_GID.to_string(),
+            crate::kfp::runtime::volume::IMAGE_GID.to_string(),
         ],
         "command": ["crypto-lab"],
         "image": opts.image,

@@ -1,0 +1,203 @@
+//! The KFP exporter: component and pipeline YAML from the stage registry, so
+//! what runs on Kubeflow is exactly what runs locally (each container runs
+//! the `crypto-lab` binary with the stage's subcommand).
+//!
+//! Written files, under the output folder:
+//! - `components/<stage>.yaml`: KFP v2 component (pipeline IR), and
+//!   `components/prepare_volume.yaml`, the step that hands a fresh claim
+//!   to the image's user ([`crate::kfp::runtime::volume`]);
+//! - `components/v1/<stage>.yaml`: KFP v1 `component.yaml`, the form the
+//!   lab's `create_component_from_func` produced (prepare_volume too);
+//! - `pipeline.yaml`: the lab's pipeline in KFP v2 IR plus its Kubernetes
+//!   platform spec (second YAML document);
+//! - `v1/pipeline.yaml`: the same pipeline as a KFP v1 Argo Workflow.
+
+pub mod v1;
+pub mod v2;
+pub mod yaml;
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::artifact::{ensure_writable_dir, write_bytes, write_json};
+use crate::error::{Error, Result};
+use crate::kfp::runtime::volume;
+use crate::stages::download_data::DEFAULT_DATASET;
+use crate::stages::{Stage, STAGES};
+
+/// The lab's pipeline name (also its description).
+pub const PIPELINE_NAME: &str = "g-research-crypto-forecasting-pipeline";
+
+/// What the exported files say about the cluster side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExportOptions {
+    /// Container image holding the `crypto-lab` binary.
+    pub image: String,
+    /// Where the shared volume is mounted. In the v2 pipeline it is every
+    /// step's `data_path`, fixed at export (not a run parameter: KFP v2
+    /// mounts the claim at a path fixed at compile time). In the v1
+    /// pipeline it is the default of the `data_path` parameter, which also
+    /// moves the mount there.
+    pub data_path: String,
+    /// Size of the volume claim.
+    pub pvc_size: String,
+    /// Storage class of the claim. `None`: the v2 pipeline leaves it out,
+    /// and KFP's driver then asks for `standard` (see
+    /// [`crate::kfp::runtime::volume::STORAGE_CLASS_NOTE`]); the v1 pipeline gets the cluster's
+    /// default.
+    pub storage_class: Option<String>,
+    /// Kubernetes Secret with keys `username` and `key` for download_data.
+    pub kaggle_secret: String,
+    /// The lab's steps the pipeline runs, by name, in the lab's order, each
+    /// after the one before on the shared volume (the lab's Build Pipeline
+    /// cell): every stage of the registry by default.
+    pub steps: Vec<String>,
+}
+
+impl Default for ExportOptions {
+    fn default() -> Self {
+        ExportOptions {
+            image: format!("crypto-lab:{}", env!("CARGO_PKG_VERSION")),
+            data_path: "/mnt".into(),
+            pvc_size: "16Gi".into(),
+            storage_class: None,
+            kaggle_secret: "kaggle-secret".into(),
+            steps: STAGES.iter().map(|s| s.name.to_string()).collect(),
+        }
+    }
+}
+
+impl ExportOptions {
+    /// Fails unless every step is a stage of the registry, listed once, in
+    /// the lab's order (each stage reads what the ones before it wrote).
+    pub fn validate(&self) -> Result<()> {
+        let names: Vec<&str> = STAGES.iter().map(|s| s.name).collect();
+        if self.steps.is_empty() {
+            return Err(Error::BadArgument(
+                "steps is empty: the pipeline needs at least one of the lab's stages".into(),
+            ));
+        }
+        let mut last = None;
+        for step in &self.steps {
+            let Some(at) = names.iter().position(|n| n == step) else {
+                return Err(Error::BadArgument(format!(
+                    "steps lists {}, which is not a stage; the stages are {}",
+                    crate::error::printable(step),
+                    names.join(", ")
+                )));
+            };
+            if last.is_some_and(|l| at <= l) {
+                return Err(Error::BadArgument(format!(
+                    "steps lists {} out of order or twice: they run in the lab's order, {}",
+                    crate::error::printable(step),
+                    names.join(", ")
+                )));
+            }
+            last = Some(at);
+        }
+        Ok(())
+    }
+
+    /// The stages the pipeline runs, in order.
+    pub fn stages(&self) -> Vec<&'static Stage> {
+        STAGES
+            .iter()
+            .copied()
+            .filter(|s| self.steps.iter().any(|n| n == s.name))
+            .collect()
+    }
+
+    /// The pipeline default of a lab parameter.
+    pub fn default_of(&self, param: &str) -> String {
+        match param {
+            "dataset" => DEFAULT_DATASET.to_string(),
+            "source" => "kaggle".to_string(),
+            "data_path" => self.data_path.clone(),
+            other => other.to_string(),
+        }
+    }
+}
+
+fn yaml_text(docs: &[Value], header: &str) -> String {
+    let body: Vec<String> = docs.iter().map(yaml::to_yaml).collect();
+    format!("{header}{}", body.join("---\n"))
+}
+
+fn write_yaml(path: &Path, docs: &[Value], header: &str) -> Result<()> {
+    write_bytes(path, yaml_text(docs, header).as_bytes())
+}
+
+fn header(opts: &ExportOptions) -> String {
+    format!(
+        "# Generated by crypto-lab {} (export-kfp); image {}.\n",
+        env!("CARGO_PKG_VERSION"),
+        opts.image
+    )
+}
+
+/// The v2 pipeline package (`pipeline.yaml`: IR and platform spec) as
+/// text, the bytes `export_kfp` writes and `submit` uploads.
+pub fn pipeline_yaml(opts: &ExportOptions) -> Result<String> {
+    opts.validate()?;
+    let (doc, platform) = v2::pipeline(opts);
+    Ok(yaml_text(&[doc, platform], &header(opts)))
+}
+
+/// Writes every component and both pipelines under `out`; returns the paths.
+pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
+    opts.validate()?;
+    let comps = out.join("components");
+    let comps_v1 = comps.join("v1");
+    let v1_dir = out.join("v1");
+    for dir in [out, &comps, &comps_v1, &v1_dir] {
+        ensure_writable_dir(dir)?;
+    }
+    let mut written = Vec::new();
+    let header = header(opts);
+    // The v1 pipeline's first step after the claim: prepare-volume, as a
+    // v1 component of its own (the v2 one is written below).
+    let prepare = &volume::PREPARE_STAGE;
+    let path = comps_v1.join(format!("{}.yaml", prepare.name));
+    let text = v1::component_text(prepare, opts);
+    write_bytes(&path, text.as_bytes())?;
+    written.push(path);
+    let mut v1_components = vec![(prepare, text)];
+    for stage in opts.stages() {
+        let path = comps.join(format!("{}.yaml", stage.name));
+        write_yaml(&path, &[v2::component_file(stage, opts)], &header)?;
+        written.push(path);
+        let path = comps_v1.join(format!("{}.yaml", stage.name));
+        let text = v1::component_text(stage, opts);
+        write_bytes(&path, text.as_bytes())?;
+        v1_components.push((stage, text));
+        written.push(path);
+    }
+    let path = comps.join("prepare_volume.yaml");
+    write_yaml(&path, &[v2::prepare_component_file(opts)], &header)?;
+    written.push(path);
+    let path = out.join("pipeline.yaml");
+    write_bytes(&path, pipeline_yaml(opts)?.as_bytes())?;
+    written.push(path);
+    let path = v1_dir.join("pipeline.yaml");
+    write_yaml(&path, &[v1::pipeline(opts, &v1_components)], &header)?;
+    written.push(path);
+    // What the files were made with, for checks and for the record.
+    let path = out.join("export.json");
+    write_json(
+        &path,
+        &serde_json::json!({
+            "image": opts.image,
+            "data_path": opts.data_path,
+            "pvc_size": opts.pvc_size,
+            "storage_class": opts.storage_class,
+            "kaggle_secret": opts.kaggle_secret,
+            "steps": opts.steps,
+            "image_uid": volume::IMAGE_UID,
+            "image_gid": volume::IMAGE_GID,
+            "crypto_lab": env!("CARGO_PKG_VERSION"),
+        }),
+    )?;
+    written.push(path);
+    Ok(written)
+}

@@ -1,0 +1,53 @@
+//! What a stage is given besides its files.
+
+use std::path::PathBuf;
+
+use super::download_data::DownloadOptions;
+use super::evaluation_result::EvaluationOptions;
+use super::feature_engineering::FeatureOptions;
+use crate::files;
+use crate::model_params::ModelParams;
+use crate::progress::Progress;
+
+/// Everything a stage may need besides its files: the data path, each
+/// stage's own options (one group per stage that has any) and who listens.
+pub struct StageContext<'a> {
+    /// The lab's `data_path`: where every artifact lives.
+    pub data_path: PathBuf,
+    /// download_data: where the competition archive comes from.
+    pub download: DownloadOptions,
+    /// feature_engineering (lab behaviour by default).
+    pub features: FeatureOptions,
+    /// modeling: LightGBM parameters (the lab's by default).
+    pub model: ModelParams,
+    /// evaluation_result: where its outputs go (the data path by default).
+    pub evaluation: EvaluationOptions,
+    /// Progress and log receiver.
+    pub progress: &'a dyn Progress,
+}
+
+impl<'a> StageContext<'a> {
+    /// A context with the lab's defaults.
+    pub fn new(data_path: impl Into<PathBuf>, progress: &'a dyn Progress) -> Self {
+        StageContext {
+            data_path: data_path.into(),
+            download: DownloadOptions::default(),
+            features: FeatureOptions::default(),
+            model: ModelParams::default(),
+            evaluation: EvaluationOptions::default(),
+            progress,
+        }
+    }
+
+    /// Where artifact `file` of a stage lives.
+    pub fn path_of(&self, file: &str) -> PathBuf {
+        let e = &self.evaluation;
+        let chosen = match file {
+            files::METRICS => &e.metrics_path,
+            files::SUMMARY => &e.summary_path,
+            files::CHARTS => &e.charts_path,
+            _ => &None,
+        };
+        chosen.clone().unwrap_or_else(|| self.data_path.join(file))
+    }
+}
