@@ -35,7 +35,6 @@ pub mod indicators;
 pub mod kfp;
 pub mod lgbm;
 pub mod lock;
-pub mod metrics;
 pub mod model_params;
 pub mod notebook;
 pub mod plots;
@@ -43,16 +42,16 @@ pub mod progress;
 pub mod rng;
 pub mod runner;
 pub mod runs;
+pub mod scoring;
 pub mod stages;
 pub mod synth;
 pub mod table;
 pub mod train_csv;
+pub mod version;
 
 pub use error::{Error, Result};
 
-/// The crate version (also for callers such as the notebook kernel, where
-/// `env!("CARGO_PKG_VERSION")` names the caller's own crate).
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub use version::VERSION;
 
 /// The stage functions and their options, for `use crypto_lab::prelude::*`.
 pub mod prelude {
@@ -61,11 +60,11 @@ pub mod prelude {
         files, FeatureImportance, Metrics, TrainingHistory, ValidPredictions,
     };
     pub use crate::indicators::{atr, dema, nan_max, nan_min, pct_return, rolling_mean, rsi};
-    pub use crate::metrics::weighted_correlation;
     pub use crate::model_params::ModelParams;
     pub use crate::progress::{Print, Progress, Silent};
     pub use crate::runner::{run_pipeline, PipelineRun, RunOptions};
     pub use crate::runs::RunEntry;
+    pub use crate::scoring::weighted_correlation;
     pub use crate::stages::download_data::{download_data, DownloadOptions, Source};
     pub use crate::stages::evaluation_result::{evaluation_result, EvaluationOptions};
     pub use crate::stages::feature_engineering::{

@@ -131,13 +131,13 @@ mod tests {
     }
 
     fn plain_correlation(a: &[f64], b: &[f32], _w: &[f64]) -> f64 {
-        crate::metrics::weighted_correlation(a, b, &vec![1.0; a.len()])
+        crate::scoring::weighted_correlation(a, b, &vec![1.0; a.len()])
     }
 
     #[test]
     fn edits_are_told_apart_from_the_crates_functions() {
         let b = bars();
-        let crate_feval: Feval = crate::metrics::weighted_correlation;
+        let crate_feval: Feval = crate::scoring::weighted_correlation;
         assert!(edited_functions(crate_get_features, crate_feval, &b).is_empty());
         assert_eq!(
             edited_functions(rsi_on_open, crate_feval, &b),

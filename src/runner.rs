@@ -55,7 +55,8 @@ pub struct RunOptions {
 /// Runs one stage as its subcommand, its script and a KFP step do: the
 /// data path locked (waiting with `wait_lock`), the stage executed and
 /// committed with its record ([`Stage::execute`]), then what follows it
-/// ([`after`]); a failure names the stage.
+/// (the KFP executor output after evaluation_result); a failure names the
+/// stage.
 pub fn run_stage(stage: &Stage, ctx: &StageContext, wait_lock: bool) -> Result<StageRun> {
     let _lock = lock_data_path(&ctx.data_path, wait_lock, ctx.progress)?;
     let run = stage.execute(ctx).map_err(|e| Error::StageFailed {

@@ -5,6 +5,9 @@
 //! declarations and unit tests; a parent module using its own child by name
 //! (`freshness::check_inputs` in stages/mod.rs) is containment, not a
 //! reference between modules. A circle found names its files in order.
+//!
+//! And no module uses one of a higher layer ([`LAYERS`]): a stage never
+//! reaches up to the runner, the exporter or a front end.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -100,11 +103,10 @@ fn references(text: &str, module: &[String], is_mod_rs: bool) -> Vec<Vec<String>
     out
 }
 
-#[test]
-fn no_file_of_the_library_depends_on_itself_through_others() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// The library's files and, for each, the files it references.
+fn file_edges(src: &Path) -> BTreeMap<PathBuf, BTreeSet<PathBuf>> {
     let mut files = Vec::new();
-    rust_files(&src, &mut files);
+    rust_files(src, &mut files);
     let root = [src.join("lib.rs"), src.join("main.rs")];
     let mut edges: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
     for file in files.iter().filter(|f| !root.contains(f)) {
@@ -124,16 +126,34 @@ fn no_file_of_the_library_depends_on_itself_through_others() {
             })
             .collect::<Vec<_>>()
             .join("\n");
-        let module = module_of(&src, file);
+        let module = module_of(src, file);
         let is_mod_rs = file.ends_with("mod.rs");
         for path in references(&text, &module, is_mod_rs) {
-            if let Some(target) = file_of(&src, &path) {
+            if let Some(target) = file_of(src, &path) {
                 if &target != file && !root.contains(&target) {
                     edges.entry(file.clone()).or_default().insert(target);
                 }
             }
         }
     }
+    edges
+}
+
+/// A file's top module: src/stages/modeling/mod.rs -> stages.
+fn top(src: &Path, p: &Path) -> String {
+    let rel = p.strip_prefix(src).unwrap_or(p);
+    let first = rel
+        .iter()
+        .next()
+        .map(|s| s.to_string_lossy().to_string())
+        .unwrap_or_default();
+    first.trim_end_matches(".rs").to_string()
+}
+
+#[test]
+fn no_file_of_the_library_depends_on_itself_through_others() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let edges = file_edges(&src);
     assert!(
         edges.values().map(BTreeSet::len).sum::<usize>() > 50,
         "too few references found: the scan is broken"
@@ -146,15 +166,7 @@ fn no_file_of_the_library_depends_on_itself_through_others() {
     // The same at the level of the crate's modules (stages, kfp, plots,
     // contract, artifact, ...): a parent module and its children may use
     // each other, two modules may not.
-    let top = |p: &PathBuf| -> PathBuf {
-        let rel = p.strip_prefix(&src).unwrap_or(p);
-        let first = rel
-            .iter()
-            .next()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default();
-        PathBuf::from(first.trim_end_matches(".rs"))
-    };
+    let top = |p: &PathBuf| PathBuf::from(top(&src, p));
     let mut modules: BTreeMap<PathBuf, BTreeSet<PathBuf>> = BTreeMap::new();
     for (from, tos) in &edges {
         for to in tos {
@@ -167,6 +179,94 @@ fn no_file_of_the_library_depends_on_itself_through_others() {
         let names: Vec<String> = circle.iter().map(|p| p.display().to_string()).collect();
         panic!("dependency circle between modules: {}", names.join(" -> "));
     }
+}
+
+/// The house's layers, lowest first: a module may use modules of its own
+/// layer and of the layers below, never one above. Facts and tools that
+/// know no stage at the bottom; what stages read and make for the charts and
+/// the notebook; the stages; what runs, ships or checks them; the front
+/// ends. A new module is placed here by whoever adds it.
+const LAYERS: [&[&str]; 5] = [
+    &[
+        "error",
+        "version",
+        "files",
+        "progress",
+        "rng",
+        "hash",
+        "calendar",
+        "indicators",
+        "scoring",
+        "columns",
+        "lock",
+        "credentials",
+        "artifact",
+        "lgbm",
+        "train_csv",
+        "asset_details_csv",
+        "model_params",
+        "table",
+        "contract",
+    ],
+    &["synth", "runs", "plots"],
+    &["stages"],
+    &["kfp", "runner", "doctor"],
+    &["args", "notebook", "cli", "main", "terminal"],
+];
+
+fn layer_of(module: &str) -> usize {
+    LAYERS
+        .iter()
+        .position(|l| l.contains(&module))
+        .unwrap_or_else(|| panic!("src/{module}: in no layer of tests/module_graph.rs LAYERS"))
+}
+
+/// Every reference in `src` from a module to one of a higher layer.
+fn upward_imports(src: &Path) -> Vec<String> {
+    let mut upward = Vec::new();
+    for (from, tos) in file_edges(src) {
+        let m = top(src, &from);
+        for to in tos {
+            let t = top(src, &to);
+            if layer_of(&t) > layer_of(&m) {
+                upward.push(format!(
+                    "{} (layer {}) uses {} (layer {})",
+                    from.strip_prefix(src).unwrap_or(&from).display(),
+                    layer_of(&m),
+                    to.strip_prefix(src).unwrap_or(&to).display(),
+                    layer_of(&t)
+                ));
+            }
+        }
+    }
+    upward
+}
+
+#[test]
+fn no_module_uses_one_of_a_higher_layer() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let upward = upward_imports(&src);
+    assert!(
+        upward.is_empty(),
+        "imports from a lower layer to a higher one:\n{}",
+        upward.join("\n")
+    );
+}
+
+#[test]
+fn the_layer_check_sees_an_upward_import() {
+    // A tree of two files where a stage reaches up to the runner.
+    let src = std::env::temp_dir().join(format!("crypto-lab-layers-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&src);
+    std::fs::create_dir_all(src.join("stages")).expect("mkdir");
+    std::fs::write(src.join("stages/mod.rs"), "use crate::runner::run_stage;\n").expect("write");
+    std::fs::write(src.join("runner.rs"), "pub fn run_stage() {}\n").expect("write");
+    let upward = upward_imports(&src);
+    let _ = std::fs::remove_dir_all(&src);
+    assert_eq!(
+        upward,
+        vec!["stages/mod.rs (layer 2) uses runner.rs (layer 3)".to_string()]
+    );
 }
 
 /// A cycle of the graph, by depth-first search for a back edge.

@@ -92,12 +92,12 @@ fn the_notebooks_get_features_is_the_crates() {
 
 #[test]
 fn the_notebooks_weighted_correlation_is_the_crates() {
-    assert_cell_is_crate_function("weighted_correlation", "src/metrics.rs");
+    assert_cell_is_crate_function("weighted_correlation", "src/scoring.rs");
 }
 
 #[test]
 fn the_drift_check_sees_a_one_character_edit() {
-    let source = std::fs::read_to_string(root().join("src/metrics.rs")).expect("source");
+    let source = std::fs::read_to_string(root().join("src/scoring.rs")).expect("source");
     let text = function_text(&source, "weighted_correlation").expect("function");
     let edited = text.replacen("sum_w", "sum_w2", 1);
     assert_ne!(text, edited);

@@ -67,6 +67,8 @@ impl DownloadArgs {
 /// feature_engineering's options.
 #[derive(Args, Debug, Clone)]
 pub struct FeatureArgs {
+    // The brackets are the help text's notation, not a doc link.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// First validation instant: YYYY-MM-DD[THH:MM[:SS]] in UTC, or unix
     /// seconds. The lab's 01/05/2021 is taken in the machine's local time,
     /// which is UTC in its containers; pass another instant to move the split.

@@ -187,7 +187,7 @@ pub fn write_outputs_record(
     }
     let record = StageRecord {
         stage: name.to_string(),
-        crypto_lab: crate::VERSION.to_string(),
+        crypto_lab: crate::version::VERSION.to_string(),
         options,
         inputs: BTreeMap::new(),
         outputs,

@@ -19,7 +19,7 @@
 //! The checks live by what they look at: [`toolchain`] (Rust, C/C++,
 //! libclang, CMake, linker, build settings), [`notebook`] (Jupyter, the
 //! Rust kernel, its warm build, a font), [`remote`] (Kaggle, a KFP host,
-//! with the download's and the KFP client's own requests), [`disk`]; and
+//! with the download's and the KFP client's own requests), [`mod@disk`]; and
 //! [`probe`] runs the tools they ask.
 
 pub mod disk;

@@ -8,7 +8,7 @@ use super::{Check, Env};
 use crate::plots;
 
 /// Dependencies whose compiled form (`lib<name>-<hash>.rlib` in
-/// target/<host>/debug/deps) makes the notebook kernel's first cell short:
+/// `target/<host>/debug/deps`) makes the notebook kernel's first cell short:
 /// the largest crates to compile, polars and LightGBM's C++ above all.
 pub const WARM_RLIBS: [&str; 8] = [
     "polars_core",
@@ -142,7 +142,7 @@ pub fn rust_kernel(env: &Env) -> Check {
 /// Whether the kernel's first cell finds polars and LightGBM compiled: the
 /// kernel builds into the checkout's target/ with `cargo build`'s settings
 /// (notebooks/evcxr.toml, .cargo/config.toml), so their rlibs in
-/// target/<host>/debug/deps are reused. `host` is rustc's host triple.
+/// `target/<host>/debug/deps` are reused. `host` is rustc's host triple.
 pub fn kernel_build(project: &Path, host: Option<&str>) -> Check {
     const NAME: &str = "kernel build";
     if !project.join("notebooks/evcxr.toml").is_file() {

@@ -116,7 +116,7 @@ fn http_client(timeout: Duration) -> Option<Client> {
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(timeout)
         .timeout(timeout)
-        .user_agent(format!("crypto-lab/{} doctor", crate::VERSION))
+        .user_agent(format!("{} doctor", crate::version::USER_AGENT))
         .build()
         .ok()
 }

@@ -32,7 +32,7 @@ pub const BUILD_ENV_VARS: [&str; 6] = [
 pub(super) const SETUP_BUILD: &str = "bash .ci/setup --build-only";
 
 /// The Rust check and, from `rustc -vV`, the host triple (where cargo puts
-/// the compiled dependencies, target/<host>/debug/deps).
+/// the compiled dependencies, `target/<host>/debug/deps`).
 pub struct RustCheck {
     /// The check.
     pub check: Check,

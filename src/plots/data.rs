@@ -13,7 +13,7 @@ use crate::contract::record::{read_record, SYNTH};
 use crate::contract::{FeatureImportance, TrainingHistory};
 use crate::error::Result;
 use crate::files;
-use crate::metrics::WeightedCorrelation;
+use crate::scoring::WeightedCorrelation;
 
 /// Bins of a feature histogram.
 const HISTOGRAM_BINS: usize = 40;

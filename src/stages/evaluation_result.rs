@@ -10,7 +10,7 @@ use crate::artifact::{
 use crate::contract::{FeatureImportance, Metrics, TrainingHistory, ValidPredictions};
 use crate::error::{Error, Result};
 use crate::files;
-use crate::metrics::{rel_diff, rmse, weighted_correlation, Rmse, WeightedCorrelation};
+use crate::scoring::{rel_diff, rmse, weighted_correlation, Rmse, WeightedCorrelation};
 use crate::stages::modeling::{model_inputs, SplitRows};
 
 /// Largest relative gap allowed between the recorded best scores and the

@@ -69,11 +69,11 @@ pub fn stale_reason(stage: &Stage, ctx: &StageContext) -> Option<String> {
     let Some(record) = read_record(&ctx.data_path, stage.name) else {
         return Some("no record of a complete run".into());
     };
-    if record.crypto_lab != crate::VERSION {
+    if record.crypto_lab != crate::version::VERSION {
         return Some(format!(
             "made by crypto-lab {}, this is {}",
             record.crypto_lab,
-            crate::VERSION
+            crate::version::VERSION
         ));
     }
     let changes = option_changes(&record.options, &(stage.options)(ctx));
@@ -142,7 +142,7 @@ pub fn write_record(
     }
     let record = StageRecord {
         stage: stage.name.to_string(),
-        crypto_lab: crate::VERSION.to_string(),
+        crypto_lab: crate::version::VERSION.to_string(),
         options: (stage.options)(ctx),
         inputs,
         outputs,

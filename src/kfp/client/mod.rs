@@ -3,7 +3,7 @@
 //! name), find or create the experiment, create the run, and follow it.
 //!
 //! [`KfpClient`] sends the requests ([`model`] holds what they return,
-//! [`auth`] the credentials, [`error`] what goes wrong); [`submit`] is the
+//! [`auth`] the credentials, [`error`] what goes wrong); [`mod@submit`] is the
 //! workflow. The upload is a multipart form with the package in the field
 //! `uploadfile`, as `PipelineUploadServiceApi` sends it.
 
@@ -407,7 +407,7 @@ fn http_client(connect: Duration, total: Duration) -> Result<Client> {
     Client::builder()
         .connect_timeout(connect)
         .timeout(total)
-        .user_agent(format!("crypto-lab/{}", crate::VERSION))
+        .user_agent(crate::version::USER_AGENT)
         .build()
         .map_err(|e| ClientError::BadArgument(format!("cannot set up HTTP: {e}")))
 }

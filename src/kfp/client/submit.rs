@@ -220,7 +220,7 @@ fn version_name() -> String {
     let s = secs.rem_euclid(86_400);
     format!(
         "crypto-lab-{}-{y:04}{m:02}{d:02}-{:02}{:02}{:02}",
-        env!("CARGO_PKG_VERSION"),
+        crate::version::VERSION,
         s / 3600,
         s / 60 % 60,
         s % 60

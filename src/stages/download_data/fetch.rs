@@ -234,7 +234,7 @@ pub(super) fn download_archive(
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(30))
         .timeout(None)
-        .user_agent(concat!("crypto-lab/", env!("CARGO_PKG_VERSION")))
+        .user_agent(crate::version::USER_AGENT)
         .build()
         .map_err(|e| Error::Internal(format!("cannot set up HTTP: {e}")))?;
     let part = PathBuf::from(format!("{}.part", archive.display()));

@@ -14,7 +14,7 @@ use crate::files;
 use crate::contract::early_stopping::EarlyStopping;
 use crate::error::{Error, Result};
 use crate::lgbm::{Dataset, Importance, Trainer};
-use crate::metrics::weighted_correlation;
+use crate::scoring::weighted_correlation;
 
 /// A function in the shape of the lab's `weighted_correlation` feval:
 /// predictions, labels (as LightGBM stores them) and weights of the
