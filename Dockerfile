@@ -20,6 +20,6 @@ RUN apt-get update \
  && useradd --create-home --uid 1000 lab
 COPY --from=build /src/target/release/crypto-lab /usr/local/bin/crypto-lab
 # The stages run as uid 1000; the pipeline's prepare-volume step (run as root)
-# hands the fresh volume to this uid (crypto_lab::kfp::volume::IMAGE_UID).
+# hands the fresh volume to this uid (crypto_lab::kfp::runtime::volume::IMAGE_UID).
 USER lab
 CMD ["crypto-lab", "--help"]

@@ -1,5 +1,5 @@
 #!/usr/bin/env -S sh -c 'p=$(rust-script -p "$0") && cp "${0%/*}/../Cargo.lock" "$p/" && exec cargo run --config "${0%/*}/../.cargo/config.toml" --manifest-path "$p/Cargo.toml" -- "$@"'
-//! Lab stage modeling: merge_feature_df.parquet -> lgb.txt, lgb_history.json, feature_importance.json.
+//! Lab stage modeling: merge_feature_df.parquet -> lgb.txt, valid_predictions.parquet, feature_importance.json, lgb_history.json.
 //!
 //! Usage: scripts/modeling.rs [--data-path DIR] [the flags of `crypto-lab modeling --help`]
 //!

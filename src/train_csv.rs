@@ -4,12 +4,11 @@
 //! memory. Same values as pandas (correctly rounded floats, an empty cell is
 //! missing), same errors as the polars reader: file, line and column.
 
+use crossbeam_channel::{bounded, unbounded, Receiver, Sender};
 use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{channel, sync_channel, Receiver, Sender, SyncSender};
-use std::sync::Mutex;
 
 use polars::prelude::*;
 
@@ -109,14 +108,14 @@ pub fn scan_train_csv(
 
     let workers = std::thread::available_parallelism().map_or(2, |n| n.get());
     let in_flight = workers * 2;
-    let (free_tx, free_rx) = sync_channel::<Vec<u8>>(in_flight);
+    let (free_tx, free_rx) = bounded::<Vec<u8>>(in_flight);
     for _ in 0..in_flight {
         // Zeroed once, lazily by the OS; reused without clearing.
         let _ = free_tx.send(vec![0u8; BLOCK]);
     }
-    let (work_tx, work_rx) = sync_channel::<Work>(in_flight);
-    let work_rx = Mutex::new(work_rx);
-    let (done_tx, done_rx) = channel::<(usize, std::result::Result<Rows, BadLine>)>();
+    // Workers share one queue of blocks (a multi-consumer channel).
+    let (work_tx, work_rx) = bounded::<Work>(in_flight);
+    let (done_tx, done_rx) = unbounded::<(usize, std::result::Result<Rows, BadLine>)>();
     // The first failing block: later blocks need not be parsed, earlier ones
     // still are, to number the bad line. 0 stops everything.
     let failed = AtomicUsize::new(usize::MAX);
@@ -240,7 +239,7 @@ fn feed(
     path: &Path,
     mut carry: Vec<u8>,
     free: &Receiver<Vec<u8>>,
-    work: &SyncSender<Work>,
+    work: &Sender<Work>,
     failed: &AtomicUsize,
 ) -> Result<()> {
     let mut idx = 0;
@@ -287,19 +286,17 @@ fn feed(
 }
 
 fn worker(
-    work: &Mutex<Receiver<Work>>,
-    free: &SyncSender<Vec<u8>>,
+    work: &Receiver<Work>,
+    free: &Sender<Vec<u8>>,
     done: &Sender<(usize, std::result::Result<Rows, BadLine>)>,
     failed: &AtomicUsize,
     layout: &Layout,
     from: i64,
 ) {
     loop {
-        let next = match work.lock() {
-            Ok(rx) => rx.recv(),
-            Err(_) => return,
+        let Ok((idx, buf, len)) = work.recv() else {
+            return;
         };
-        let Ok((idx, buf, len)) = next else { return };
         if idx < failed.load(Ordering::Relaxed) {
             let r = parse_block(&buf[..len], layout, from);
             if r.is_err() {

@@ -4,51 +4,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
 use common::*;
-
-fn crypto_lab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
-        .args(args)
-        .output()
-        .expect("run crypto-lab")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-/// Runs and expects success.
-fn ok(args: &[&str]) -> Output {
-    let out = crypto_lab(args);
-    assert!(
-        out.status.success(),
-        "crypto-lab {args:?} failed:\n{}",
-        stderr(&out)
-    );
-    out
-}
-
-/// Runs, expects failure with an `error:` line containing every `needles`, and no panic.
-fn fails(args: &[&str], needles: &[&str]) -> String {
-    let out = crypto_lab(args);
-    let err = stderr(&out);
-    assert!(!out.status.success(), "crypto-lab {args:?} should fail");
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .unwrap_or_else(|| panic!("no error line in: {err}"));
-    for n in needles {
-        assert!(line.contains(n), "`{n}` not in error line: {line}");
-    }
-    line.to_string()
-}
 
 fn dp(dir: &Path) -> String {
     dir.display().to_string()

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 use common::http::{Behaviour, Server};
-use common::TempDir;
+use common::{basic_auth, crypto_lab_bin, stderr, stdout, TempDir};
 
 const HOST: &str = "x86_64-unknown-linux-gnu";
 const USER: &str = "lab-user";
@@ -138,7 +138,7 @@ impl World {
         }
         std::fs::write(self.dir.path().join("kernelspecs.json"), &self.kernelspecs)
             .expect("write kernelspecs");
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_crypto-lab"));
+        let mut cmd = Command::new(crypto_lab_bin());
         cmd.env_clear()
             .env("PATH", &bin)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
@@ -155,14 +155,6 @@ impl World {
 fn make_executable(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// The printed line of check `name`.
@@ -224,25 +216,7 @@ fn closed_port() -> String {
 }
 
 fn basic() -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let input = format!("{USER}:{KEY}");
-    let mut out = String::new();
-    for chunk in input.as_bytes().chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            out.push(if i <= chunk.len() {
-                T[((n >> (18 - 6 * i)) & 63) as usize] as char
-            } else {
-                '='
-            });
-        }
-    }
-    format!("Basic {out}")
+    basic_auth(USER, KEY)
 }
 
 /// Every file under `dir` with its size and modification time.
@@ -533,7 +507,7 @@ fn a_kfp_host_must_answer_its_healthz() {
 
 #[test]
 fn help_says_what_is_checked_and_that_nothing_changes() {
-    let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+    let out = Command::new(crypto_lab_bin())
         .args(["doctor", "--help"])
         .output()
         .expect("run");
@@ -550,7 +524,7 @@ fn help_says_what_is_checked_and_that_nothing_changes() {
     ] {
         assert!(text.contains(needle), "`{needle}` not in:\n{text}");
     }
-    let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+    let out = Command::new(crypto_lab_bin())
         .arg("--help")
         .output()
         .expect("run");

@@ -11,7 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use common::http::{Behaviour, Server};
-use common::TempDir;
+use common::{basic_auth, crypto_lab_bin, TempDir};
 use crypto_lab::credentials::{self, Auth, Lookup};
 use crypto_lab::prelude::*;
 use zip::write::SimpleFileOptions;
@@ -20,29 +20,8 @@ use zip::CompressionMethod;
 const USER: &str = "lab-user";
 const KEY: &str = "s3cr3t-key-0123456789";
 
-fn base64(input: &[u8]) -> String {
-    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::new();
-    for chunk in input.chunks(3) {
-        let b = [
-            chunk[0],
-            *chunk.get(1).unwrap_or(&0),
-            *chunk.get(2).unwrap_or(&0),
-        ];
-        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(T[((n >> (18 - 6 * i)) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 fn basic() -> String {
-    format!("Basic {}", base64(format!("{USER}:{KEY}").as_bytes()))
+    basic_auth(USER, KEY)
 }
 
 /// train.csv and asset_details.csv made by `synth` for a few days.
@@ -587,7 +566,7 @@ fn cli_download_then_run_from_kaggle_without_leaking_the_key() {
     let dir = TempDir::new("dl-cli");
     let home = TempDir::new("dl-cli-home");
     let api = format!("{}/api/v1", k.api.url);
-    let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+    let out = Command::new(crypto_lab_bin())
         .args([
             "run",
             "--source",
@@ -626,7 +605,7 @@ fn cli_download_then_run_from_kaggle_without_leaking_the_key() {
 
     // No credentials anywhere: a clear error, non-zero exit.
     let empty = TempDir::new("dl-cli-none");
-    let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+    let out = Command::new(crypto_lab_bin())
         .args(["download-data", "--kaggle-api", &api])
         .arg("--data-path")
         .arg(empty.path())
@@ -650,7 +629,7 @@ fn cli_download_says_wrote_only_when_it_wrote() {
     std::fs::write(&zip_path, &k.archive).expect("zip");
     let data = dir.path().join("data");
     let download = || {
-        let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+        let out = Command::new(crypto_lab_bin())
             .args(["download-data", "--source"])
             .arg(&zip_path)
             .arg("--data-path")
@@ -685,7 +664,7 @@ fn another_source_downloads_again_and_the_stages_after_it_rerun() {
     std::fs::write(&second_zip, zip_bytes(&other, CompressionMethod::Deflated)).expect("zip");
     let data = dir.path().join("data");
     let crypto_lab = |args: &[&str]| {
-        let out = Command::new(env!("CARGO_BIN_EXE_crypto-lab"))
+        let out = Command::new(crypto_lab_bin())
             .args(args)
             .arg("--data-path")
             .arg(&data)

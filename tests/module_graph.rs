@@ -193,7 +193,6 @@ const LAYERS: [&[&str]; 5] = [
         "files",
         "progress",
         "rng",
-        "hash",
         "calendar",
         "indicators",
         "scoring",

@@ -14,53 +14,17 @@ use std::time::{Duration, Instant};
 
 use common::*;
 
-const BIN: &str = env!("CARGO_BIN_EXE_crypto-lab");
-
 /// Model flags that keep every run to a second or two.
 const QUICK: [&str; 4] = ["--n-estimators", "12", "--num-threads", "1"];
 
 fn cmd(args: &[&str]) -> Command {
-    let mut c = Command::new(BIN);
+    let mut c = Command::new(crypto_lab_bin());
     c.args(args).env_remove("CRYPTO_LAB_DIE_AFTER");
     c
 }
 
 fn output(mut c: Command) -> Output {
     c.output().expect("run crypto-lab")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn ok(args: &[&str]) -> Output {
-    let out = output(cmd(args));
-    assert!(
-        out.status.success(),
-        "crypto-lab {args:?} failed:\n{}",
-        text(&out.stderr)
-    );
-    out
-}
-
-/// Runs, expects failure with one `error:` line containing every needle, no panic.
-fn fails(args: &[&str], needles: &[&str]) -> String {
-    let out = output(cmd(args));
-    let err = text(&out.stderr);
-    assert!(
-        !out.status.success(),
-        "crypto-lab {args:?} should fail:\n{err}"
-    );
-    assert!(!err.contains("panicked"), "panic: {err}");
-    let line = err
-        .lines()
-        .find(|l| l.starts_with("error:"))
-        .unwrap_or_else(|| panic!("no error line in: {err}"))
-        .to_string();
-    for n in needles {
-        assert!(line.contains(n), "`{n}` not in: {line}");
-    }
-    line
 }
 
 fn s(p: &Path) -> String {

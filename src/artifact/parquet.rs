@@ -19,7 +19,8 @@ const ROW_GROUP: usize = 512 * 512;
 /// artifacts are mostly float columns that compress by a fifth at best, and
 /// the next stage reads them back at once (bench/ measured zstd at nearly
 /// twice the time). No min/max statistics: no reader here filters on them,
-/// and without them load_data wrote df_train in 1.8 s instead of 3.3 s.
+/// and writing them nearly doubled load_data's write of df_train (README,
+/// Building).
 fn parquet_writer<W: Write>(w: W) -> ParquetWriter<W> {
     ParquetWriter::new(w)
         .with_compression(ParquetCompression::Uncompressed)

@@ -253,7 +253,7 @@ pub fn linker(env: &Env) -> Check {
         ),
         None => Check::warn(
             NAME,
-            "no mold: the kernel links each cell with the system linker (on 2 cores the first cell took 48 s instead of 29 s)",
+            "no mold: the kernel links each cell with the system linker, which makes every cell slower (README, Building)",
             Some(SETUP_BUILD.to_string()),
         ),
     }

@@ -4,6 +4,7 @@
 pub mod http;
 
 use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use polars::prelude::*;
@@ -15,6 +16,87 @@ pub fn crypto_lab_bin() -> PathBuf {
     std::env::var_os("CRYPTO_LAB_BIN")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_crypto-lab")))
+}
+
+/// `crypto-lab ARGS`, without a die point inherited from the test's
+/// environment.
+pub fn crypto_lab(args: &[&str]) -> Output {
+    Command::new(crypto_lab_bin())
+        .args(args)
+        .env_remove("CRYPTO_LAB_DIE_AFTER")
+        .output()
+        .expect("run crypto-lab")
+}
+
+/// Bytes of a process's output as text.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// A finished command's standard output.
+pub fn stdout(out: &Output) -> String {
+    text(&out.stdout)
+}
+
+/// A finished command's standard error.
+pub fn stderr(out: &Output) -> String {
+    text(&out.stderr)
+}
+
+/// Runs `crypto-lab ARGS` and expects success.
+pub fn ok(args: &[&str]) -> Output {
+    let out = crypto_lab(args);
+    assert!(
+        out.status.success(),
+        "crypto-lab {args:?} failed:\n{}",
+        stderr(&out)
+    );
+    out
+}
+
+/// Runs `crypto-lab ARGS`, expects failure with an `error:` line containing
+/// every one of `needles`, and no panic; returns that line.
+pub fn fails(args: &[&str], needles: &[&str]) -> String {
+    let out = crypto_lab(args);
+    let err = stderr(&out);
+    assert!(
+        !out.status.success(),
+        "crypto-lab {args:?} should fail:\n{err}"
+    );
+    assert!(!err.contains("panicked"), "panic: {err}");
+    let line = err
+        .lines()
+        .find(|l| l.starts_with("error:"))
+        .unwrap_or_else(|| panic!("no error line in: {err}"))
+        .to_string();
+    for n in needles {
+        assert!(line.contains(n), "`{n}` not in error line: {line}");
+    }
+    line
+}
+
+/// The `Authorization` value of HTTP Basic for `user` and `key`, as a
+/// client sends it (base64 written here: no test dependency for it).
+pub fn basic_auth(user: &str, key: &str) -> String {
+    const T: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let input = format!("{user}:{key}");
+    let mut out = String::new();
+    for chunk in input.as_bytes().chunks(3) {
+        let b = [
+            chunk[0],
+            *chunk.get(1).unwrap_or(&0),
+            *chunk.get(2).unwrap_or(&0),
+        ];
+        let n = (u32::from(b[0]) << 16) | (u32::from(b[1]) << 8) | u32::from(b[2]);
+        for i in 0..4 {
+            out.push(if i <= chunk.len() {
+                T[((n >> (18 - 6 * i)) & 63) as usize] as char
+            } else {
+                '='
+            });
+        }
+    }
+    format!("Basic {out}")
 }
 
 /// The Python of a kfp SDK venv: `$var`, else `~/.cache/crypto-lab/<venv>`
