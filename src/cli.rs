@@ -53,11 +53,7 @@ pub fn main() -> Result<()> {
         Command::Run(a) => {
             let ctx = a.context(&term)?;
             let t = Instant::now();
-            let opts = RunOptions {
-                wait_lock: wait,
-                ..a.run_options()
-            };
-            let report = run_pipeline(&ctx, &opts)?;
+            let report = run_pipeline(&ctx, &a.run_options(common))?;
             print_summary(&ctx, &report, t.elapsed().as_secs_f64())?;
         }
         Command::Plot(a) => {

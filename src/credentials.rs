@@ -43,7 +43,7 @@ impl fmt::Debug for Auth {
     }
 }
 
-/// KaggleCredentials and where they were found (for messages; never the values).
+/// Kaggle credentials and where they were found (for messages; never the values).
 #[derive(Clone, PartialEq, Eq)]
 pub struct KaggleCredentials {
     /// The secret part.

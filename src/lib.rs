@@ -30,6 +30,7 @@ pub mod credentials;
 pub mod doctor;
 pub mod error;
 pub mod files;
+pub mod hash;
 pub mod indicators;
 pub mod kfp;
 pub mod lgbm;

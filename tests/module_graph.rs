@@ -193,6 +193,7 @@ const LAYERS: [&[&str]; 5] = [
         "files",
         "progress",
         "rng",
+        "hash",
         "calendar",
         "indicators",
         "scoring",

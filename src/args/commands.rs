@@ -193,13 +193,13 @@ impl RunArgs {
         Ok(ctx)
     }
 
-    /// The runner's own options.
-    pub fn run_options(&self) -> crate::runner::RunOptions {
+    /// The runner's own options; `common`'s `--wait-lock` among them.
+    pub fn run_options(&self, common: &super::Common) -> crate::runner::RunOptions {
         crate::runner::RunOptions {
             force: self.force,
             download: self.source != "synth",
             synth: self.synth.options(),
-            wait_lock: false,
+            wait_lock: common.wait_lock,
         }
     }
 }

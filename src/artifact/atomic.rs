@@ -9,18 +9,13 @@ use std::path::Path;
 use super::commit::finish_temp;
 use super::temp::{temp_path, track_temp, untrack_temp};
 use crate::error::{Error, Result};
-use xxhash_rust::xxh64::Xxh64;
-
-/// XXH64 (seed 0) as the records write it: 16 hex digits.
-fn hex(hasher: &Xxh64) -> String {
-    format!("{:016x}", hasher.digest())
-}
+use crate::hash::Xxh64;
 
 /// Size and XXH64 (hex) of a file's content, read in large blocks.
 pub fn hash_file(path: &Path) -> Result<(u64, String)> {
     use std::io::Read;
     let mut file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
-    let mut hasher = Xxh64::new(0);
+    let mut hasher = Xxh64::new();
     let mut buf = vec![0u8; 1 << 22];
     let mut size = 0u64;
     loop {
@@ -33,7 +28,7 @@ pub fn hash_file(path: &Path) -> Result<(u64, String)> {
         hasher.update(&buf[..n]);
         size += n as u64;
     }
-    Ok((size, hex(&hasher)))
+    Ok((size, hasher.hex()))
 }
 
 /// The file under an artifact's writer: hashes every byte on its way to
@@ -50,7 +45,7 @@ impl HashingFile {
     fn new(file: File) -> Self {
         HashingFile {
             file,
-            hasher: Xxh64::new(0),
+            hasher: Xxh64::new(),
             size: 0,
             error: None,
         }
@@ -173,7 +168,7 @@ where
         file.file
             .sync_all()
             .map_err(|e| about_artifact(Error::io(path, "cannot write", e), &tmp, path, None))?;
-        let xxh64 = hex(&file.hasher);
+        let xxh64 = file.hasher.hex();
         finish_temp(&tmp, path, file.size, xxh64)
     })();
     if outcome.is_err() {
@@ -202,20 +197,7 @@ pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
 mod tests {
     use super::*;
     use crate::artifact::test_support::{names, scratch};
-
-    #[test]
-    fn records_hash_with_xxh64_seed_0() {
-        // XXH64's published values: a record written before the switch to
-        // xxhash-rust still matches its file.
-        let of = |data: &[u8]| {
-            let mut h = Xxh64::new(0);
-            h.update(data);
-            hex(&h)
-        };
-        assert_eq!(of(b""), "ef46db3751d8e999");
-        assert_eq!(of(b"abc"), "44bc2cf5ad770999");
-    }
-    use crate::artifact::*;
+    use crate::artifact::{StageWrites, TEMP_PREFIX};
 
     #[test]
     fn what_a_writer_hashes_is_the_files_content_committed_or_not() {
