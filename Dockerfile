@@ -19,7 +19,9 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 1000 lab
 COPY --from=build /src/target/release/crypto-lab /usr/local/bin/crypto-lab
-# The stages run as uid 1000; the pipeline's prepare-volume step (run as root)
-# hands the fresh volume to this uid (crypto_lab::kfp::runtime::volume::IMAGE_UID).
-USER lab
+# No USER: the image's default user is root, so the pipeline's prepare-volume
+# step can hand a fresh root-owned volume to `lab` (uid 1000) on every KFP
+# backend, none of which needs to honour a security context for it. The stages
+# ask to run as uid 1000 where the backend applies one (KFP 2.16 on, and KFP 1
+# through Argo); see crypto_lab::kfp::runtime::volume.
 CMD ["crypto-lab", "--help"]

@@ -92,9 +92,6 @@ pub fn main() -> Result<()> {
             let what = match prepare_volume(path, uid, gid)? {
                 Prepared::AlreadyWritable => format!("already writable for uid {uid}, unchanged"),
                 Prepared::Chowned => format!("now owned by {uid}:{gid}"),
-                Prepared::OpenedMode => {
-                    format!("mode set to 01777 (no CAP_CHOWN to hand it to {uid}:{gid})")
-                }
             };
             term.log(&format!("prepare-volume: {}: {what}", path.display()));
         }

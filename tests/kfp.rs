@@ -115,6 +115,10 @@ fn the_kfp_sdks_accept_every_exported_file() {
         &art.join("summary").display().to_string(),
         "--ui-metadata-path",
         &ui_file.display().to_string(),
+        "--model-path",
+        &art.join("model").display().to_string(),
+        "--predictions-path",
+        &art.join("predictions").display().to_string(),
         "--executor-input",
         &executor_input.to_string(),
     ]);
@@ -129,6 +133,17 @@ fn the_kfp_sdks_accept_every_exported_file() {
         serde_json::from_str(&std::fs::read_to_string(&ui_file).expect("ui")).expect("json");
     assert_eq!(ui["outputs"][0]["type"], "markdown");
     assert_eq!(ui["outputs"][1]["type"], "web-app");
+    // The published results are the volume's files, byte for byte.
+    for (copy, original) in [
+        ("model", "lgb.txt"),
+        ("predictions", "valid_predictions.parquet"),
+    ] {
+        assert_eq!(
+            std::fs::read(art.join(copy)).expect("copy"),
+            std::fs::read(data.path().join(original)).expect("original"),
+            "{copy}"
+        );
+    }
 
     for (tag, extra) in [
         ("defaults", &[][..]),
@@ -144,6 +159,13 @@ fn the_kfp_sdks_accept_every_exported_file() {
                 "--kaggle-secret",
                 "my-kaggle",
             ][..],
+        ),
+        // One export per range of backend releases that knows other fields.
+        ("kfp-2.5", &["--kfp-version", "2.5", "--keep-volume"][..]),
+        ("kfp-2.15", &["--kfp-version", "2.15"][..]),
+        (
+            "kfp-2.17",
+            &["--kfp-version", "2.17.0", "--storage-class", "gp3"][..],
         ),
     ] {
         let dir = TempDir::new(&format!("kfp-sdk-{tag}"));
@@ -175,7 +197,9 @@ fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() 
     assert_eq!(params, ["dataset", "source"]);
     let tasks = spec["root"]["dag"]["tasks"].as_object().expect("tasks");
     for (name, task) in tasks {
-        if name != "createpvc" {
+        // Caching off everywhere: the claim is in no cache key before 2.15.
+        assert_eq!(task["cachingOptions"], json!({}), "{name}");
+        if name != "createpvc" && name != "deletepvc" {
             assert_eq!(
                 task["inputs"]["parameters"]["data_path"],
                 json!({"runtimeValue": {"constant": "/data/lab"}}),
@@ -191,19 +215,49 @@ fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() 
         tasks["prepare-volume"]["dependentTasks"],
         json!(["createpvc"])
     );
+    // The claim goes after the last stage, which publishes the results first.
+    assert_eq!(
+        tasks["deletepvc"]["dependentTasks"],
+        json!(["createpvc", "evaluation-result"])
+    );
+    let outputs = &spec["components"]["comp-evaluation-result"]["outputDefinitions"]["artifacts"];
+    assert_eq!(
+        outputs["model"]["artifactType"]["schemaTitle"],
+        "system.Model"
+    );
+    assert_eq!(
+        outputs["predictions"]["artifactType"]["schemaTitle"],
+        "system.Dataset"
+    );
     let execs = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
         .as_object()
         .expect("executors");
     assert_eq!(execs.len(), 7);
+    // The default export, for every 2.x backend: no security context and no
+    // field a 2.0 backend's strict driver would refuse.
     for (name, cfg) in execs {
         assert_eq!(cfg["pvcMount"][0]["mountPath"], "/data/lab", "{name}");
-        let root = name == "exec-prepare-volume";
-        assert_eq!(cfg.get("securityContext").is_some(), root, "{name}");
+        assert!(cfg.get("securityContext").is_none(), "{name}");
+        assert!(
+            cfg["pvcMount"][0].get("pvcNameParameter").is_none(),
+            "{name}"
+        );
     }
-    assert_eq!(
-        execs["exec-prepare-volume"]["securityContext"],
-        json!({"runAsUser": "0"})
-    );
+    // For 2.16 on: the stages as uid/gid 1000, prepare-volume as the image's
+    // user (root), which hands the claim over.
+    let newer = ExportOptions {
+        kfp_version: "2.16".parse().expect("version"),
+        keep_volume: true,
+        ..opts.clone()
+    };
+    let (spec, platform) = v2::pipeline(&newer);
+    let execs = &platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"];
+    for (name, cfg) in execs.as_object().expect("executors") {
+        let expected = (name != "exec-prepare-volume")
+            .then(|| json!({"runAsGroup": "1000", "runAsUser": "1000"}));
+        assert_eq!(cfg.get("securityContext"), expected.as_ref(), "{name}");
+    }
+    assert!(spec["root"]["dag"]["tasks"].get("deletepvc").is_none());
     // No class given: left out, and export-kfp says what KFP then asks for.
     assert!(tasks["createpvc"]["inputs"]["parameters"]
         .get("storage_class_name")
@@ -335,5 +389,32 @@ fn the_pipelines_steps_are_what_the_build_cell_lists() {
             .to_string();
         assert!(err.contains(expected), "{steps:?}: {err}");
         assert!(!dir.path().join("bad/pipeline.yaml").exists());
+    }
+}
+
+#[test]
+fn flags_that_would_break_the_yaml_or_the_driver_are_refused_before_writing() {
+    let dir = TempDir::new("kfp-bad-flags");
+    let out = dir.path().join("kfp");
+    let o = out.display().to_string();
+    for (flag, value, needle) in [
+        ("--pvc-size", "16GB", "not a Kubernetes suffix (Gi or G)"),
+        ("--storage-class", "Fast SSD", "expected a Kubernetes name"),
+        (
+            "--image",
+            "crypto-lab:1\n    securityContext: {}",
+            "control character",
+        ),
+        ("--kaggle-secret", "../x", "expected a Kubernetes name"),
+        ("--data-path", "relative", "absolute path"),
+        ("--kfp-version", "1.8", "v1/pipeline.yaml"),
+        ("--kfp-version", "2.x", "expected a KFP backend release"),
+    ] {
+        let err = fails(&["export-kfp", "--out", &o, flag, value], &[needle]);
+        assert!(
+            !err.contains('\n') || !err.contains("securityContext: {}"),
+            "{err}"
+        );
+        assert!(!out.exists(), "{flag} {value:?}: something was written");
     }
 }

@@ -195,10 +195,10 @@ pub enum Command {
     /// kfp.Client does; --wait follows it to its end.
     #[command(long_about = submit_about())]
     Submit(Box<SubmitArgs>),
-    /// First step of the exported Kubeflow pipeline: make the freshly mounted
-    /// volume writable for the image's user. Does nothing when it already is;
-    /// else hands the folder over (chown) or, without CAP_CHOWN, sets its
-    /// mode to 01777. Runs as the volume's owner (root).
+    /// First step of the exported Kubeflow pipeline: hand the freshly mounted
+    /// volume to the stages' user (uid 1000). Does nothing when that user can
+    /// already write there; else chowns the folder. Runs as root, the
+    /// image's default user.
     PrepareVolume(PrepareVolumeArgs),
     /// Run the whole lab locally: synthetic data if DIR has no train.csv, then
     /// every stage; a stage is skipped only when its record says it was made

@@ -9,12 +9,13 @@ use clap::Args;
 use crate::calendar::UtcInstant;
 use crate::credentials::Lookup;
 use crate::error::Result;
+use crate::kfp::backend::KfpVersion;
 use crate::kfp::ExportOptions;
 use crate::model_params::ModelParams;
 use crate::stages::download_data::{DownloadOptions, Source, DEFAULT_FILES};
 use crate::stages::evaluation_result::{
-    EvaluationOptions, CHARTS_PATH_FLAG, EXECUTOR_INPUT_FLAG, METRICS_PATH_FLAG, SUMMARY_PATH_FLAG,
-    UI_METADATA_PATH_FLAG,
+    EvaluationOptions, CHARTS_PATH_FLAG, EXECUTOR_INPUT_FLAG, METRICS_PATH_FLAG, MODEL_PATH_FLAG,
+    PREDICTIONS_PATH_FLAG, SUMMARY_PATH_FLAG, UI_METADATA_PATH_FLAG,
 };
 use crate::stages::feature_engineering::FeatureOptions;
 use crate::synth::SynthOptions;
@@ -161,6 +162,12 @@ pub struct EvaluationArgs {
     /// Also write KFP v1's mlpipeline-ui-metadata here.
     #[arg(long = UI_METADATA_PATH_FLAG, value_name = "FILE")]
     pub ui_metadata_path: Option<PathBuf>,
+    /// Also copy the trained model (lgb.txt) here (KFP's model artifact).
+    #[arg(long = MODEL_PATH_FLAG, value_name = "FILE")]
+    pub model_path: Option<PathBuf>,
+    /// Also copy the validation predictions here (KFP's predictions artifact).
+    #[arg(long = PREDICTIONS_PATH_FLAG, value_name = "FILE")]
+    pub predictions_path: Option<PathBuf>,
 }
 
 impl EvaluationArgs {
@@ -171,6 +178,8 @@ impl EvaluationArgs {
             summary_path: self.summary_path.clone(),
             charts_path: self.charts_path.clone(),
             ui_metadata_path: self.ui_metadata_path.clone(),
+            model_path: self.model_path.clone(),
+            predictions_path: self.predictions_path.clone(),
             executor_input: self.executor_input.clone(),
         }
     }
@@ -230,6 +239,17 @@ pub struct ExportArgs {
     /// Kubernetes Secret holding the Kaggle `username` and `key`.
     #[arg(long, value_name = "NAME", default_value_t = ExportOptions::default().kaggle_secret)]
     pub kaggle_secret: String,
+    /// The KFP backend release to write for (`kubectl -n kubeflow get deploy
+    /// ml-pipeline -o jsonpath='{..image}'` shows it) [default: 2.0.0, which
+    /// every 2.x backend runs; submit: the server's]. 2.16 on, the stages
+    /// also ask to run as uid 1000; fields a release would refuse are left
+    /// out.
+    #[arg(long, value_name = "X.Y[.Z]")]
+    pub kfp_version: Option<KfpVersion>,
+    /// Keep the volume claim after a run that succeeds (by default the
+    /// pipeline's last step deletes it; a failed run always keeps it).
+    #[arg(long)]
+    pub keep_volume: bool,
 }
 
 impl ExportArgs {
@@ -241,6 +261,8 @@ impl ExportArgs {
             pvc_size: self.pvc_size.clone(),
             storage_class: self.storage_class.clone(),
             kaggle_secret: self.kaggle_secret.clone(),
+            keep_volume: self.keep_volume,
+            kfp_version: self.kfp_version.unwrap_or(KfpVersion::WIDEST),
             ..ExportOptions::default()
         }
     }

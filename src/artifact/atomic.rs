@@ -186,6 +186,17 @@ pub fn write_bytes(path: &Path, bytes: &[u8]) -> Result<()> {
     })
 }
 
+/// Copies `from` to `to` atomically (a KFP output artifact published from
+/// the volume: the copy is whole or absent).
+pub fn copy_file(from: &Path, to: &Path) -> Result<()> {
+    let mut source = File::open(from).map_err(|e| Error::io(from, "cannot read", e))?;
+    write_atomic(to, |w| {
+        std::io::copy(&mut source, w)
+            .map(|_| ())
+            .map_err(|e| Error::io(to, "cannot write", e))
+    })
+}
+
 /// Writes `value` as pretty JSON to `path` atomically.
 pub fn write_json<T: serde::Serialize>(path: &Path, value: &T) -> Result<()> {
     let text = serde_json::to_string_pretty(value)

@@ -25,7 +25,7 @@ use std::path::Path;
 use crate::error::{Error, Result};
 
 pub use atomic::{
-    hash_file, is_disk_full, replace_atomically, write_atomic, write_bytes, write_json,
+    copy_file, hash_file, is_disk_full, replace_atomically, write_atomic, write_bytes, write_json,
     ArtifactWriter, HashingFile,
 };
 pub use commit::{die_point, holding_stage, StageWrites, Written};

@@ -5,7 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use crate::artifact::{
-    check_exists, ensure_writable_dir, read_json, read_to_string, write_bytes, write_json,
+    check_exists, copy_file, ensure_writable_dir, read_json, read_to_string, write_bytes,
+    write_json,
 };
 use crate::contract::{FeatureImportance, Metrics, TrainingHistory, ValidPredictions};
 use crate::error::{Error, Result};
@@ -140,6 +141,12 @@ pub struct EvaluationPaths {
     pub charts: PathBuf,
     /// KFP v1's `mlpipeline-ui-metadata` (markdown and page inline), if wanted.
     pub ui_metadata: Option<PathBuf>,
+    /// A copy of the trained model (`lgb.txt`), if wanted: KFP's `model`
+    /// output artifact, so the model outlives the run's volume.
+    pub model: Option<PathBuf>,
+    /// A copy of the validation predictions, if wanted: KFP's
+    /// `predictions` output artifact.
+    pub predictions: Option<PathBuf>,
 }
 
 /// `--metrics-path`: where the KFP metrics go (declared once for the CLI,
@@ -151,6 +158,10 @@ pub const SUMMARY_PATH_FLAG: &str = "summary-path";
 pub const CHARTS_PATH_FLAG: &str = "charts-path";
 /// `--ui-metadata-path`: where KFP v1's UI metadata goes.
 pub const UI_METADATA_PATH_FLAG: &str = "ui-metadata-path";
+/// `--model-path`: where a copy of the trained model goes.
+pub const MODEL_PATH_FLAG: &str = "model-path";
+/// `--predictions-path`: where a copy of the validation predictions goes.
+pub const PREDICTIONS_PATH_FLAG: &str = "predictions-path";
 /// `--executor-input`: KFP v2's executor input (`{{$}}`).
 pub const EXECUTOR_INPUT_FLAG: &str = "executor-input";
 
@@ -166,6 +177,10 @@ pub struct EvaluationOptions {
     pub charts_path: Option<PathBuf>,
     /// KFP v1's UI metadata (written only when given).
     pub ui_metadata_path: Option<PathBuf>,
+    /// A copy of the model (written only when given).
+    pub model_path: Option<PathBuf>,
+    /// A copy of the validation predictions (written only when given).
+    pub predictions_path: Option<PathBuf>,
     /// KFP v2's executor input (JSON, the launcher's `{{$}}`): the runner
     /// then also publishes the metrics as the step's `system.Metrics`
     /// artifact. Not an option of the stage's outputs.
@@ -182,6 +197,8 @@ impl EvaluationOptions {
             summary: or(&self.summary_path, files::SUMMARY),
             charts: or(&self.charts_path, files::CHARTS),
             ui_metadata: self.ui_metadata_path.clone(),
+            model: self.model_path.clone(),
+            predictions: self.predictions_path.clone(),
         }
     }
 }
@@ -194,6 +211,8 @@ impl EvaluationPaths {
             summary: data_path.join(files::SUMMARY),
             charts: data_path.join(files::CHARTS),
             ui_metadata: None,
+            model: None,
+            predictions: None,
         }
     }
 }
@@ -250,7 +269,7 @@ fn html_page(summary: &str, charts: &[crate::plots::Svg]) -> String {
 
 /// File form with every output path chosen: checks the saved model against
 /// its record, then writes the metrics, the summary, the chart page and, if
-/// asked, KFP v1's UI metadata.
+/// asked, KFP v1's UI metadata and copies of the model and predictions.
 pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result<Metrics> {
     let history: TrainingHistory = read_json(&data_path.join(files::HISTORY))?;
     let importance: FeatureImportance = read_json(&data_path.join(files::FEATURE_IMPORTANCE))?;
@@ -274,6 +293,8 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
     let page = html_page(&summary, &charts);
     let mut outputs = vec![&paths.metrics, &paths.summary, &paths.charts];
     outputs.extend(paths.ui_metadata.as_ref());
+    outputs.extend(paths.model.as_ref());
+    outputs.extend(paths.predictions.as_ref());
     for out in outputs {
         if let Some(parent) = out.parent().filter(|p| !p.as_os_str().is_empty()) {
             ensure_writable_dir(parent)?;
@@ -287,6 +308,14 @@ pub fn evaluation_result_to(data_path: &Path, paths: &EvaluationPaths) -> Result
             {"type": "web-app", "storage": "inline", "source": page},
         ]});
         write_json(ui, &doc)?;
+    }
+    for (file, copy) in [
+        (files::MODEL, &paths.model),
+        (files::VALID_PREDICTIONS, &paths.predictions),
+    ] {
+        if let Some(to) = copy {
+            copy_file(&data_path.join(file), to)?;
+        }
     }
     // The metrics go last: their presence says the whole step succeeded.
     write_json(&paths.metrics, &metrics)?;

@@ -4,8 +4,11 @@ Usage: python check_v1.py EXPORT_DIR [--write-reference FILE]
 
 - every components/v1/*.yaml loads with kfp.components.load_component_from_file;
 - the lab's pipeline, built here as the lab builds it (VolumeOp, add_pvolumes, the
-  Kaggle secret as env) plus a first step prepare_volume run as root, from those
-  component files, compiles with kfp 1.8's
+  Kaggle secret as env) plus a first step prepare_volume run as root, the stages as
+  uid/gid 1000, caching off on every step (set_caching_options(False) and a
+  max_cache_staleness of P0D: the data passes through the claim, which no cache key
+  holds) and, unless export.json says keep_volume, the claim deleted after the last
+  stage (VolumeOp.delete()), from those component files, compiles with kfp 1.8's
   compiler to the same Argo Workflow as EXPORT_DIR/v1/pipeline.yaml, compared as
   parsed data, ignoring the SDK version and compilation time.
 Exits non-zero with a diff on any mismatch.
@@ -93,9 +96,21 @@ def main():
             .apply(use_k8s_secret(secret_name=meta["kaggle_secret"],
                                   k8s_secret_key_to_env={"username": "KAGGLE_USERNAME",
                                                          "key": "KAGGLE_KEY"}))
+        steps = [vop, prepare, download]
         prev = download
         for s in STAGES[1:]:
             prev = ops[s](data_path).add_pvolumes({data_path: prev.pvolume})
+            steps.append(prev)
+        for op in steps[2:]:
+            op.container.set_security_context(
+                V1SecurityContext(run_as_user=meta["image_uid"], run_as_group=meta["image_gid"]))
+        if not meta.get("keep_volume"):
+            steps.append(vop.delete().after(prev))
+        for op in steps:
+            op.set_caching_options(False)
+            if isinstance(op, dsl.ContainerOp):
+                # The KFP 1 cache webhook reads this annotation on each pod.
+                op.execution_options.caching_strategy.max_cache_staleness = "P0D"
 
     reference = "v1/.reference-pipeline.yaml"
     kfp.compiler.Compiler().compile(pipeline, reference)

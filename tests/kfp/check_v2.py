@@ -8,9 +8,13 @@ Usage: python check_v2.py EXPORT_DIR [EXECUTOR_OUTPUT_JSON]
   KubernetesExecutorConfig per executor; every component, executor, task and
   parameter reference resolves;
 - a pipeline built here with kfp + kfp-kubernetes from the exported component files
-  (CreatePVC; prepare-volume as root through set_security_context; the six stages with
-  data_path the mount path, not a run parameter) compiles to the same documents as
-  EXPORT_DIR/pipeline.yaml (parsed data, ignoring sdkVersion and comments);
+  (CreatePVC; prepare-volume as the image's user; the six stages with data_path the
+  mount path, not a run parameter, as uid/gid 1000 through set_security_context when
+  the export is for a backend from 2.16; DeletePVC after the last stage unless the
+  export keeps the volume; caching off on every task) compiles to the same documents
+  as EXPORT_DIR/pipeline.yaml (parsed data, ignoring sdkVersion and comments), once the
+  platform fields the export's backend does not know (export.json's kfp_version) are
+  taken out of kfp's compilation, which always writes them;
 - EXECUTOR_OUTPUT_JSON, if given (what evaluation-result wrote), parses as the kfp
   ExecutorOutput proto with the two metrics on the metrics artifact.
 Exits non-zero on any failure.
@@ -88,6 +92,24 @@ def check_platform(platform, spec, what):
                 fail(f"{what}: {name} mounts a claim from unknown task {producer}")
 
 
+# The platform-spec fields newer than some backends, with the first release that
+# knows each (kubeflow/pipelines' kubernetes_executor_config.proto at each tag).
+NEWER_FIELDS = {"securityContext": (2, 16), "pvcNameParameter": (2, 5),
+                "secretNameParameter": (2, 5), "optional": (2, 15)}
+
+
+def for_backend(platform, version):
+    """kfp's platform document without the fields backend `version` does not know."""
+    def walk(node):
+        if isinstance(node, dict):
+            return {k: walk(v) for k, v in node.items()
+                    if not (k in NEWER_FIELDS and version < NEWER_FIELDS[k])}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+    return walk(platform)
+
+
 def strip(node):
     if isinstance(node, dict):
         return {k: strip(v) for k, v in node.items() if k != "sdkVersion"}
@@ -100,6 +122,7 @@ def main():
     out = os.path.abspath(sys.argv[1])
     executor_output = sys.argv[2] if len(sys.argv) > 2 else None
     meta = json.load(open(os.path.join(out, "export.json")))
+    target = tuple(int(p) for p in meta["kfp_version"].split(".")[:2])
     loaded = {}
     for s in STAGES + ["prepare_volume"]:
         path = os.path.join(out, "components", f"{s}.yaml")
@@ -132,10 +155,14 @@ def main():
         if meta.get("storage_class"):
             pvc_args["storage_class_name"] = meta["storage_class"]
         pvc = kubernetes.CreatePVC(**pvc_args)
-        # The step that hands the fresh claim to the image's user, as root.
+        # The data passes through the claim, which caches before 2.15 leave out of
+        # their key: no step may be reused on another run's claim.
+        pvc.set_caching_options(False)
+        # The step that hands the fresh claim to the stages' user, as the image's
+        # user (root).
         prev = loaded["prepare_volume"](data_path=mount)
+        prev.set_caching_options(False)
         kubernetes.mount_pvc(prev, pvc_name=pvc.outputs["name"], mount_path=mount)
-        kubernetes.set_security_context(prev, run_as_user=0)
         for s in STAGES:
             args = {"data_path": mount}
             if s == "download_data":
@@ -143,16 +170,24 @@ def main():
                 args["source"] = source
             task = loaded[s](**args)
             task.after(prev)
+            task.set_caching_options(False)
             kubernetes.mount_pvc(task, pvc_name=pvc.outputs["name"], mount_path=meta["data_path"])
+            if target >= (2, 16):
+                kubernetes.set_security_context(task, run_as_user=meta["image_uid"],
+                                                run_as_group=meta["image_gid"])
             if s == "download_data":
                 kubernetes.use_secret_as_env(task, secret_name=meta["kaggle_secret"],
                                              secret_key_to_env={"username": "KAGGLE_USERNAME",
                                                                 "key": "KAGGLE_KEY"})
             prev = task
+        if not meta["keep_volume"]:
+            delete = kubernetes.DeletePVC(pvc_name=pvc.outputs["name"]).after(prev)
+            delete.set_caching_options(False)
 
     reference = os.path.join(out, ".reference-pipeline.yaml")
     compiler.Compiler().compile(lab, reference)
     theirs = [strip(d) for d in yaml.safe_load_all(open(reference))]
+    theirs[1] = for_backend(theirs[1], target)
     os.remove(reference)
     ours = [strip(d) for d in docs]
     if ours != theirs:

@@ -22,6 +22,8 @@ use serde_json::Value;
 
 use crate::artifact::{ensure_writable_dir, write_bytes, write_json};
 use crate::error::{Error, Result};
+use crate::kfp::backend::KfpVersion;
+use crate::kfp::names;
 use crate::kfp::runtime::volume;
 use crate::stages::download_data::DEFAULT_DATASET;
 use crate::stages::{Stage, STAGES};
@@ -53,6 +55,12 @@ pub struct ExportOptions {
     /// after the one before on the shared volume (the lab's Build Pipeline
     /// cell): every stage of the registry by default.
     pub steps: Vec<String>,
+    /// The KFP backend release the pipeline is for: fields that release
+    /// rejects or ignores are left out ([`crate::kfp::backend`]). The
+    /// default, 2.0.0, gives a pipeline every 2.x backend runs.
+    pub kfp_version: KfpVersion,
+    /// Keep the claim after a run that succeeded (no DeletePVC step).
+    pub keep_volume: bool,
 }
 
 impl Default for ExportOptions {
@@ -64,14 +72,39 @@ impl Default for ExportOptions {
             storage_class: None,
             kaggle_secret: "kaggle-secret".into(),
             steps: STAGES.iter().map(|s| s.name.to_string()).collect(),
+            kfp_version: KfpVersion::WIDEST,
+            keep_volume: false,
         }
     }
 }
 
 impl ExportOptions {
-    /// Fails unless every step is a stage of the registry, listed once, in
-    /// the lab's order (each stage reads what the ones before it wrote).
+    /// Fails unless every value is one Kubernetes accepts (image, size,
+    /// storage class, Secret, an absolute mount path) and every step is a
+    /// stage of the registry, listed once, in the lab's order (each stage
+    /// reads what the ones before it wrote).
     pub fn validate(&self) -> Result<()> {
+        let flag = |r: std::result::Result<(), String>, name: &str| {
+            r.map_err(|e| Error::BadArgument(format!("--{name} {e}")))
+        };
+        flag(names::image(&self.image), "image")?;
+        flag(names::volume_size(&self.pvc_size), "pvc-size")?;
+        let name = |r: std::result::Result<(), String>| r.map_err(Error::BadArgument);
+        if let Some(class) = &self.storage_class {
+            name(names::dns_subdomain("--storage-class", class))?;
+        }
+        name(names::dns_subdomain("--kaggle-secret", &self.kaggle_secret))?;
+        let path_ok = self.data_path.starts_with('/')
+            && self.data_path.len() <= 1024
+            && !self.data_path.chars().any(char::is_control)
+            && !self.data_path.split('/').any(|p| p == "..");
+        if !path_ok {
+            return Err(Error::BadArgument(format!(
+                "--data-path `{}`: expected an absolute path inside the container, without \
+                 `..` or control characters (the volume's mount path)",
+                crate::error::printable(&self.data_path)
+            )));
+        }
         let names: Vec<&str> = STAGES.iter().map(|s| s.name).collect();
         if self.steps.is_empty() {
             return Err(Error::BadArgument(
@@ -193,6 +226,8 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
             "storage_class": opts.storage_class,
             "kaggle_secret": opts.kaggle_secret,
             "steps": opts.steps,
+            "kfp_version": opts.kfp_version.to_string(),
+            "keep_volume": opts.keep_volume,
             "image_uid": volume::IMAGE_UID,
             "image_gid": volume::IMAGE_GID,
             "crypto_lab": crate::version::VERSION,

@@ -6,13 +6,23 @@ use serde_json::{json, Value};
 
 use super::yaml::to_yaml;
 use super::ExportOptions;
-use crate::stages::evaluation_result::{METRICS_PATH_FLAG, UI_METADATA_PATH_FLAG};
+use crate::kfp::runtime::volume::{IMAGE_GID, IMAGE_UID};
+use crate::stages::evaluation_result::{
+    METRICS_PATH_FLAG, MODEL_PATH_FLAG, PREDICTIONS_PATH_FLAG, UI_METADATA_PATH_FLAG,
+};
 use crate::stages::{Stage, StageKind};
 
 /// The v1 output that KFP 1.x shows as the run's metrics.
 pub const METRICS_OUTPUT: &str = "mlpipeline_metrics";
 /// The v1 output that KFP 1.x renders (markdown, web page) in the run's UI.
 pub const UI_METADATA_OUTPUT: &str = "mlpipeline_ui_metadata";
+
+/// evaluation_result's v1 outputs that publish the run's results before
+/// the claim is deleted: (output name, v1 type, CLI flag).
+const RESULT_OUTPUTS: [(&str, &str, &str); 2] = [
+    ("model", "Model", MODEL_PATH_FLAG),
+    ("predictions", "Dataset", PREDICTIONS_PATH_FLAG),
+];
 
 /// The stage's v1 component spec.
 pub fn component(stage: &Stage, opts: &ExportOptions) -> Value {
@@ -37,15 +47,25 @@ pub fn component(stage: &Stage, opts: &ExportOptions) -> Value {
         }},
     });
     if stage.kind == StageKind::Evaluate {
-        c["outputs"] = json!([
-            {"name": METRICS_OUTPUT, "type": "Metrics"},
-            {"name": UI_METADATA_OUTPUT, "type": "UI_metadata"},
-        ]);
+        let mut outputs = vec![
+            json!({"name": METRICS_OUTPUT, "type": "Metrics"}),
+            json!({"name": UI_METADATA_OUTPUT, "type": "UI_metadata"}),
+        ];
+        outputs.extend(
+            RESULT_OUTPUTS
+                .iter()
+                .map(|(name, kind, _)| json!({"name": name, "type": kind})),
+        );
+        c["outputs"] = Value::Array(outputs);
         if let Some(a) = c["implementation"]["container"]["args"].as_array_mut() {
             a.push(format!("--{METRICS_PATH_FLAG}").into());
             a.push(json!({"outputPath": METRICS_OUTPUT}));
             a.push(format!("--{UI_METADATA_PATH_FLAG}").into());
             a.push(json!({"outputPath": UI_METADATA_OUTPUT}));
+            for (name, _, flag) in RESULT_OUTPUTS {
+                a.push(format!("--{flag}").into());
+                a.push(json!({"outputPath": name}));
+            }
         }
     }
     c
@@ -88,11 +108,38 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
+/// Every step's labels: caching off (`set_caching_options(False)`), since
+/// the data passes through the claim, which KFP 1's cache key leaves out.
 fn step_labels() -> Value {
     json!({
         SDK_LABEL: KFP_V1,
         "pipelines.kubeflow.org/pipeline-sdk-type": "kfp",
-        "pipelines.kubeflow.org/enable_caching": "true",
+        "pipelines.kubeflow.org/enable_caching": "false",
+    })
+}
+
+/// The annotation KFP 1's cache webhook reads on a pod: never reuse.
+const NO_CACHE_REUSE: (&str, &str) = ("pipelines.kubeflow.org/max_cache_staleness", "P0D");
+/// The task and template that delete the claim after the last stage, as
+/// kfp 1.8's `VolumeOp.delete()` makes them (a kubectl pod, run by the
+/// pipeline's service account, which KFP lets manage claims).
+const DELETE: &str = "kubernetes-resource-delete";
+const KUBECTL_IMAGE: &str = "gcr.io/cloud-builders/kubectl";
+
+fn delete_template() -> Value {
+    let claim = format!("{{{{inputs.parameters.{VOLUME}-name}}}}");
+    json!({
+        "name": DELETE,
+        "container": {
+            "command": ["kubectl", "delete", "PersistentVolumeClaim", claim,
+                        "--ignore-not-found", "--output", "name", "--wait=false"],
+            "image": KUBECTL_IMAGE,
+        },
+        "inputs": {"parameters": [{"name": format!("{VOLUME}-name")}]},
+        "metadata": {
+            "annotations": {NO_CACHE_REUSE.0: NO_CACHE_REUSE.1},
+            "labels": step_labels(),
+        },
     })
 }
 
@@ -147,11 +194,14 @@ fn step_template(stage: &Stage, opts: &ExportOptions, text: &str) -> Value {
         "image": opts.image,
         "volumeMounts": [{"mountPath": input("data_path"), "name": VOLUME}],
     });
-    if stage.kind == StageKind::Setup {
-        // Root, to hand the fresh claim to the image's user (Argo keeps
-        // the runtime's capabilities, so chown works here).
-        container["securityContext"] = json!({"runAsUser": 0});
-    }
+    container["securityContext"] = if stage.kind == StageKind::Setup {
+        // Root, to hand the fresh claim to the stages' user (Argo keeps the
+        // runtime's capabilities, so chown works here).
+        json!({"runAsUser": 0})
+    } else {
+        // Argo applies a container's security context as written.
+        json!({"runAsGroup": IMAGE_GID, "runAsUser": IMAGE_UID})
+    };
     if stage.kind == StageKind::Download {
         container["env"] = json!([
             {"name": "KAGGLE_USERNAME", "valueFrom": {"secretKeyRef": {"key": "username", "name": opts.kaggle_secret}}},
@@ -164,6 +214,7 @@ fn step_template(stage: &Stage, opts: &ExportOptions, text: &str) -> Value {
         "metadata": {
             "labels": step_labels(),
             "annotations": {
+                NO_CACHE_REUSE.0: NO_CACHE_REUSE.1,
                 "pipelines.kubeflow.org/component_spec": py_json(&component(stage, opts)),
                 "pipelines.kubeflow.org/component_ref": py_json(&json!({
                     "digest": sha256_hex(text),
@@ -179,10 +230,17 @@ fn step_template(stage: &Stage, opts: &ExportOptions, text: &str) -> Value {
         args.push(METRICS_PATH.into());
         args.push(format!("--{UI_METADATA_PATH_FLAG}").into());
         args.push(UI_METADATA_PATH.into());
-        t["outputs"] = json!({"artifacts": [
-            {"name": "mlpipeline-metrics", "path": METRICS_PATH},
-            {"name": "mlpipeline-ui-metadata", "path": UI_METADATA_PATH},
-        ]});
+        let mut artifacts = vec![
+            json!({"name": "mlpipeline-metrics", "path": METRICS_PATH}),
+            json!({"name": "mlpipeline-ui-metadata", "path": UI_METADATA_PATH}),
+        ];
+        for (name, _, flag) in RESULT_OUTPUTS {
+            let path = format!("/tmp/outputs/{name}/data");
+            args.push(format!("--{flag}").into());
+            args.push(path.clone().into());
+            artifacts.push(json!({"name": format!("{}-{name}", stage.command), "path": path}));
+        }
+        t["outputs"] = json!({"artifacts": artifacts});
     }
     container["args"] = Value::Array(args);
     t["container"] = container;
@@ -191,7 +249,9 @@ fn step_template(stage: &Stage, opts: &ExportOptions, text: &str) -> Value {
 
 /// The lab's pipeline as kfp 1.8 compiles it: a VolumeOp claim, each step
 /// mounting it at `data_path` and chained to the previous one through it,
-/// the first being prepare-volume (root) when `components` starts with it.
+/// the first being prepare-volume (root) when `components` starts with it,
+/// the stages as uid/gid 1000, caching off, and the claim deleted after the
+/// last stage unless `opts.keep_volume`.
 /// `components` holds each stage with its v1 component file text (hashed
 /// into the step's annotations, as kfp does).
 pub fn pipeline(opts: &ExportOptions, components: &[(&Stage, String)]) -> Value {
@@ -224,6 +284,18 @@ pub fn pipeline(opts: &ExportOptions, components: &[(&Stage, String)]) -> Value 
             "arguments": {"parameters": params},
         }));
         previous = Some(stage);
+    }
+    if let (false, Some(last)) = (opts.keep_volume, previous) {
+        templates.push(delete_template());
+        tasks.push(json!({
+            "name": DELETE,
+            "template": DELETE,
+            "dependencies": [VOLUME, last.command],
+            "arguments": {"parameters": [{
+                "name": format!("{VOLUME}-name"),
+                "value": format!("{{{{tasks.{VOLUME}.outputs.parameters.{VOLUME}-name}}}}"),
+            }]},
+        }));
     }
     dag_inputs.sort();
     tasks.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));

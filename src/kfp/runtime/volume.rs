@@ -1,23 +1,25 @@
-//! The pipeline's shared volume on a real cluster: making a fresh claim
-//! writable for the image's user, and what the claim's storage class will be.
+//! The pipeline's shared volume on a real cluster: handing a fresh claim to
+//! the stages' user, and what the claim's storage class will be.
 //!
 //! A freshly provisioned volume is usually `root:root 0755` (most block
-//! storage), while the image runs as `lab` (uid 1000, the Dockerfile's
-//! `USER`). Kubernetes' answer, a pod `fsGroup`, is not something
-//! kfp-kubernetes 2.17 can ask for; its `set_security_context` sets only
-//! `runAsUser`, `runAsGroup` and `runAsNonRoot`. So the pipeline's first step
-//! after CreatePVC runs `crypto-lab prepare-volume` as uid 0 and hands the
-//! folder over. KFP's driver drops every capability of a container whose
-//! security context the pipeline sets, so that root cannot `chown`; it owns
-//! the folder, though, and an owner may always change its mode.
+//! storage). Kubernetes' answer, a pod `fsGroup`, is not something
+//! kfp-kubernetes can ask for, and the security context it can set is
+//! applied only by backends from 2.16 (`docs/kfp-backends.md`). So the
+//! image's default user is root, and the pipeline's first step after
+//! CreatePVC runs `crypto-lab prepare-volume` as that user with the
+//! runtime's default capabilities (no security context, so no backend drops
+//! or refuses anything) and `chown`s the folder to uid/gid 1000, the user
+//! the stages ask for where the backend applies it. There is no fallback
+//! to a world-writable mode: a folder others can write invites planted
+//! links into the stages' writes.
 
-use std::os::unix::fs::{chown, MetadataExt, PermissionsExt};
+use std::os::unix::fs::{chown, MetadataExt};
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::stages::{Stage, StageContext, StageKind, StageOutput};
 
-/// The image's user (the Dockerfile's `useradd --uid 1000 lab`).
+/// The stages' user (the Dockerfile's `useradd --uid 1000 lab`).
 pub const IMAGE_UID: u32 = 1000;
 /// The image user's group.
 pub const IMAGE_GID: u32 = 1000;
@@ -33,7 +35,7 @@ pub const PREPARE_STAGE: Stage = Stage {
     name: "prepare_volume",
     command: "prepare-volume",
     description:
-        "Make the freshly mounted volume writable for the image's user (runs as root, first)",
+        "Hand the freshly mounted volume to the stages' user, uid 1000 (runs first, as root)",
     kind: StageKind::Setup,
     inputs: &[],
     params: &["data_path"],
@@ -54,10 +56,6 @@ pub enum Prepared {
     AlreadyWritable,
     /// The folder now belongs to the user (mode unchanged).
     Chowned,
-    /// Ownership could not change (no CAP_CHOWN), so the folder's mode
-    /// became `01777`, like /tmp: anyone may create files, only owners
-    /// remove them.
-    OpenedMode,
 }
 
 /// Whether `uid:gid` (without supplementary groups, as the steps run) may
@@ -75,10 +73,9 @@ fn writable_by(meta: &std::fs::Metadata, uid: u32, gid: u32) -> bool {
 }
 
 /// Makes the mounted volume at `path` writable for `uid:gid`: nothing when
-/// it already is, else hand it over with `chown`, else (no CAP_CHOWN, as
-/// under KFP's dropped capabilities) open its mode to `01777`. Fails with
-/// what to do when neither works (the step did not run as the folder's
-/// owner).
+/// it already is, else hand it over with `chown`. Fails with what to do
+/// when that is not allowed (the step did not run as root, or without
+/// CAP_CHOWN).
 pub fn prepare_volume(path: &Path, uid: u32, gid: u32) -> Result<Prepared> {
     let meta = std::fs::metadata(path).map_err(|e| {
         Error::io(
@@ -96,21 +93,19 @@ pub fn prepare_volume(path: &Path, uid: u32, gid: u32) -> Result<Prepared> {
     if writable_by(&meta, uid, gid) {
         return Ok(Prepared::AlreadyWritable);
     }
-    if chown(path, Some(uid), Some(gid)).is_ok() {
-        return Ok(Prepared::Chowned);
-    }
-    match std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o1777)) {
-        Ok(()) => Ok(Prepared::OpenedMode),
-        Err(e) => Err(Error::BadArgument(format!(
-            "{}: cannot make it writable for uid {uid} (owner uid {}, mode {:o}): {e}. \
-             This step must run as the volume's owner (the exported pipeline asks for \
-             runAsUser 0); if the cluster forbids root, give the pods an fsGroup of {gid} \
-             (a cluster default) instead",
+    chown(path, Some(uid), Some(gid)).map_err(|e| {
+        Error::BadArgument(format!(
+            "{}: cannot hand it to uid {uid} (owner uid {}, mode {:o}): {e}. This step \
+             must run as root, the image's default user, with the runtime's default \
+             capabilities; a cluster that forces a non-root user needs an fsGroup of {gid} \
+             on the pipeline's pods instead (a cluster default), which makes the volume \
+             writable without this step",
             path.display(),
             meta.uid(),
             meta.mode() & 0o7777
-        ))),
-    }
+        ))
+    })?;
+    Ok(Prepared::Chowned)
 }
 
 /// What KFP's driver does when a pipeline's CreatePVC names no storage
@@ -129,6 +124,7 @@ mod tests {
 
     #[test]
     fn writable_by_mode_and_owner() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = std::env::temp_dir().join(format!("crypto-lab-volume-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("dir");
         let set = |mode| {
@@ -142,6 +138,7 @@ mod tests {
         assert!(!writable_by(&meta(), other, 4242) || other == 0);
         set(0o1777);
         assert!(writable_by(&meta(), other, 4242));
+        set(0o755);
         set(0o700);
         assert!(prepare_volume(&dir, owner, meta().gid()).is_ok());
         let _ = std::fs::remove_dir_all(&dir);
