@@ -150,23 +150,27 @@ pub fn main() -> Result<()> {
 
 /// `crypto-lab submit`: the library does the work; this prints it.
 fn submit(args: &args::SubmitArgs) -> Result<()> {
-    use crypto_lab::kfp::client::{self, Credentials, KfpClient};
+    use crypto_lab::kfp::client::{self, Credentials, KfpClient, Package};
     let (package, base) = match &args.package {
         Some(path) => {
             let bytes = std::fs::read(path)
                 .with_context(|| format!("cannot read --package {}", path.display()))?;
             // Its parameters are checked by the server.
-            (bytes, client::SubmitOptions::default())
+            let name = path.display().to_string();
+            (
+                Package::File { name, bytes },
+                client::SubmitOptions::default(),
+            )
         }
         None => {
             let export = args.export.options();
+            // Every flag is checked before anything is sent.
+            export.validate()?;
             if export.storage_class.is_none() {
                 eprintln!("warning: {STORAGE_CLASS_NOTE}");
             }
-            (
-                crypto_lab::kfp::pipeline_yaml(&export)?.into_bytes(),
-                client::SubmitOptions::for_export(&export),
-            )
+            let base = client::SubmitOptions::for_export(&export);
+            (Package::Export(export), base)
         }
     };
     let poll = args.poll()?;
@@ -184,14 +188,16 @@ fn submit(args: &args::SubmitArgs) -> Result<()> {
         wait: args.wait,
         timeout: args.timeout.map(std::time::Duration::from_secs),
         poll,
+        kfp_version: args.export.kfp_version,
+        pending_hint: std::time::Duration::from_secs(args.pending_hint),
         ..base
     };
     let done = client::submit(&api, &package, &opts, &mut |event| println!("{event}"))
         .map_err(crypto_lab::Error::from)?;
-    if let Some(run) = &done.run {
-        if let Some(failure) = run.failure() {
-            bail!("run {} {failure} (logs: {})", done.run_id, done.link);
-        }
+    if let Some(failure) = done.failure(opts.namespace.as_deref()) {
+        bail!("run {} {failure} (logs: {})", done.run_id, done.link);
+    }
+    if done.run.is_some() {
         println!("run {} SUCCEEDED: {}", done.run_id, done.link);
     }
     Ok(())

@@ -412,8 +412,8 @@ fn flags_that_would_break_the_yaml_or_the_driver_are_refused_before_writing() {
     ] {
         let err = fails(&["export-kfp", "--out", &o, flag, value], &[needle]);
         assert!(
-            !err.contains('\n') || !err.contains("securityContext: {}"),
-            "{err}"
+            !err.contains("\n    securityContext"),
+            "raw newline echoed: {err}"
         );
         assert!(!out.exists(), "{flag} {value:?}: something was written");
     }

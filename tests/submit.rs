@@ -137,6 +137,13 @@ fn submit_uploads_creates_the_experiment_and_the_run_and_waits_for_success() {
     );
     assert_eq!(o.code, 0, "{}", o.stderr);
     let lines: Vec<&str> = o.stdout.lines().collect();
+    // The server first: its release decides the export.
+    assert_eq!(
+        lines[0],
+        "KFP API 2.17.0 (single-user): exporting the pipeline for KFP 2.17.0"
+    );
+    assert_eq!(api.requests()[0]["path"], "/apis/v2beta1/healthz");
+    let lines = &lines[1..];
     assert!(lines[0].starts_with("uploaded pipeline g-research-crypto-forecasting-pipeline (id "));
     assert!(lines[1].starts_with("experiment Default (id ") && lines[1].ends_with(", created"));
     let run = api.requests_to("POST", "runs");
@@ -167,6 +174,7 @@ fn submit_uploads_creates_the_experiment_and_the_run_and_waits_for_success() {
         "merge-assets-features",
         "modeling",
         "evaluation-result",
+        "deletepvc",
     ]
     .iter()
     .enumerate()
@@ -182,6 +190,8 @@ fn submit_uploads_creates_the_experiment_and_the_run_and_waits_for_success() {
         assert!(running < done, "{task}: {i}");
     }
     assert!(o.stdout.contains("run: PENDING\n") && o.stdout.contains("run: RUNNING\n"));
+    // Argo's own nodes never show: only the pipeline's tasks, each state once.
+    assert_only_pipeline_tasks(&o.stdout);
     assert!(o.stdout.ends_with(&format!(
         "run: SUCCEEDED\nrun {run_id} SUCCEEDED: {}/#/runs/details/{run_id}\n",
         api.url
@@ -200,7 +210,9 @@ fn submit_uploads_creates_the_experiment_and_the_run_and_waits_for_success() {
     );
     assert!(body["pipeline_version_reference"]["pipeline_version_id"].is_string());
     for r in api.requests() {
-        if r["path"].as_str().unwrap_or("").starts_with("/apis/") {
+        let path = r["path"].as_str().unwrap_or("");
+        // healthz is answered without credentials, so none are sent there.
+        if path.starts_with("/apis/") && path != "/apis/v2beta1/healthz" {
             assert_eq!(
                 r["headers"]["authorization"],
                 format!("Bearer {TOKEN}"),
@@ -222,7 +234,7 @@ fn an_existing_pipeline_gets_a_new_version_and_an_existing_experiment_is_reused(
     };
     let o = submit(&base(&api, &["--experiment", "lab7"]), &[]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o.stdout.starts_with(
+    assert!(o.stdout.lines().nth(1).unwrap_or("").starts_with(
         "pipeline g-research-crypto-forecasting-pipeline exists: uploaded version crypto-lab-"
     ));
     assert!(o.stdout.contains("experiment lab7 (id ") && !o.stdout.contains("created,"));
@@ -242,22 +254,246 @@ fn an_existing_pipeline_gets_a_new_version_and_an_existing_experiment_is_reused(
         .contains("/#/runs/details/"));
 }
 
+/// Every `  task NAME: STATE` line names a pipeline task (no `executor`,
+/// `root`, `*-driver` or workflow node) and says something new.
+fn assert_only_pipeline_tasks(stdout: &str) {
+    let tasks = [
+        "createpvc",
+        "prepare-volume",
+        "download-data",
+        "load-data",
+        "feature-engineering",
+        "merge-assets-features",
+        "modeling",
+        "evaluation-result",
+        "deletepvc",
+    ];
+    let mut last: std::collections::BTreeMap<&str, &str> = Default::default();
+    for line in stdout.lines().filter(|l| l.starts_with("  task ")) {
+        let (name, state) = line["  task ".len()..]
+            .split_once(": ")
+            .unwrap_or_else(|| panic!("{line}"));
+        assert!(
+            tasks.contains(&name),
+            "not a pipeline task: {line}\n{stdout}"
+        );
+        assert_ne!(last.insert(name, state), Some(state), "repeated: {line}");
+    }
+}
+
 #[test]
-fn a_failed_run_exits_non_zero_and_names_the_failed_task() {
+fn a_failed_run_exits_non_zero_and_names_the_failed_task_its_pod_and_the_kept_claim() {
+    for extra in [
+        &[][..],
+        &["--parent-ids", "--run-error", "--cache-rows"][..],
+    ] {
+        let mut args = vec!["--fail-task", "modeling"];
+        args.extend_from_slice(extra);
+        let Some(api) = Api::start(&args) else {
+            return;
+        };
+        let o = submit(&base(&api, &["--wait"]), &[]);
+        assert_eq!(o.code, 1);
+        assert!(
+            o.stdout.contains("  task modeling: FAILED\n"),
+            "{}",
+            o.stdout
+        );
+        assert!(o.stdout.ends_with("run: FAILED\n"));
+        assert_only_pipeline_tasks(&o.stdout);
+        for never in [
+            "evaluation-result: RUNNING",
+            "evaluation-result: SUCCEEDED",
+            "deletepvc: ",
+        ] {
+            assert!(!o.stdout.contains(never), "{never}\n{}", o.stdout);
+        }
+        let err = &o.stderr;
+        assert!(
+            err.contains("ended FAILED; failed tasks: modeling (Argo node g-research-crypto-forecasting-pipeline-"),
+            "{err}"
+        );
+        assert!(!err.contains("executor") && !err.contains("root"), "{err}");
+        assert!(
+            err.contains("kubectl get pods -n kubeflow -l workflows.argoproj.io/workflow=g-research-crypto-forecasting-pipeline-"),
+            "{err}"
+        );
+        assert!(err.contains("kubectl delete pvc -n kubeflow NAME"), "{err}");
+        if extra.contains(&"--run-error") {
+            assert!(err.contains("; error: "), "{err}");
+        }
+    }
+    // evaluation-result, the last stage: the claim still stays.
     let Some(api) = Api::start(&["--outcome", "failed"]) else {
         return;
     };
-    let o = submit(&base(&api, &["--wait"]), &[]);
+    let o = submit(&base(&api, &["--wait", "--namespace", "team-a"]), &[]);
     assert_eq!(o.code, 1);
-    assert!(o.stdout.contains("  task modeling: FAILED\n"));
-    assert!(o.stdout.ends_with("run: FAILED\n"));
     assert!(
         o.stderr
-            .contains("ended FAILED; failed tasks: modeling; error: task modeling failed"),
+            .contains("failed tasks: evaluation-result (Argo node"),
         "{}",
         o.stderr
     );
-    assert!(!o.stdout.contains("evaluation-result"));
+    assert!(
+        o.stderr.contains("kubectl get pvc -n team-a"),
+        "{}",
+        o.stderr
+    );
+}
+
+#[test]
+fn a_task_whose_pod_does_not_start_gets_a_hint() {
+    let Some(api) = Api::start(&["--stall", "modeling"]) else {
+        return;
+    };
+    let o = submit(
+        &base(&api, &["--wait", "--timeout", "4", "--pending-hint", "1"]),
+        &[],
+    );
+    assert_eq!(o.code, 1);
+    let hints: Vec<&str> = o
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("  hint: "))
+        .collect();
+    assert_eq!(hints.len(), 1, "{}", o.stdout);
+    assert!(
+        hints[0].starts_with("  hint: task modeling has waited"),
+        "{}",
+        hints[0]
+    );
+    for cause in ["image", "storage-class", "runAsNonRoot"] {
+        assert!(hints[0].contains(cause), "{cause}: {}", hints[0]);
+    }
+}
+
+#[test]
+fn the_server_release_decides_the_export_and_refuses_a_package_it_cannot_run() {
+    let dir = TempDir::new("submit-backends");
+    let newer = dir.path().join("kfp-2.17");
+    crypto_lab(&[
+        "export-kfp",
+        "--quiet",
+        "--out",
+        &newer.display().to_string(),
+        "--storage-class",
+        "standard",
+        "--kfp-version",
+        "2.17",
+    ]);
+    let package = newer.join("pipeline.yaml").display().to_string();
+    // 2.14 refuses the security context at run creation; 2.4.0's driver
+    // refuses pvcNameParameter: refused here, before any upload.
+    for (tag, field, flag) in [
+        (
+            "2.14.0",
+            "securityContext, secretAsEnv[].optional (in exec-",
+            "--kfp-version 2.14",
+        ),
+        ("2.4.0", "pvcMount[].pvcNameParameter", "--kfp-version 2.4"),
+    ] {
+        let Some(api) = Api::start(&["--tag-name", tag]) else {
+            return;
+        };
+        let o = submit(&base(&api, &["--package", &package]), &[]);
+        assert_eq!(o.code, 1);
+        assert!(o.stderr.contains(field), "{}", o.stderr);
+        assert!(
+            o.stderr.contains(&format!("unknown to KFP {tag}")),
+            "{}",
+            o.stderr
+        );
+        assert!(o.stderr.contains(flag) && o.stderr.contains("Nothing was uploaded"));
+        let paths: Vec<Value> = api.requests().iter().map(|r| r["path"].clone()).collect();
+        assert_eq!(paths, ["/apis/v2beta1/healthz"], "only healthz was asked");
+    }
+    // Without --package, the export is made for the server: 2.4.0's strict
+    // driver gets a pipeline without the fields it lacks, and runs it.
+    let Some(api) = Api::start(&["--tag-name", "2.4.0"]) else {
+        return;
+    };
+    let o = submit(&base(&api, &["--wait"]), &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o
+        .stdout
+        .starts_with("KFP API 2.4.0 (single-user): exporting the pipeline for KFP 2.4.0\n"));
+    // A server that does not say its release: the widest export, and a word.
+    let Some(api) = Api::start(&["--tag-name", "unknown", "--behave-as", "2.15.0"]) else {
+        return;
+    };
+    let o = submit(&base(&api, &["--wait"]), &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout
+            .contains("warning: the KFP API does not say its release"),
+        "{}",
+        o.stdout
+    );
+    assert!(
+        o.stdout.contains("exporting the pipeline for KFP 2.0.0"),
+        "{}",
+        o.stdout
+    );
+    // Asked for more than the server knows: its 500 comes back as one line,
+    // never its Go stack trace.
+    let o = submit(&base(&api, &["--kfp-version", "2.17"]), &[]);
+    assert_eq!(o.code, 75, "a 5xx may answer later");
+    assert!(o.stderr.contains("unknown field"), "{}", o.stderr);
+    for trace in ["github.com/", "/go/src", "\t"] {
+        assert!(!o.stderr.contains(trace), "{trace}: {}", o.stderr);
+    }
+}
+
+#[test]
+fn upload_refusals_say_what_to_do_and_never_show_the_servers_stack() {
+    // A pipeline of that name the lookup does not see: 409.
+    let Some(api) = Api::start(&["--pipeline", "g-research-crypto-forecasting-pipeline=Other"])
+    else {
+        return;
+    };
+    let o = submit(&base(&api, &[]), &[]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("409 Conflict"), "{}", o.stderr);
+    assert!(o.stderr.contains("--pipeline-name"), "{}", o.stderr);
+    assert!(!o.stderr.contains("github.com/") && !o.stderr.contains("/go/src"));
+    // A token that may read but not upload: KFP answers 400.
+    let Some(api) = Api::start(&["--token", TOKEN, "--read-only-token", "read-only-token-42"])
+    else {
+        return;
+    };
+    let o = submit(&base(&api, &["--token", "read-only-token-42"]), &[]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr.contains("the Bearer token from --token"),
+        "{}",
+        o.stderr
+    );
+    assert!(!o.stderr.contains("read-only-token-42"));
+}
+
+#[test]
+fn names_and_flags_are_checked_before_anything_is_sent() {
+    let Some(api) = Api::start(&[]) else {
+        return;
+    };
+    for (flag, value, needle) in [
+        (
+            "--namespace",
+            "Team A",
+            "expected a Kubernetes namespace name",
+        ),
+        ("--pipeline-name", " ", "--pipeline-name"),
+        ("--run-name", "a\u{1b}[2Jb", "control characters"),
+        ("--pvc-size", "16GB", "(Gi or G)"),
+        ("--image", "a b", "whitespace"),
+    ] {
+        let o = submit(&base(&api, &[flag, value]), &[]);
+        assert_eq!(o.code, 1, "{flag}");
+        assert!(o.stderr.contains(needle), "{flag}: {}", o.stderr);
+        assert!(!o.stderr.contains('\u{1b}'), "raw ESC printed");
+    }
+    assert!(api.requests().is_empty(), "nothing is sent");
 }
 
 #[test]
@@ -292,7 +528,10 @@ fn parameters_are_checked_before_and_by_the_server() {
     );
     assert_eq!(o.code, 1);
     assert!(
-        o.stderr.contains("creating the run: the KFP API answered 400 Bad Request: Invalid input error: parameter 'data_path' is not declared"),
+        o.stderr
+            .contains("creating the run: the KFP API answered 400 Bad Request: ")
+            && o.stderr
+                .contains("parameter(s) provided are not required by pipeline: data_path"),
         "{}",
         o.stderr
     );
@@ -311,14 +550,19 @@ fn multi_user_mode_takes_the_namespace() {
         api.requests_to("POST", "pipelines/upload")[0]["query"]["namespace"][0],
         "kubeflow-user"
     );
+    // Without --namespace: refused before anything is uploaded.
     let o = submit(&base(&api, &["--experiment", "other"]), &[]);
     assert_eq!(o.code, 1);
     assert!(
         o.stderr
-            .contains("answered 400 Bad Request: Invalid input error: in multi-user mode"),
+            .contains("is multi-user (Kubeflow profiles): pass --namespace"),
         "{}",
         o.stderr
     );
+    assert_eq!(api.requests_to("POST", "pipelines/upload").len(), 1);
+    assert!(api
+        .requests_to("POST", "pipelines/upload_version")
+        .is_empty());
 }
 
 #[test]

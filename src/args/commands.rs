@@ -59,6 +59,10 @@ pub struct SubmitArgs {
     /// Give up waiting after this many seconds (the run goes on).
     #[arg(long, value_name = "SECS", requires = "wait")]
     pub timeout: Option<u64>,
+    /// With --wait: seconds a task's pod may wait to start before a hint
+    /// says what usually holds it (image pull, storage class, runAsNonRoot).
+    #[arg(long, value_name = "SECS", default_value_t = crate::kfp::client::PENDING_HINT.as_secs(), requires = "wait")]
+    pub pending_hint: u64,
     /// Seconds between polls while waiting.
     #[arg(long, value_name = "SECS", default_value_t = crate::kfp::client::SubmitOptions::default().poll.as_secs_f64())]
     pub poll_interval: f64,

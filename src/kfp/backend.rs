@@ -170,40 +170,137 @@ pub struct Unsupported {
     pub field: Field,
 }
 
-/// The fields of a pipeline package (its YAML documents as JSON; the
-/// platform spec is the one with `platforms`) that `backend` would reject.
-/// Empty on backends that ignore unknown fields.
-pub fn unsupported(docs: &[Value], backend: KfpVersion) -> Vec<Unsupported> {
-    let mut found = Vec::new();
-    if !backend.is_strict() {
-        return found;
-    }
+/// Each executor of a package's platform spec with the keys its config
+/// uses (its own and those of its `pvcMount`/`secretAsEnv` items).
+pub type PlatformKeys = Vec<(String, Vec<String>)>;
+
+/// The platform keys of a package's documents as JSON (the platform spec is
+/// the one with `platforms`).
+pub fn platform_keys(docs: &[Value]) -> PlatformKeys {
     let executors = docs
         .iter()
         .filter_map(|d| d.pointer("/platforms/kubernetes/deploymentSpec/executors"))
         .filter_map(Value::as_object)
         .flatten();
+    let mut out = Vec::new();
     for (executor, cfg) in executors {
-        let mut names: Vec<&str> = Vec::new();
+        let mut names: Vec<String> = Vec::new();
         if let Some(cfg) = cfg.as_object() {
-            names.extend(cfg.keys().map(String::as_str));
-            for list in ["pvcMount", "secretAsEnv"] {
-                for item in cfg
-                    .get(list)
-                    .and_then(Value::as_array)
-                    .into_iter()
-                    .flatten()
-                {
-                    names.extend(
-                        item.as_object()
-                            .into_iter()
-                            .flat_map(|o| o.keys().map(String::as_str)),
-                    );
+            names.extend(cfg.keys().cloned());
+            for list in cfg.values().filter_map(Value::as_array) {
+                for item in list.iter().filter_map(Value::as_object) {
+                    names.extend(item.keys().cloned());
                 }
             }
         }
+        out.push((executor.clone(), names));
+    }
+    out
+}
+
+/// The platform keys of a pipeline package as its text: JSON, or YAML in
+/// the block style kfp's compiler and the exporter write (a scan of the
+/// platform document's keys by indentation; no YAML library needed for
+/// this one question).
+pub fn platform_keys_in_text(text: &str) -> PlatformKeys {
+    if text.trim_start().starts_with('{') {
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return Vec::new();
+        };
+        let docs: Vec<Value> = ["pipeline_spec", "platform_spec"]
+            .iter()
+            .filter_map(|k| v.get(k).cloned())
+            .chain(std::iter::once(v.clone()))
+            .collect();
+        return platform_keys(&docs);
+    }
+    let mut out: PlatformKeys = Vec::new();
+    let mut in_platform = false;
+    let mut executors_indent: Option<usize> = None;
+    for line in text.lines() {
+        if line == "---" {
+            in_platform = false;
+            executors_indent = None;
+            continue;
+        }
+        if line.trim().is_empty() || line.trim_start().starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if indent == 0 {
+            in_platform = line.starts_with("platforms:");
+            executors_indent = None;
+            continue;
+        }
+        if !in_platform {
+            continue;
+        }
+        let body = line.trim_start();
+        let key = body
+            .trim_start_matches("- ")
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim_matches(['\'', '"']);
+        match executors_indent {
+            None if key == "executors" => executors_indent = Some(indent),
+            Some(at) if indent <= at => executors_indent = None,
+            Some(at) if indent == at + 2 => out.push((key.to_string(), Vec::new())),
+            Some(_) => {
+                if let Some((_, keys)) = out.last_mut() {
+                    keys.push(key.to_string());
+                }
+            }
+            None => {}
+        }
+    }
+    out
+}
+
+/// The task names of a package's root DAG, from its text (JSON, or YAML as
+/// [`platform_keys_in_text`] reads it), in the file's order.
+pub fn root_tasks_in_text(text: &str) -> Vec<String> {
+    if text.trim_start().starts_with('{') {
+        let Ok(v) = serde_json::from_str::<Value>(text) else {
+            return Vec::new();
+        };
+        let spec = v.get("pipeline_spec").unwrap_or(&v);
+        return spec
+            .pointer("/root/dag/tasks")
+            .and_then(Value::as_object)
+            .map(|m| m.keys().cloned().collect())
+            .unwrap_or_default();
+    }
+    let mut out = Vec::new();
+    let mut path: Vec<&str> = Vec::new();
+    for line in text.lines() {
+        if line.trim().is_empty() || line.trim_start().starts_with('#') || line == "---" {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if indent % 2 != 0 {
+            continue;
+        }
+        let key = line.trim_start().split(':').next().unwrap_or("");
+        path.truncate(indent / 2);
+        if path == ["root", "dag", "tasks"] {
+            out.push(key.trim_matches(['\'', '"']).to_string());
+        }
+        path.push(key);
+    }
+    out
+}
+
+/// The fields of a package (its platform keys) that `backend` would
+/// reject. Empty on backends that ignore unknown fields.
+pub fn unsupported_keys(keys: &PlatformKeys, backend: KfpVersion) -> Vec<Unsupported> {
+    let mut found = Vec::new();
+    if !backend.is_strict() {
+        return found;
+    }
+    for (executor, names) in keys {
         for field in FIELDS {
-            if names.contains(&field.name) && !backend.knows(field.name) {
+            if names.iter().any(|n| n == field.name) && !backend.knows(field.name) {
                 found.push(Unsupported {
                     executor: executor.clone(),
                     field,
@@ -211,8 +308,13 @@ pub fn unsupported(docs: &[Value], backend: KfpVersion) -> Vec<Unsupported> {
             }
         }
     }
-    found.dedup_by(|a, b| a.field == b.field && a.executor == b.executor);
     found
+}
+
+/// The fields of a package's documents (as JSON) that `backend` would
+/// reject.
+pub fn unsupported(docs: &[Value], backend: KfpVersion) -> Vec<Unsupported> {
+    unsupported_keys(&platform_keys(docs), backend)
 }
 
 /// The oldest backend that runs a package with these documents as written:
@@ -281,5 +383,38 @@ mod tests {
         assert!(names("2.16.0").is_empty());
         assert_eq!(oldest_backend(&docs), KfpVersion::new(2, 16, 0));
         assert_eq!(oldest_backend(&[json!({})]), KfpVersion::WIDEST);
+    }
+
+    #[test]
+    fn a_package_text_is_read_for_its_platform_keys_and_tasks() {
+        let opts = crate::kfp::ExportOptions {
+            kfp_version: KfpVersion::new(2, 17, 0),
+            ..Default::default()
+        };
+        let text = crate::kfp::pipeline_yaml(&opts).expect("export");
+        let (spec, platform) = crate::kfp::export::v2::pipeline(&opts);
+        let from_text = platform_keys_in_text(&text);
+        let from_json = platform_keys(&[spec.clone(), platform.clone()]);
+        let names = |keys: &PlatformKeys, v: &str| -> Vec<&'static str> {
+            unsupported_keys(keys, v.parse().expect("v"))
+                .iter()
+                .map(|u| u.field.name)
+                .collect()
+        };
+        for v in ["2.0", "2.4.0", "2.14", "2.15", "2.16"] {
+            assert_eq!(names(&from_text, v), names(&from_json, v), "{v}");
+        }
+        assert!(names(&from_text, "2.15").contains(&"securityContext"));
+        let tasks: Vec<String> = spec["root"]["dag"]["tasks"]
+            .as_object()
+            .expect("tasks")
+            .keys()
+            .cloned()
+            .collect();
+        assert_eq!(root_tasks_in_text(&text), tasks);
+        let json_text = serde_json::json!({"pipeline_spec": spec, "platform_spec": platform});
+        assert_eq!(root_tasks_in_text(&json_text.to_string()), tasks);
+        assert!(!names(&platform_keys_in_text(&json_text.to_string()), "2.4.0").is_empty());
+        assert!(platform_keys_in_text("not: [yaml").is_empty());
     }
 }

@@ -77,6 +77,11 @@ impl Credentials {
         Ok(Credentials { token, cookie })
     }
 
+    /// Whether any credential is sent.
+    pub fn any(&self) -> bool {
+        self.token.is_some() || self.cookie.is_some()
+    }
+
     /// Which credentials are sent, for messages (never their values).
     pub fn describe(&self) -> String {
         let token = self.token.as_ref().map(|(_, s)| match s {

@@ -129,16 +129,25 @@ impl From<ClientError> for Error {
 }
 
 /// The server's message from an error body (grpc-gateway's
-/// `{"error": ..., "message": ...}`, KFP's `{"error_message": ...}`, or text).
+/// `{"error": ..., "message": ...}`, the upload handler's
+/// `{"error_message": ..., "error_details": ...}`, or text): its first line
+/// only, escaped. `error_details`, and whatever follows the first line of a
+/// message, is a Go stack trace (`%+v`), never shown.
 pub(super) fn server_message(text: &str) -> String {
     if let Ok(v) = serde_json::from_str::<Value>(text) {
         for key in ["error_message", "message", "error"] {
             if let Some(m) = v.get(key).and_then(Value::as_str).filter(|m| !m.is_empty()) {
-                return m.to_string();
+                return first_line(m);
             }
         }
     }
-    snippet(text)
+    first_line(text)
+}
+
+/// The first line of a server's message, at most 300 characters, with
+/// control characters escaped.
+pub(super) fn first_line(text: &str) -> String {
+    snippet(text.trim().lines().next().unwrap_or(""))
 }
 
 pub(super) fn snippet(text: &str) -> String {
@@ -147,5 +156,5 @@ pub(super) fn snippet(text: &str) -> String {
     if t.chars().count() > 300 {
         s.push_str("...");
     }
-    s
+    crate::error::printable(&s)
 }

@@ -24,10 +24,11 @@ use serde_json::{json, Value};
 pub use auth::{CredentialSource, Credentials, SA_TOKEN_PATH, SA_TOKEN_PATH_ENV, TOKEN_ENV};
 pub use error::{ClientError, Result, PORT_FORWARD};
 pub use model::{
-    Experiment, Health, Pipeline, PipelineVersion, Run, RunDetails, StateChange, TaskDetail,
+    pipeline_tasks, Experiment, Health, Pipeline, PipelineTask, PipelineVersion, Run, RunDetails,
+    StateChange, TaskDetail,
 };
 pub use submit::{
-    declared_parameters, runtime_parameters, submit, SubmitEvent, SubmitOptions, Submitted,
+    declared_parameters, runtime_parameters, submit, Package, SubmitEvent, SubmitOptions, Submitted,
 };
 
 use auth::AUTH_ADVICE;
@@ -82,10 +83,16 @@ impl KfpClient {
         self.url("healthz")
     }
 
-    /// The server's release and mode (`GET healthz`).
+    /// The server's release and mode (`GET healthz`, which every KFP 2
+    /// API server answers without credentials, so none are sent).
     pub fn healthz(&self) -> Result<Health> {
-        let what = "asking the KFP API for its health";
-        let v = self.send(what, self.http.get(self.health_url()))?;
+        let what = "asking the KFP API for its release (healthz)";
+        let resp = self
+            .http
+            .get(self.health_url())
+            .send()
+            .map_err(|e| self.transport_error(what, e))?;
+        let v = self.answer(what, resp)?;
         Self::decode(what, v)
     }
 
@@ -106,23 +113,25 @@ impl KfpClient {
 
     fn send(&self, what: &str, req: RequestBuilder) -> Result<Value> {
         let req = self.credentials.apply(req);
-        let resp = req.send().map_err(|e| {
-            if e.is_connect() || e.is_timeout() {
-                let cause = std::error::Error::source(&e)
-                    .map(|s| s.to_string())
-                    .unwrap_or_else(|| e.to_string());
-                ClientError::Connect {
-                    host: self.host.clone(),
-                    cause,
-                }
-            } else {
-                ClientError::Decode {
-                    what: what.into(),
-                    cause: e.without_url().to_string(),
-                }
-            }
-        })?;
+        let resp = req.send().map_err(|e| self.transport_error(what, e))?;
         self.answer(what, resp)
+    }
+
+    fn transport_error(&self, what: &str, e: reqwest::Error) -> ClientError {
+        if e.is_connect() || e.is_timeout() {
+            let cause = std::error::Error::source(&e)
+                .map(|s| s.to_string())
+                .unwrap_or_else(|| e.to_string());
+            ClientError::Connect {
+                host: self.host.clone(),
+                cause: crate::error::printable(&cause),
+            }
+        } else {
+            ClientError::Decode {
+                what: what.into(),
+                cause: crate::error::printable(&e.without_url().to_string()),
+            }
+        }
     }
 
     fn answer(&self, what: &str, resp: Response) -> Result<Value> {
@@ -143,6 +152,35 @@ impl KfpClient {
             });
         }
         let message = server_message(&text);
+        let upload = what.starts_with("uploading");
+        // Up to 2.14 an upload refused for its credentials is a 400 that
+        // says so; from 2.15 the text is only "Failed to create a pipeline".
+        let auth_words = ["Unauthenticated", "authoriz", "Authoriz", "authenticat"];
+        if upload
+            && status == StatusCode::BAD_REQUEST
+            && auth_words.iter().any(|w| message.contains(w))
+        {
+            return Err(ClientError::Unauthorized {
+                what: what.into(),
+                status,
+                credential: self.credentials.describe(),
+                server: format!(": {message}"),
+                advice: AUTH_ADVICE,
+            });
+        }
+        let message = match status {
+            StatusCode::CONFLICT if upload => format!(
+                "{message}. A pipeline of that name exists where this client did not find it \
+                 by name (another namespace, or another display name): pass --pipeline-name \
+                 with a new name, or delete the old pipeline in the KFP UI"
+            ),
+            StatusCode::BAD_REQUEST if upload && self.credentials.any() => format!(
+                "{message} (KFP answers 400 to an upload whose credentials it refuses: check \
+                 that {} is valid and allowed to create pipelines)",
+                self.credentials.describe()
+            ),
+            _ => message,
+        };
         let server = if message.is_empty() {
             String::new()
         } else {
@@ -353,30 +391,47 @@ impl KfpClient {
         Self::decode(what, v)
     }
 
-    /// Polls the run every `poll` until it finishes, calling `on_change`
-    /// for the run's and each task's state changes; at most `timeout`.
+    /// Polls the run until it finishes, calling `on_change` for the run's
+    /// state changes and each pipeline task's (Argo's own nodes folded away,
+    /// see [`model::pipeline_tasks`]), and once per task whose pod has been
+    /// pending longer than `opts.pending_hint`.
     pub fn wait(
         &self,
         run_id: &str,
-        timeout: Option<Duration>,
-        poll: Duration,
+        opts: &WaitOptions,
         on_change: &mut dyn FnMut(&StateChange),
     ) -> Result<Run> {
         let start = Instant::now();
         let mut seen: BTreeMap<String, String> = BTreeMap::new();
+        let mut unfinished_since: BTreeMap<String, Instant> = BTreeMap::new();
+        let mut hinted: Vec<String> = Vec::new();
         let mut run_state = String::new();
         loop {
             let run = self.get_run(run_id)?;
-            for t in run.tasks() {
-                let name = if t.display_name.is_empty() {
-                    t.task_id.clone()
+            for t in model::pipeline_tasks(run.rows(), &opts.tasks) {
+                if seen.get(&t.name) != Some(&t.state) {
+                    seen.insert(t.name.clone(), t.state.clone());
+                    on_change(&StateChange::Task {
+                        name: t.name.clone(),
+                        state: t.state.clone(),
+                    });
+                }
+                if matches!(t.state.as_str(), "PENDING" | "RUNNING") {
+                    let since = *unfinished_since
+                        .entry(t.name.clone())
+                        .or_insert_with(Instant::now);
+                    let pending = t.state == "PENDING"
+                        || model::pod_pending(run.rows(), t.task_id.as_deref());
+                    if pending && since.elapsed() >= opts.pending_hint && !hinted.contains(&t.name)
+                    {
+                        hinted.push(t.name.clone());
+                        on_change(&StateChange::Hint {
+                            task: t.name.clone(),
+                            message: pending_hint(&t.name, since.elapsed(), opts),
+                        });
+                    }
                 } else {
-                    t.display_name.clone()
-                };
-                let state = t.state.clone().unwrap_or_else(|| "PENDING".into());
-                if seen.get(&name) != Some(&state) {
-                    seen.insert(name.clone(), state.clone());
-                    on_change(&StateChange::Task { name, state });
+                    unfinished_since.remove(&t.name);
                 }
             }
             if run.state() != run_state {
@@ -388,8 +443,8 @@ impl KfpClient {
             if run.finished() {
                 return Ok(run);
             }
-            if let Some(limit) = timeout {
-                if start.elapsed() + poll > limit {
+            if let Some(limit) = opts.timeout {
+                if start.elapsed() + opts.poll > limit {
                     return Err(ClientError::Timeout {
                         run_id: run_id.into(),
                         seconds: limit.as_secs(),
@@ -398,9 +453,39 @@ impl KfpClient {
                     });
                 }
             }
-            std::thread::sleep(poll);
+            std::thread::sleep(opts.poll);
         }
     }
+}
+
+/// How [`KfpClient::wait`] follows a run.
+#[derive(Debug, Clone)]
+pub struct WaitOptions {
+    /// Longest wait.
+    pub timeout: Option<Duration>,
+    /// Time between polls.
+    pub poll: Duration,
+    /// The pipeline's task names, in order (empty: found from the run).
+    pub tasks: Vec<String>,
+    /// How long a task's pod may wait to start before a hint is printed.
+    pub pending_hint: Duration,
+    /// The namespace, for the hint's commands.
+    pub namespace: Option<String>,
+}
+
+/// Far longer than pulling the image takes on a cluster that can reach it.
+pub const PENDING_HINT: Duration = Duration::from_secs(600);
+
+fn pending_hint(task: &str, waited: Duration, opts: &WaitOptions) -> String {
+    let ns = opts.namespace.as_deref().unwrap_or("kubeflow");
+    format!(
+        "task {task} has waited {}s for its pod to start. Usual causes: the image cannot be \
+         pulled (is --image pushed where the cluster pulls from?), the volume claim does not \
+         bind (`kubectl get pvc -n {ns}`: a Pending claim wants --storage-class), or the \
+         cluster refuses the user (runAsNonRoot: CreateContainerConfigError). `kubectl get \
+         pods -n {ns}` and `kubectl describe pod -n {ns} POD` say which",
+        waited.as_secs()
+    )
 }
 
 fn http_client(connect: Duration, total: Duration) -> Result<Client> {

@@ -9,8 +9,27 @@ use serde_json::{json, Value};
 
 use super::error::{ClientError, Result};
 use super::model::{Run, StateChange};
-use super::{KfpClient, DEFAULT_EXPERIMENT};
+use super::{KfpClient, WaitOptions, DEFAULT_EXPERIMENT, PENDING_HINT};
+use crate::error::printable;
+use crate::kfp::backend::{self, KfpVersion};
 use crate::kfp::export::{v2, ExportOptions, PIPELINE_NAME};
+use crate::kfp::names;
+
+/// What `submit` sends.
+#[derive(Debug, Clone)]
+pub enum Package {
+    /// The lab's pipeline, exported for the server's release (or
+    /// [`SubmitOptions::kfp_version`]) just before the upload.
+    Export(ExportOptions),
+    /// A pipeline file as given (`--package`), checked against the server's
+    /// release before the upload.
+    File {
+        /// Its path, for messages.
+        name: String,
+        /// Its bytes.
+        bytes: Vec<u8>,
+    },
+}
 
 /// What `crypto-lab submit` (and the notebook) asks for.
 #[derive(Debug, Clone)]
@@ -34,11 +53,27 @@ pub struct SubmitOptions {
     pub timeout: Option<Duration>,
     /// Time between polls.
     pub poll: Duration,
+    /// The KFP release to export for, instead of the server's.
+    pub kfp_version: Option<KfpVersion>,
+    /// How long a task's pod may wait to start before a hint is printed.
+    pub pending_hint: Duration,
 }
 
 /// One thing `submit` did, for the caller to show.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SubmitEvent {
+    /// What the server said of itself (healthz), and the release the
+    /// package is for.
+    Server {
+        /// Its release as said (`2.5.0`, or `of unknown version`).
+        version: String,
+        /// Whether it runs with profiles.
+        multi_user: bool,
+        /// The release the pipeline is exported for (`None`: a file).
+        target: Option<KfpVersion>,
+    },
+    /// Something the user should know that does not stop the submission.
+    Warning(String),
     /// A new pipeline was uploaded.
     Uploaded {
         /// Its name.
@@ -79,6 +114,23 @@ pub enum SubmitEvent {
 impl std::fmt::Display for SubmitEvent {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
+            SubmitEvent::Server {
+                version,
+                multi_user,
+                target,
+            } => {
+                let mode = if *multi_user {
+                    "multi-user"
+                } else {
+                    "single-user"
+                };
+                write!(f, "KFP API {} ({mode})", printable(version))?;
+                match target {
+                    Some(t) => write!(f, ": exporting the pipeline for KFP {t}"),
+                    None => Ok(()),
+                }
+            }
+            SubmitEvent::Warning(text) => write!(f, "warning: {text}"),
             SubmitEvent::Uploaded { name, pipeline_id } => {
                 write!(f, "uploaded pipeline {name} (id {pipeline_id})")
             }
@@ -104,6 +156,9 @@ impl std::fmt::Display for SubmitEvent {
                 write!(f, "  task {name}: {state}")
             }
             SubmitEvent::State(StateChange::Run { state }) => write!(f, "run: {state}"),
+            SubmitEvent::State(StateChange::Hint { message, .. }) => {
+                write!(f, "  hint: {message}")
+            }
         }
     }
 }
@@ -122,6 +177,8 @@ impl Default for SubmitOptions {
             wait: false,
             timeout: None,
             poll: Duration::from_secs(5),
+            kfp_version: None,
+            pending_hint: PENDING_HINT,
         }
     }
 }
@@ -138,6 +195,16 @@ impl SubmitOptions {
     }
 }
 
+impl Submitted {
+    /// Why the run did not succeed, with what to do (see [`Run::failure`]);
+    /// `None` when it succeeded or was not waited for.
+    pub fn failure(&self, namespace: Option<&str>) -> Option<String> {
+        self.run
+            .as_ref()
+            .and_then(|r| r.failure(&self.tasks, namespace))
+    }
+}
+
 /// What `submit` ended with.
 #[derive(Debug, Clone)]
 pub struct Submitted {
@@ -147,6 +214,8 @@ pub struct Submitted {
     pub link: String,
     /// The run as last seen (after `--wait`: finished).
     pub run: Option<Run>,
+    /// The pipeline's task names, in order.
+    pub tasks: Vec<String>,
 }
 
 impl Submitted {
@@ -227,29 +296,154 @@ fn version_name() -> String {
     )
 }
 
-/// Submits `package` (a pipeline.yaml) as kfp.Client's
-/// `create_run_from_pipeline_package` would, but keeping one pipeline of
-/// that name: upload it (or a new version), find or create the experiment,
-/// create the run; with `wait`, follow it to its end. Every step is
-/// reported through `on_event`.
+/// Names and flags checked before anything is sent: each goes into a
+/// request or a filter, and an empty or control-character name only fails
+/// later, on the server, after an upload.
+fn check_names(opts: &SubmitOptions) -> Result<()> {
+    let named = [
+        ("--pipeline-name", Some(&opts.pipeline_name)),
+        ("--experiment", Some(&opts.experiment)),
+        ("--run-name", opts.run_name.as_ref()),
+    ];
+    for (flag, value) in named {
+        if let Some(v) = value {
+            if v.trim().is_empty() || v.chars().any(char::is_control) || v.len() > 256 {
+                return Err(ClientError::BadArgument(format!(
+                    "{flag} `{}`: expected a name of 1 to 256 characters without control \
+                     characters",
+                    printable(v)
+                )));
+            }
+        }
+    }
+    if let Some(ns) = &opts.namespace {
+        names::dns_label("--namespace", ns).map_err(ClientError::BadArgument)?;
+    }
+    Ok(())
+}
+
+/// The bytes to upload, the pipeline's task names in order, and the
+/// platform keys, for `target`.
+fn package_for(
+    package: &Package,
+    target: KfpVersion,
+) -> Result<(Vec<u8>, Vec<String>, backend::PlatformKeys)> {
+    match package {
+        Package::Export(export) => {
+            let export = ExportOptions {
+                kfp_version: target,
+                ..export.clone()
+            };
+            let text = crate::kfp::pipeline_yaml(&export)
+                .map_err(|e| ClientError::BadArgument(e.to_string()))?;
+            let tasks = v2::pipeline_steps(&export)
+                .into_iter()
+                .map(|s| s.name)
+                .collect();
+            let (_, platform) = v2::pipeline(&export);
+            Ok((
+                text.into_bytes(),
+                tasks,
+                backend::platform_keys(&[platform]),
+            ))
+        }
+        Package::File { bytes, .. } => {
+            let text = String::from_utf8_lossy(bytes);
+            Ok((
+                bytes.clone(),
+                backend::root_tasks_in_text(&text),
+                backend::platform_keys_in_text(&text),
+            ))
+        }
+    }
+}
+
+/// Submits `package` as kfp.Client's `create_run_from_pipeline_package`
+/// would, but keeping one pipeline of that name, and knowing the server
+/// first: its healthz says its release (the export is made for it, and a
+/// file it would refuse is refused here, naming the field and the flag that
+/// fixes it) and whether it is multi-user (then `--namespace` is required).
+/// Nothing is uploaded until those checks pass. Then: upload the package
+/// (or a new version), find or create the experiment, create the run; with
+/// `wait`, follow it to its end. Every step is reported through `on_event`.
 pub fn submit(
     client: &KfpClient,
-    package: &[u8],
+    package: &Package,
     opts: &SubmitOptions,
     on_event: &mut dyn FnMut(&SubmitEvent),
 ) -> Result<Submitted> {
-    if opts.pipeline_name.trim().is_empty() {
-        return Err(ClientError::BadArgument(
-            "--pipeline-name must not be empty".into(),
-        ));
+    check_names(opts)?;
+    // Parameters fail here, before anything is sent.
+    let declared = match package {
+        Package::Export(export) => Some(declared_parameters(&v2::pipeline(export).0)),
+        Package::File { .. } => opts.declared.clone(),
+    };
+    let params = runtime_parameters(&opts.params, declared.as_ref())?;
+    let health = client.healthz()?;
+    let server = health.release();
+    let target = opts.kfp_version.or(server).unwrap_or(KfpVersion::WIDEST);
+    on_event(&SubmitEvent::Server {
+        version: health.version().to_string(),
+        multi_user: health.multi_user,
+        target: matches!(package, Package::Export(_)).then_some(target),
+    });
+    if health.multi_user && opts.namespace.is_none() {
+        return Err(ClientError::BadArgument(format!(
+            "the KFP API at {} is multi-user (Kubeflow profiles): pass --namespace with your \
+             profile's namespace (`kubectl get profiles`); nothing was uploaded",
+            client.host()
+        )));
     }
-    // Parameters fail here, before anything is uploaded.
-    let params = runtime_parameters(&opts.params, opts.declared.as_ref())?;
+    if server.is_none() && opts.kfp_version.is_none() {
+        on_event(&SubmitEvent::Warning(format!(
+            "the KFP API does not say its release (tag_name `{}`): the pipeline is for KFP {}, \
+             which every 2.x backend runs; pass --kfp-version X.Y to use what a newer one offers",
+            printable(&health.tag_name),
+            KfpVersion::WIDEST
+        )));
+    }
+    let (bytes, tasks, keys) = package_for(package, target)?;
+    if let Some(server) = server {
+        let refused = backend::unsupported_keys(&keys, server);
+        if !refused.is_empty() {
+            let fields: Vec<&str> = backend::FIELDS
+                .iter()
+                .filter(|f| refused.iter().any(|u| u.field == **f))
+                .map(|f| f.path)
+                .collect();
+            let mut executors: Vec<String> =
+                refused.iter().map(|u| printable(&u.executor)).collect();
+            executors.sort();
+            executors.dedup();
+            let what = match package {
+                Package::Export(_) => format!("the pipeline exported for KFP {target}"),
+                Package::File { name, .. } => printable(name),
+            };
+            let release = format!("{}.{}", server.major, server.minor);
+            let fix = match package {
+                Package::Export(_) => {
+                    format!("drop --kfp-version, or pass --kfp-version {release}")
+                }
+                Package::File { .. } => format!(
+                    "export it for this server with `crypto-lab export-kfp --kfp-version \
+                     {release}`, or submit without --package, which exports for the server's \
+                     release"
+                ),
+            };
+            return Err(ClientError::BadArgument(format!(
+                "{what}: {} (in {}) unknown to KFP {server}, where {}; {fix}. Nothing was \
+                 uploaded",
+                fields.join(", "),
+                executors.join(", "),
+                server.rejection()
+            )));
+        }
+    }
     let ns = opts.namespace.as_deref();
     let version = match client.find_pipeline(&opts.pipeline_name, ns)? {
         Some(p) => {
             let name = version_name();
-            let mut v = client.upload_version(&p.pipeline_id, &name, package)?;
+            let mut v = client.upload_version(&p.pipeline_id, &name, &bytes)?;
             if v.pipeline_id.is_empty() {
                 v.pipeline_id = p.pipeline_id.clone();
             }
@@ -261,7 +455,7 @@ pub fn submit(
             v
         }
         None => {
-            let p = client.upload_pipeline(&opts.pipeline_name, package, ns)?;
+            let p = client.upload_pipeline(&opts.pipeline_name, &bytes, ns)?;
             on_event(&SubmitEvent::Uploaded {
                 name: opts.pipeline_name.clone(),
                 pipeline_id: p.pipeline_id.clone(),
@@ -292,15 +486,21 @@ pub fn submit(
     let mut submitted = Submitted {
         run_id: run.run_id.clone(),
         link,
-        run: Some(run),
+        run: None,
+        tasks: tasks.clone(),
     };
     if opts.wait {
-        let run = client.wait(&submitted.run_id, opts.timeout, opts.poll, &mut |c| {
+        let wait = WaitOptions {
+            timeout: opts.timeout,
+            poll: opts.poll,
+            tasks,
+            pending_hint: opts.pending_hint,
+            namespace: opts.namespace.clone(),
+        };
+        let run = client.wait(&submitted.run_id, &wait, &mut |c| {
             on_event(&SubmitEvent::State(c.clone()))
         })?;
         submitted.run = Some(run);
-    } else {
-        submitted.run = None;
     }
     Ok(submitted)
 }

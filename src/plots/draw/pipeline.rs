@@ -15,6 +15,8 @@ use super::*;
 const BOX_PAD: i32 = 12;
 /// Room between a box and the text beside it.
 const BOX_TEXT_GAP: i32 = 24;
+/// The shortest arrow between two boxes, in pixels.
+const MIN_ARROW: i32 = 16;
 /// Height of a line of text beside a box.
 const LINE_H: i32 = style::TICK_PX as i32 + 4;
 
@@ -78,10 +80,14 @@ fn pipeline_layout(
         .map(|s| width(&s.name, style::PANEL_TITLE_PX))
         .max()
         .unwrap_or(0);
-    let size = (
-        name_w + 2 * BOX_PAD,
-        style::PANEL_TITLE_PX as i32 + 2 * BOX_PAD * 2 / 3,
-    );
+    let n = steps.len().max(1) as i32;
+    // Boxes lose vertical padding before the arrows between them get too
+    // short to see (KFP's graph with DeletePVC has nine steps).
+    let title = style::PANEL_TITLE_PX as i32;
+    let box_h = (title + 2 * BOX_PAD * 2 / 3)
+        .min(area.1 / n - MIN_ARROW - 2)
+        .max(title + 6);
+    let size = (name_w + 2 * BOX_PAD, box_h);
     let room = area.0 - size.0 - BOX_TEXT_GAP;
     let lines: Vec<Vec<String>> = steps
         .iter()
@@ -96,7 +102,6 @@ fn pipeline_layout(
     // Centred across; down the whole height, so the arrows between the
     // boxes are as long as the room allows.
     let left = ((area.0 - size.0 - BOX_TEXT_GAP - text_w) / 2).max(0);
-    let n = steps.len().max(1) as i32;
     let pitch = (area.1 / n).min(size.1 * 3);
     let top = (area.1 - (n * pitch - (pitch - size.1))).max(0) / 2;
     let corners = (0..steps.len() as i32)
@@ -216,7 +221,7 @@ mod tests {
             // The text beside a box stays within its share of the height.
             if let Some(&(_, next)) = layout.corners.get(i + 1) {
                 assert!(lines.len() as i32 * LINE_H < next - y, "{lines:?}");
-                assert!(next - y - h >= 16, "no room for an arrow");
+                assert!(next - y - h >= MIN_ARROW, "no room for an arrow");
             }
         }
         let all: Vec<&str> = layout.lines.iter().flatten().map(String::as_str).collect();
