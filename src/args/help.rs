@@ -52,12 +52,17 @@ pub(super) fn submit_about() -> String {
         "Send the lab's pipeline to Kubeflow Pipelines and start a run, as kfp.Client does,
 over the KFP REST API (v2beta1):
 
-  1. the pipeline: exported here with the same options as export-kfp (or --package FILE),
-     uploaded as a new pipeline, or as a new version of the pipeline of that name;
-  2. the experiment: found by name, created when missing (--namespace in multi-user mode);
-  3. the run: created with the --param values; its UI link is printed;
-  4. with --wait: each task's state as it changes, then the run's; the exit status is 0 only
-     when the run SUCCEEDED (otherwise the failed tasks are named). --timeout bounds the wait.
+  1. the server: its healthz says its KFP release and whether it is multi-user (then
+     --namespace is required); nothing is uploaded before these checks pass;
+  2. the pipeline: exported here for that release with the same options as export-kfp
+     (--kfp-version overrides), or --package FILE, refused when that release would refuse
+     it; uploaded as a new pipeline, or as a new version of the pipeline of that name;
+  3. the experiment: found by name, created when missing;
+  4. the run: created with the --param values; its UI link is printed;
+  5. with --wait: each pipeline task's state as it changes, then the run's; a hint when a
+     task's pod waits past --pending-hint; the exit status is 0 only when the run
+     SUCCEEDED (otherwise the failed tasks, their pods and the kept volume claim are
+     named, with the kubectl commands). --timeout bounds the wait.
 
 --host is the address the KFP UI is served at. From a workstation:
   {PORT_FORWARD}
