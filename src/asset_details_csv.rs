@@ -53,6 +53,51 @@ pub fn read_asset_details_csv(path: &Path) -> Result<DataFrame> {
     read_checked(path, &ASSET_DETAILS_COLUMNS)
 }
 
+/// Fails at the first line longer than [`crate::train_csv::MAX_LINE`],
+/// naming it, reading the file in small chunks (memory stays bounded
+/// whatever the file holds).
+fn check_line_lengths(path: &Path) -> Result<()> {
+    use std::io::Read;
+    let max = crate::train_csv::MAX_LINE;
+    let mut file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
+    let mut buf = vec![0u8; 64 << 10];
+    let (mut line, mut current) = (1usize, 0usize);
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Error::io(path, "cannot read", e)),
+        };
+        let too_long = |line: usize| {
+            Error::bad_input(
+                path,
+                format!("line {line}: longer than {max} bytes; is this the competition's file?"),
+            )
+        };
+        let mut rest = &buf[..n];
+        loop {
+            match memchr::memchr(b'\n', rest) {
+                Some(i) => {
+                    if current + i > max {
+                        return Err(too_long(line));
+                    }
+                    current = 0;
+                    line += 1;
+                    rest = &rest[i + 1..];
+                }
+                None => {
+                    current += rest.len();
+                    if current > max {
+                        return Err(too_long(line));
+                    }
+                    break;
+                }
+            }
+        }
+    }
+}
+
 fn read_header(path: &Path) -> Result<Vec<String>> {
     if !path.is_file() {
         return Err(Error::MissingFile {
@@ -60,6 +105,7 @@ fn read_header(path: &Path) -> Result<Vec<String>> {
             hint: " (download it with `crypto-lab download-data` or make synthetic data with `crypto-lab synth`)".into(),
         });
     }
+    check_line_lengths(path)?;
     let file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
     let mut line = String::new();
     BufReader::new(file)
@@ -121,7 +167,7 @@ fn locate_bad_value(path: &Path, header: &[String]) -> Result<Option<Error>> {
                     "line {lineno}: {} fields, expected {} ({})",
                     fields.len(),
                     header.len(),
-                    header.join(",")
+                    crate::error::printable(&header.join(","))
                 ),
             )));
         }
@@ -140,7 +186,10 @@ fn locate_bad_value(path: &Path, header: &[String]) -> Result<Option<Error>> {
                 };
                 return Ok(Some(Error::bad_input(
                     path,
-                    format!("line {lineno}, column `{name}`: expected {expected}, found `{v}`"),
+                    format!(
+                        "line {lineno}, column `{name}`: expected {expected}, found `{}`",
+                        crate::error::printable(v)
+                    ),
                 )));
             }
         }

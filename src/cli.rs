@@ -176,8 +176,11 @@ fn submit(args: &args::SubmitArgs) -> Result<()> {
     let poll = args.poll()?;
     // The client's errors leave as the crate's, so `submit` exits as every
     // other command does (75 when the same command may work later).
-    let credentials = Credentials::lookup(args.token.clone(), args.cookie.clone())
-        .map_err(crypto_lab::Error::from)?;
+    let (token, cookie, warnings) = args.credentials();
+    for w in warnings {
+        eprintln!("warning: {w}");
+    }
+    let credentials = Credentials::lookup_given(token, cookie).map_err(crypto_lab::Error::from)?;
     let api = KfpClient::new(&args.host, credentials).map_err(crypto_lab::Error::from)?;
     let opts = client::SubmitOptions {
         pipeline_name: args.pipeline_name.clone(),

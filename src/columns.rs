@@ -69,7 +69,7 @@ pub fn require_columns(path: &Path, present: &[String], required: &[&str]) -> Re
             .filter(|p| !required.contains(&p.as_str()))
             .map(String::as_str);
         let hint = match closest(want, unexpected) {
-            Some(found) => format!(" (found `{found}`: misspelt?)"),
+            Some(found) => format!(" (found `{}`: misspelt?)", crate::error::printable(found)),
             None => String::new(),
         };
         return Err(Error::bad_input(

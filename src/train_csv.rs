@@ -35,6 +35,11 @@ pub const NUM_ASSETS: i64 = 14;
 /// Bytes read per block: big enough that a block is a few hundred thousand
 /// rows, small enough that the blocks in flight stay a few dozen MiB.
 const BLOCK: usize = 16 << 20;
+/// The longest line accepted. A train.csv row is under 200 bytes; a longer
+/// line is not the competition's file, and bounding it bounds the memory
+/// a file without newlines can take (the reader never grows a buffer past
+/// [`BLOCK`] for it).
+pub const MAX_LINE: usize = 1 << 20;
 
 /// Float columns of `train.csv`, in [`TRAIN_COLUMNS`] order after the two
 /// integer ones.
@@ -99,9 +104,13 @@ pub fn scan_train_csv(
         match memchr::memchr(b'\n', &first[start..]) {
             Some(i) => break start + i,
             None if n == 0 => break first.len(),
+            None if first.len() > MAX_LINE => return Err(too_long(path, 1)),
             None => {}
         }
     };
+    if header_end > MAX_LINE {
+        return Err(too_long(path, 1));
+    }
     let layout = layout(path, &first[..header_end])?;
     let carry = first.get(header_end + 1..).unwrap_or_default().to_vec();
     drop(first);
@@ -193,6 +202,18 @@ fn collect_in_order(
     all.map_or_else(|| rows_frame(Rows::default()), Ok)
 }
 
+fn too_long(path: &Path, line: usize) -> Error {
+    Error::bad_input(path, format!("line {line}{}", too_long_message()))
+}
+
+fn too_long_message() -> String {
+    format!(
+        ": longer than {} bytes (a train.csv row is under 200); is this the competition's \
+         train.csv?",
+        MAX_LINE
+    )
+}
+
 fn read_full(file: &mut File, buf: &mut [u8], path: &Path) -> Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -252,10 +273,15 @@ fn feed(
         }
         buf[..len].copy_from_slice(&carry);
         carry.clear();
+        let mut overlong = false;
         loop {
             if len == buf.len() {
-                // A line longer than the buffer.
-                buf.resize(buf.len() * 2, 0);
+                // A whole block without a newline: a line far past
+                // MAX_LINE. Its block goes to a worker as it is, which
+                // reports the line with its number; nothing more is read.
+                overlong = true;
+                eof = true;
+                break;
             }
             let start = len;
             let n = read_full(file, &mut buf[start..], path)?;
@@ -268,7 +294,7 @@ fn feed(
                 break;
             }
         }
-        if !eof {
+        if !eof && !overlong {
             // The carry held no newline, so the last one is in what was read.
             let last = memchr::memrchr(b'\n', &buf[..len]).unwrap_or(len - 1);
             carry.extend_from_slice(&buf[last + 1..len]);
@@ -319,6 +345,12 @@ fn parse_block(buf: &[u8], layout: &Layout, from: i64) -> std::result::Result<Ro
         let mut line = &buf[pos..end];
         pos = end + 1;
         rows.lines += 1;
+        if line.len() > MAX_LINE {
+            return Err(BadLine {
+                line: rows.lines,
+                message: too_long_message(),
+            });
+        }
         if let [rest @ .., b'\r'] = line {
             line = rest;
         }

@@ -79,6 +79,7 @@ impl Kaggle {
         let storage = Server::start(Behaviour {
             body: archive.clone(),
             ranges: true,
+            etag: Some("\"archive-v1\"".into()),
             ..Behaviour::default()
         });
         let api = Server::start(Behaviour {
@@ -690,4 +691,193 @@ fn another_source_downloads_again_and_the_stages_after_it_rerun() {
         std::fs::read(data.join("train.csv")).expect("train.csv"),
         other[0].1
     );
+}
+
+/// A local zip of `members` for `Source::Zip`, its bytes passed through
+/// `patch` (to make what the zip writer refuses to write).
+fn local_zip(
+    dir: &Path,
+    members: &[(String, Vec<u8>)],
+    patch: impl Fn(&mut Vec<u8>),
+) -> DownloadOptions {
+    let mut bytes = zip_bytes(members, CompressionMethod::Stored);
+    patch(&mut bytes);
+    let path = dir.join("hostile.zip");
+    std::fs::write(&path, bytes).expect("write zip");
+    DownloadOptions {
+        source: Source::Zip(path),
+        ..DownloadOptions::default()
+    }
+}
+
+fn replace_all(bytes: &mut [u8], from: &[u8], to: &[u8]) {
+    assert_eq!(from.len(), to.len());
+    let mut i = 0;
+    while i + from.len() <= bytes.len() {
+        if &bytes[i..i + from.len()] == from {
+            bytes[i..i + from.len()].copy_from_slice(to);
+            i += from.len();
+        } else {
+            i += 1;
+        }
+    }
+}
+
+#[test]
+fn two_members_of_one_name_are_refused() {
+    let mut members = synthetic_members();
+    members.push(("trainXcsv".into(), b"timestamp\n".to_vec()));
+    let dir = TempDir::new("dl-dup");
+    let opts = local_zip(dir.path(), &members, |b| {
+        replace_all(b, b"trainXcsv", b"train.csv")
+    });
+    let data = dir.path().join("data");
+    let e = err_text(download_data(&data, &opts, &Silent));
+    assert!(e.contains("two entries share a name"), "{e}");
+    assert!(!data.join("train.csv").exists());
+}
+
+#[test]
+fn a_member_declaring_a_terabyte_is_refused_before_anything_is_written() {
+    let members = synthetic_members();
+    let dir = TempDir::new("dl-huge");
+    // Zip64 sizes, so the central directory can declare any size: the
+    // member's uncompressed size is patched to 1 TiB there.
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let opts = SimpleFileOptions::default()
+        .compression_method(CompressionMethod::Stored)
+        .large_file(true);
+    for (name, data) in &members {
+        w.start_file(name.as_str(), opts).expect("start");
+        w.write_all(data).expect("write");
+    }
+    let mut bytes = w.finish().expect("finish").into_inner();
+    let train = &members[0].1;
+    let size = (train.len() as u64).to_le_bytes();
+    let tib = (1u64 << 40).to_le_bytes();
+    // The central directory's zip64 field holds the size twice (sizes of
+    // the data, uncompressed and stored): the first is the uncompressed.
+    let cd = bytes
+        .windows(4)
+        .position(|w| w == b"PK\x01\x02")
+        .expect("central directory");
+    let at = cd
+        + bytes[cd..]
+            .windows(16)
+            .position(|w| w[..8] == size && w[8..] == size)
+            .expect("zip64 sizes in the central directory");
+    bytes[at..at + 8].copy_from_slice(&tib);
+    let path = dir.path().join("huge.zip");
+    std::fs::write(&path, bytes).expect("write");
+    let opts = DownloadOptions {
+        source: Source::Zip(path),
+        ..DownloadOptions::default()
+    };
+    let data = dir.path().join("data");
+    let e = err_text(download_data(&data, &opts, &Silent));
+    assert!(
+        e.contains("`train.csv` declares 1099511627776 bytes"),
+        "{e}"
+    );
+    assert!(!data.join("train.csv").exists());
+    no_temp_files(&data);
+}
+
+#[test]
+fn a_changed_remote_file_is_fetched_again_not_spliced() {
+    let k = Kaggle::start();
+    k.storage.set(|b| b.cut = Some((1, 20_000)));
+    let dir = TempDir::new("dl-changed");
+    let once = DownloadOptions {
+        retries: 0,
+        ..k.options()
+    };
+    err_text(download_data(dir.path(), &once, &Silent));
+    // The remote archive changes before the resume.
+    let other = synthetic_members_of(12);
+    let archive = zip_bytes(&other, CompressionMethod::Deflated);
+    k.storage.set(|b| {
+        b.body = archive.clone();
+        b.etag = Some("\"archive-v2\"".into());
+    });
+    let report = download_data(dir.path(), &k.options(), &Silent).expect("download");
+    assert!(!report.resumed, "the part file was of another archive");
+    let last = k.storage.seen().last().cloned().expect("a request");
+    assert_eq!(
+        last.headers.get("if-range").map(String::as_str),
+        Some("\"archive-v1\"")
+    );
+    assert_eq!(
+        std::fs::read(dir.path().join("g-research-crypto-forecasting.zip")).expect("zip"),
+        archive
+    );
+    for (name, data) in &other {
+        assert_eq!(&std::fs::read(dir.path().join(name)).expect("member"), data);
+    }
+}
+
+#[test]
+fn a_stalled_mirror_is_given_up_within_the_idle_timeout_and_its_retries() {
+    let k = Kaggle::start();
+    k.storage.set(|b| b.stall_after = Some(10_000));
+    let dir = TempDir::new("dl-stall");
+    let opts = DownloadOptions {
+        retries: 1,
+        idle_timeout: Duration::from_secs(1),
+        ..k.options()
+    };
+    let t = std::time::Instant::now();
+    let e = err_text(download_data(dir.path(), &opts, &Silent));
+    let took = t.elapsed();
+    assert!(took < Duration::from_secs(10), "gave up after {took:?}");
+    assert!(e.contains("no byte arrived within the idle timeout"), "{e}");
+    assert!(
+        e.contains("after 2 attempts") && !e.contains("X-Signature"),
+        "{e}"
+    );
+    // The data path's lock went with the attempt: a new download may start.
+    k.storage.set(|b| b.stall_after = None);
+    download_data(dir.path(), &k.options(), &Silent).expect("download after the stall");
+}
+
+#[test]
+fn an_archive_larger_than_max_bytes_is_refused_declared_or_streamed() {
+    let k = Kaggle::start();
+    let dir = TempDir::new("dl-max");
+    let opts = DownloadOptions {
+        max_bytes: k.archive.len() as u64 / 2,
+        ..k.options()
+    };
+    let e = err_text(download_data(dir.path(), &opts, &Silent));
+    assert!(e.contains("more than --max-bytes"), "{e}");
+    // Without a Content-Length the cap stops the stream itself.
+    k.storage.set(|b| b.no_length = true);
+    let e = err_text(download_data(dir.path(), &opts, &Silent));
+    assert!(e.contains("sent more than --max-bytes"), "{e}");
+    assert!(!dir
+        .path()
+        .join("g-research-crypto-forecasting.zip.part")
+        .exists());
+}
+
+#[test]
+fn credentials_never_go_over_plain_http_off_this_machine() {
+    let dir = TempDir::new("dl-plain-http");
+    let opts = DownloadOptions {
+        source: Source::Kaggle {
+            // A non-routable address: the refusal comes before any connection.
+            api: "http://10.255.255.1:9/api/v1".into(),
+        },
+        lookup: env_lookup(&[("KAGGLE_USERNAME", USER), ("KAGGLE_KEY", KEY)]),
+        retries: 0,
+        ..DownloadOptions::default()
+    };
+    let t = std::time::Instant::now();
+    let e = err_text(download_data(dir.path(), &opts, &Silent));
+    assert!(t.elapsed() < Duration::from_secs(5));
+    assert!(
+        e.contains("refusing to send Kaggle credentials over plain http"),
+        "{e}"
+    );
+    assert!(!e.contains(KEY));
 }

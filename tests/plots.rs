@@ -458,8 +458,13 @@ fn pipeline_chart_draws_every_registered_stage_in_order() {
         crypto_lab::kfp::export::v2::PREPARE_TASK,
     ];
     expected.extend(STAGES.iter().map(|s| s.command));
+    expected.push(crypto_lab::kfp::export::v2::DELETE_PVC_TASK);
     assert_eq!(names, expected);
     assert!(steps[..2].iter().all(|s: &PipelineStep| s.setup));
+    assert!(
+        steps[steps.len() - 1].setup,
+        "deletepvc is KFP's, not a stage"
+    );
     let svg = chart.to_svg().expect("svg").0;
     let shown: Vec<String> = texts(&svg).into_iter().map(|t| t.content).collect();
     let all = shown.join("\n");
@@ -484,7 +489,7 @@ fn pipeline_chart_draws_every_registered_stage_in_order() {
             assert!(all.contains(file), "{file} of {} not shown", stage.command);
         }
     }
-    assert!(all.contains("2 KFP steps, then the lab's 6 stages"));
+    assert!(all.contains("2 KFP steps, the lab's 6 stages, 1 KFP step after"));
     for t in texts(&svg) {
         assert!(
             t.size * 1.24 >= f64::from(style::TICK_PX) - 0.01,

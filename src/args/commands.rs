@@ -66,15 +66,89 @@ pub struct SubmitArgs {
     /// Seconds between polls while waiting.
     #[arg(long, value_name = "SECS", default_value_t = crate::kfp::client::SubmitOptions::default().poll.as_secs_f64())]
     pub poll_interval: f64,
-    /// Bearer token [else $KF_PIPELINES_TOKEN, else the ServiceAccount token file].
-    #[arg(long, value_name = "TOKEN", hide_default_value = true)]
-    pub token: Option<String>,
-    /// Session cookie for Dex/Istio deployments, e.g. 'authservice_session=...'.
-    #[arg(long, value_name = "COOKIE")]
-    pub cookie: Option<String>,
+    /// Bearer token [else $KF_PIPELINES_TOKEN, else the ServiceAccount token
+    /// file]. Visible in the process list: prefer --token-file or the variable.
+    #[arg(
+        long,
+        value_name = "TOKEN",
+        hide_default_value = true,
+        conflicts_with = "token_file"
+    )]
+    pub token: Option<Hidden>,
+    /// A file holding the Bearer token (read whole, trimmed).
+    #[arg(long, value_name = "FILE")]
+    pub token_file: Option<PathBuf>,
+    /// Session cookie for Dex/Istio deployments, e.g. 'authservice_session=...'
+    /// [else $KF_PIPELINES_COOKIE]. Visible in the process list: prefer
+    /// --cookie-file or the variable.
+    #[arg(long, value_name = "COOKIE", conflicts_with = "cookie_file")]
+    pub cookie: Option<Hidden>,
+    /// A file holding the session cookie.
+    #[arg(long, value_name = "FILE")]
+    pub cookie_file: Option<PathBuf>,
+}
+
+/// A secret flag's value: its `Debug` never shows it (a notebook cell or a
+/// log that prints the arguments keeps the secret out).
+#[derive(Clone, PartialEq, Eq)]
+pub struct Hidden(pub String);
+
+impl std::fmt::Debug for Hidden {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<hidden>")
+    }
+}
+
+impl std::str::FromStr for Hidden {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(Hidden(s.to_string()))
+    }
 }
 
 impl SubmitArgs {
+    /// The credentials as given: a flag's value or a file, each at most
+    /// one (clap refuses both); the warning a flag's value deserves.
+    pub fn credentials(
+        &self,
+    ) -> (
+        Option<crate::kfp::client::auth::Given>,
+        Option<crate::kfp::client::auth::Given>,
+        Vec<String>,
+    ) {
+        use crate::kfp::client::auth::Given;
+        let mut warnings = Vec::new();
+        for (flag, set, file) in [
+            (
+                "--token",
+                self.token.is_some(),
+                "--token-file or $KF_PIPELINES_TOKEN",
+            ),
+            (
+                "--cookie",
+                self.cookie.is_some(),
+                "--cookie-file or $KF_PIPELINES_COOKIE",
+            ),
+        ] {
+            if set {
+                warnings.push(format!(
+                    "{flag} shows in the process list and the shell's history; prefer {file}"
+                ));
+            }
+        }
+        let pick = |v: &Option<Hidden>, f: &Option<PathBuf>| {
+            v.as_ref()
+                .map(|h| Given::Value(h.0.clone()))
+                .or_else(|| f.clone().map(Given::File))
+        };
+        (
+            pick(&self.token, &self.token_file),
+            pick(&self.cookie, &self.cookie_file),
+            warnings,
+        )
+    }
+
     /// Seconds between polls, checked.
     pub fn poll(&self) -> Result<Duration> {
         if !(self.poll_interval > 0.0 && self.poll_interval.is_finite()) {

@@ -48,6 +48,13 @@ pub struct DownloadArgs {
     /// Further attempts after a network failure (with doubling waits from 1s).
     #[arg(long, default_value_t = DownloadOptions::default().retries)]
     pub retries: u32,
+    /// Seconds without a byte before an attempt is given up (then retried).
+    #[arg(long, value_name = "SECS", default_value_t = DownloadOptions::default().idle_timeout.as_secs())]
+    pub idle_timeout: u64,
+    /// The largest archive accepted, in bytes (declared by the server or
+    /// received); the default is about four times the competition's.
+    #[arg(long, value_name = "BYTES", default_value_t = DownloadOptions::default().max_bytes)]
+    pub max_bytes: u64,
 }
 
 impl DownloadArgs {
@@ -60,6 +67,8 @@ impl DownloadArgs {
             lookup: Lookup::from_process(self.kaggle.secret_dir.clone()),
             force,
             retries: self.retries,
+            idle_timeout: std::time::Duration::from_secs(self.idle_timeout.max(1)),
+            max_bytes: self.max_bytes,
             ..DownloadOptions::default()
         }
     }

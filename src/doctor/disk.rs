@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use super::Check;
+pub use crate::artifact::free_bytes;
 
 /// Bytes a full-size run leaves in --data-path with every artifact
 /// (synthetic data of Kaggle's size, `run`, `plot`): the free-disk check
@@ -14,26 +15,7 @@ pub const FULL_RUN_BYTES: u64 = 8_740_622_923;
 /// --data-path, measured the same way (README, Workshop).
 pub const SMALL_RUN_BYTES: u64 = 1_508_387_027;
 
-/// Bytes free to this user on the file system holding `dir`.
-pub fn free_bytes(dir: &Path) -> Option<u64> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
-    let mut stat = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: `path` is a NUL-terminated string and `stat` a buffer of the
-    // right type; statvfs only writes into it and it is read only on success.
-    let rc = unsafe { libc::statvfs(path.as_ptr(), stat.as_mut_ptr()) };
-    if rc != 0 {
-        return None;
-    }
-    // SAFETY: statvfs returned 0, so it filled `stat`.
-    let stat = unsafe { stat.assume_init() };
-    // The field types differ between platforms (u32 on some).
-    #[allow(clippy::unnecessary_cast)]
-    let free = stat.f_bavail as u64 * stat.f_frsize as u64;
-    Some(free)
-}
-
-/// Bytes free to this user on the file system holding `dir`.
+/// `bytes` in GiB, for messages.
 fn gib(bytes: u64) -> String {
     format!("{:.1} GiB", bytes as f64 / (1u64 << 30) as f64)
 }

@@ -134,10 +134,22 @@ impl Report {
 
 /// The environment the checks see: the CLI takes the process's, tests and
 /// callers may build their own.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct Env {
     /// Environment variables (PATH among them).
     pub vars: HashMap<String, String>,
+}
+
+// The environment holds KAGGLE_KEY and KF_PIPELINES_TOKEN: a Debug print
+// (a notebook cell ending in `env`) names the variables, never a value.
+impl std::fmt::Debug for Env {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut names: Vec<&String> = self.vars.keys().collect();
+        names.sort();
+        f.debug_struct("Env")
+            .field("vars (values hidden)", &names)
+            .finish()
+    }
 }
 
 impl Env {

@@ -225,7 +225,19 @@ pub fn summary_markdown(history: &TrainingHistory, importance: &FeatureImportanc
         .zip(importance.gain.iter().copied())
         .collect();
     top.sort_by(|a, b| b.1.total_cmp(&a.1));
-    let top: Vec<String> = top.iter().take(5).map(|(f, _)| format!("`{f}`")).collect();
+    // Feature names come from the data's columns: a backtick, a pipe or a
+    // line break in one must not restructure the Markdown.
+    let top: Vec<String> = top
+        .iter()
+        .take(5)
+        .map(|(f, _)| {
+            let name: String = crate::error::printable(f)
+                .chars()
+                .map(|c| if matches!(c, '`' | '|') { '\'' } else { c })
+                .collect();
+            format!("`{name}`")
+        })
+        .collect();
     format!(
         "# G-Research Crypto Forecasting: evaluation\n\n\
          | metric | value |\n| --- | --- |\n\
@@ -252,13 +264,17 @@ pub fn summary_markdown(history: &TrainingHistory, importance: &FeatureImportanc
     )
 }
 
-fn html_page(summary: &str, charts: &[crate::plots::Svg]) -> String {
+/// The chart page: the summary as escaped text, then the charts' SVG (made
+/// here by plotters, which escapes the text it draws).
+pub fn html_page(summary: &str, charts: &[crate::plots::Svg]) -> String {
     let mut body = String::new();
+    // Everything from the summary is text, escaped: it names features.
+    let esc = crate::table::escape_html;
     for line in summary.lines() {
         if let Some(h) = line.strip_prefix("# ") {
-            body.push_str(&format!("<h1>{h}</h1>\n"));
+            body.push_str(&format!("<h1>{}</h1>\n", esc(h)));
         } else if !line.is_empty() && !line.starts_with('|') {
-            body.push_str(&format!("<p>{}</p>\n", line.replace('`', "")));
+            body.push_str(&format!("<p>{}</p>\n", esc(&line.replace('`', ""))));
         }
     }
     for svg in charts {
@@ -348,4 +364,23 @@ pub fn evaluation_result(data_path: &Path, metrics_path: Option<&Path>) -> Resul
         paths.metrics = p.to_path_buf();
     }
     evaluation_result_to(data_path, &paths)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_chart_page_escapes_what_the_summary_says() {
+        let page = html_page(
+            "# <b>title</b>\nfeatures `<script>alert(1)</script>` & \"x\"\n| table |",
+            &[],
+        );
+        assert!(
+            !page.contains("<script>") && !page.contains("<b>"),
+            "{page}"
+        );
+        assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt; &amp; &quot;x&quot;"));
+        assert!(page.contains("<h1>&lt;b&gt;title&lt;/b&gt;</h1>"));
+    }
 }

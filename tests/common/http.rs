@@ -29,6 +29,15 @@ pub struct Behaviour {
     pub ranges: bool,
     /// Storage mode: for this many responses, close after this many body bytes.
     pub cut: Option<(usize, usize)>,
+    /// Storage mode: the archive's ETag; a request whose `If-Range` differs
+    /// gets the whole archive (200), as a server does for a changed file.
+    pub etag: Option<String>,
+    /// Storage mode: after this many body bytes, send nothing more and hold
+    /// the connection open for a minute (a stalled mirror).
+    pub stall_after: Option<usize>,
+    /// Storage mode: no Content-Length (the body ends when the connection
+    /// closes), so a client cannot know the size in advance.
+    pub no_length: bool,
 }
 
 pub struct Server {
@@ -124,11 +133,16 @@ fn handle(mut stream: TcpStream, state: &Mutex<(Behaviour, Vec<Seen>)>) {
     }
     // The storage host.
     let total = b.body.len();
+    let unchanged = match (headers.get("if-range"), &b.etag) {
+        (Some(asked), Some(current)) => asked == current,
+        (Some(_), None) => false,
+        (None, _) => true,
+    };
     let start = headers
         .get("range")
         .and_then(|r| r.strip_prefix("bytes="))
         .and_then(|r| r.trim_end_matches('-').parse::<usize>().ok())
-        .filter(|_| b.ranges);
+        .filter(|_| b.ranges && unchanged);
     let (status, extra, from) = match start {
         Some(s) if s < total => (
             "206 Partial Content",
@@ -146,11 +160,24 @@ fn handle(mut stream: TcpStream, state: &Mutex<(Behaviour, Vec<Seen>)>) {
         None => ("200 OK", "Accept-Ranges: bytes\r\n".to_string(), 0),
     };
     let body = &b.body[from..];
-    let head = format!(
-        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n{extra}\r\n",
-        body.len()
-    );
+    let length = if b.no_length {
+        String::new()
+    } else {
+        format!("Content-Length: {}\r\n", body.len())
+    };
+    let etag = b
+        .etag
+        .as_ref()
+        .map(|e| format!("ETag: {e}\r\n"))
+        .unwrap_or_default();
+    let head = format!("HTTP/1.1 {status}\r\n{length}Connection: close\r\n{etag}{extra}\r\n");
     let _ = stream.write_all(head.as_bytes());
+    if let Some(after) = b.stall_after {
+        let _ = stream.write_all(&body[..after.min(body.len())]);
+        let _ = stream.flush();
+        thread::sleep(std::time::Duration::from_secs(60));
+        return;
+    }
     match cut_now {
         Some(after) => {
             let _ = stream.write_all(&body[..after.min(body.len())]);

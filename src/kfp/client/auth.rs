@@ -4,12 +4,14 @@
 use std::path::{Path, PathBuf};
 
 use reqwest::blocking::RequestBuilder;
-use reqwest::header::{AUTHORIZATION, COOKIE};
+use reqwest::header::{HeaderValue, AUTHORIZATION, COOKIE};
 
 use super::error::{ClientError, Result};
 
 /// The environment variable holding a token (as `--token`).
 pub const TOKEN_ENV: &str = "KF_PIPELINES_TOKEN";
+/// The environment variable holding a session cookie (as `--cookie`).
+pub const COOKIE_ENV: &str = "KF_PIPELINES_COOKIE";
 /// The environment variable naming the ServiceAccount token file (kfp.Client's).
 pub const SA_TOKEN_PATH_ENV: &str = "KF_PIPELINES_SA_TOKEN_PATH";
 /// Where kfp.Client looks for the projected ServiceAccount token in a pod.
@@ -17,12 +19,34 @@ pub const SA_TOKEN_PATH: &str = "/var/run/secrets/kubeflow/pipelines/token";
 /// Where the credential sent came from (said in errors; the value never is).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CredentialSource {
-    /// `--token`.
+    /// `--token` (or `--cookie`).
     Flag,
-    /// `$KF_PIPELINES_TOKEN`.
+    /// `$KF_PIPELINES_TOKEN` (or `$KF_PIPELINES_COOKIE`).
     Env,
     /// The ServiceAccount token file.
     File(PathBuf),
+    /// `--token-file` (or `--cookie-file`).
+    GivenFile(PathBuf),
+}
+
+/// A credential as the user gave it: on the command line (visible in the
+/// process list) or in a file.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Given {
+    /// `--token VALUE` / `--cookie VALUE`.
+    Value(String),
+    /// `--token-file PATH` / `--cookie-file PATH`.
+    File(PathBuf),
+}
+
+// Never print a credential, even in debug output.
+impl std::fmt::Debug for Given {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Given::Value(_) => f.write_str("Value(<hidden>)"),
+            Given::File(p) => f.debug_tuple("File").field(p).finish(),
+        }
+    }
 }
 
 /// How requests authenticate, as kfp.Client: a Bearer token (`--token`,
@@ -31,7 +55,7 @@ pub enum CredentialSource {
 #[derive(Clone, Default)]
 pub struct Credentials {
     token: Option<(String, CredentialSource)>,
-    cookie: Option<String>,
+    cookie: Option<(String, CredentialSource)>,
 }
 
 // Never print a credential, even in debug output.
@@ -51,8 +75,40 @@ impl Credentials {
     /// `$KF_PIPELINES_TOKEN`, else the file at `$KF_PIPELINES_SA_TOKEN_PATH`
     /// (default [`SA_TOKEN_PATH`]) when it exists; `cookie` as given.
     pub fn lookup(token: Option<String>, cookie: Option<String>) -> Result<Self> {
-        let token = match token.filter(|t| !t.trim().is_empty()) {
-            Some(t) => Some((t.trim().to_string(), CredentialSource::Flag)),
+        Self::lookup_given(token.map(Given::Value), cookie.map(Given::Value))
+    }
+
+    /// [`Credentials::lookup`] with each credential as given: a value
+    /// (`--token`, `--cookie`) or a file (`--token-file`, `--cookie-file`,
+    /// read whole, trimmed); the cookie otherwise from
+    /// `$KF_PIPELINES_COOKIE`.
+    pub fn lookup_given(token: Option<Given>, cookie: Option<Given>) -> Result<Self> {
+        let given = |g: Option<Given>, flag: &str| -> Result<Option<(String, CredentialSource)>> {
+            Ok(match g {
+                Some(Given::Value(v)) => Some((v.trim().to_string(), CredentialSource::Flag)),
+                Some(Given::File(p)) => match read_token_file(&p)? {
+                    Some(v) => Some((v, CredentialSource::GivenFile(p))),
+                    None => {
+                        return Err(ClientError::BadArgument(format!(
+                            "{flag} {}: no such file, or empty",
+                            p.display()
+                        )))
+                    }
+                },
+                None => None,
+            }
+            .filter(|(v, _)| !v.is_empty()))
+        };
+        let token = given(token, "--token-file")?;
+        let cookie = given(cookie, "--cookie-file")?.or_else(|| {
+            std::env::var(COOKIE_ENV)
+                .ok()
+                .map(|c| c.trim().to_string())
+                .filter(|c| !c.is_empty())
+                .map(|c| (c, CredentialSource::Env))
+        });
+        let token = match token {
+            Some(t) => Some(t),
             None => match std::env::var(TOKEN_ENV)
                 .ok()
                 .filter(|t| !t.trim().is_empty())
@@ -66,9 +122,12 @@ impl Credentials {
                 }
             },
         };
-        let cookie = cookie.filter(|c| !c.trim().is_empty());
-        for value in token.iter().map(|t| &t.0).chain(cookie.iter()) {
-            if value.contains(['\r', '\n']) {
+        for value in token
+            .iter()
+            .map(|t| &t.0)
+            .chain(cookie.iter().map(|c| &c.0))
+        {
+            if value.contains(['\r', '\n']) || HeaderValue::from_str(value).is_err() {
                 return Err(ClientError::BadArgument(
                     "a credential holds a line break; pass the token or cookie alone".into(),
                 ));
@@ -90,11 +149,17 @@ impl Credentials {
             CredentialSource::File(p) => {
                 format!("the ServiceAccount token from {}", p.display())
             }
+            CredentialSource::GivenFile(p) => {
+                format!("the Bearer token from --token-file {}", p.display())
+            }
         });
-        let cookie = self
-            .cookie
-            .as_ref()
-            .map(|_| "the session cookie from --cookie".to_string());
+        let cookie = self.cookie.as_ref().map(|(_, s)| match s {
+            CredentialSource::Env => format!("the session cookie from ${COOKIE_ENV}"),
+            CredentialSource::GivenFile(p) | CredentialSource::File(p) => {
+                format!("the session cookie from --cookie-file {}", p.display())
+            }
+            CredentialSource::Flag => "the session cookie from --cookie".to_string(),
+        });
         match (token, cookie) {
             (None, None) => "no credentials".into(),
             (Some(t), None) => t,
@@ -104,12 +169,23 @@ impl Credentials {
     }
 
     pub(super) fn apply(&self, req: RequestBuilder) -> RequestBuilder {
+        // Sensitive: kept out of reqwest's and hyper's debug output.
+        let sensitive = |v: &str| {
+            HeaderValue::from_str(v).map(|mut h| {
+                h.set_sensitive(true);
+                h
+            })
+        };
         let mut req = req;
         if let Some((token, _)) = &self.token {
-            req = req.header(AUTHORIZATION, format!("Bearer {token}"));
+            if let Ok(v) = sensitive(&format!("Bearer {token}")) {
+                req = req.header(AUTHORIZATION, v);
+            }
         }
-        if let Some(cookie) = &self.cookie {
-            req = req.header(COOKIE, cookie.as_str());
+        if let Some((cookie, _)) = &self.cookie {
+            if let Ok(v) = sensitive(cookie) {
+                req = req.header(COOKIE, v);
+            }
         }
         req
     }
@@ -140,7 +216,7 @@ mod tests {
     fn credentials_are_described_not_shown() {
         let c = Credentials {
             token: Some(("s3cr3t".into(), CredentialSource::Flag)),
-            cookie: Some("authservice_session=abc".into()),
+            cookie: Some(("authservice_session=abc".into(), CredentialSource::Flag)),
         };
         let text = format!("{} {c:?}", c.describe());
         assert!(!text.contains("s3cr3t") && !text.contains("abc"), "{text}");

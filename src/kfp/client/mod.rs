@@ -127,9 +127,18 @@ impl KfpClient {
                 cause: crate::error::printable(&cause),
             }
         } else {
+            // reqwest's own text is generic ("error following redirect");
+            // the reason is in its sources.
+            let e = e.without_url();
+            let mut cause = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                cause.push_str(&format!(": {s}"));
+                source = s.source();
+            }
             ClientError::Decode {
                 what: what.into(),
-                cause: crate::error::printable(&e.without_url().to_string()),
+                cause: crate::error::printable(&cause),
             }
         }
     }
@@ -488,8 +497,41 @@ fn pending_hint(task: &str, waited: Duration, opts: &WaitOptions) -> String {
     )
 }
 
+/// A redirect is followed only to the origin (scheme, host and port) the
+/// request went to: reqwest's default keeps `Authorization` when only the
+/// scheme changes, which would send a token down from https to http.
+fn same_origin_redirects() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let origin = |u: &reqwest::Url| {
+            (
+                u.scheme().to_string(),
+                u.host_str().map(str::to_string),
+                u.port_or_known_default(),
+            )
+        };
+        let first = attempt.previous().first().map(origin);
+        if attempt.previous().len() > 10 {
+            attempt.error("more than 10 redirects")
+        } else if first.is_some_and(|f| f != origin(attempt.url())) {
+            let to = {
+                let mut u = attempt.url().clone();
+                u.set_query(None);
+                u.to_string()
+            };
+            attempt.error(format!(
+                "the KFP API redirected to another origin ({}), not followed: credentials \
+                 stay with --host; give the address that answers directly",
+                crate::error::printable(&to)
+            ))
+        } else {
+            attempt.follow()
+        }
+    })
+}
+
 fn http_client(connect: Duration, total: Duration) -> Result<Client> {
     Client::builder()
+        .redirect(same_origin_redirects())
         .connect_timeout(connect)
         .timeout(total)
         .user_agent(crate::version::USER_AGENT)

@@ -132,11 +132,18 @@ pub(super) fn draw_pipeline<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
     steps: &[PipelineStep],
 ) -> Result<()> {
-    let setup = steps.iter().filter(|s| s.setup).count();
-    let title = format!(
-        "The pipeline: {setup} KFP steps, then the lab's {} stages",
-        steps.len() - setup
-    );
+    // KFP's own steps come before the stages and, when the claim is
+    // deleted, one after them.
+    let before = steps.iter().take_while(|s| s.setup).count();
+    let stages = steps.iter().filter(|s| !s.setup).count();
+    let after = steps.len() - before - stages;
+    let title = match after {
+        0 => format!("The pipeline: {before} KFP steps, then the lab's {stages} stages"),
+        n => format!(
+            "The pipeline: {before} KFP steps, the lab's {stages} stages, {n} KFP step{} after",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
     let body = root
         .titled(&title, title_font(root, &title))
         .map_err(chart_err)?

@@ -1,12 +1,19 @@
 //! Extracting the lab's members from the competition archive: safe member
-//! names only, each written atomically, CRCs checked as they are read.
+//! names only, each once, each declared size under a cap and within the
+//! free space before anything is written, each written atomically with its
+//! CRC checked as it is read and its written size checked against the
+//! declared one.
 
 use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 use crate::artifact::write_atomic;
-use crate::error::{Error, Result};
+use crate::error::{printable, Error, Result};
+
+/// The largest member accepted: the competition's train.csv is about 3 GB;
+/// a member declaring more than this is a bomb or not the competition's.
+pub const MAX_MEMBER_BYTES: u64 = 64 << 30;
 
 /// A member name is safe when it is a plain relative path inside the folder.
 pub(super) fn safe_member_name(name: &str) -> bool {
@@ -27,6 +34,15 @@ pub fn extract(archive: &Path, wanted: &[String], dir: &Path) -> Result<Vec<Path
             format!("not a readable zip archive (corrupt or truncated?): {e}"),
         )
     })?;
+    // The zip crate keeps one entry per name; it says when it dropped one.
+    if zip.has_duplicate_names() {
+        return Err(Error::bad_input(
+            archive,
+            "refused: two entries share a name (which one a reader gets depends on the tool)",
+        ));
+    }
+    let mut seen = std::collections::HashSet::new();
+    let mut declared = std::collections::HashMap::new();
     for i in 0..zip.len() {
         let entry = zip
             .by_index_raw(i)
@@ -35,16 +51,51 @@ pub fn extract(archive: &Path, wanted: &[String], dir: &Path) -> Result<Vec<Path
             .name()
             .map(|n| n.into_owned())
             .unwrap_or_else(|_| format!("#{i}"));
+        let shown = printable(&name);
         if !safe_member_name(&name) {
             return Err(Error::bad_input(
                 archive,
-                format!("refused: entry `{name}` would be written outside the data path"),
+                format!("refused: entry `{shown}` would be written outside the data path"),
             ));
         }
+        // With two of a name, which one a reader gets depends on the tool.
+        if !seen.insert(name.clone()) {
+            return Err(Error::bad_input(
+                archive,
+                format!("refused: two entries are named `{shown}`"),
+            ));
+        }
+        declared.insert(name.clone(), entry.size());
         if entry.is_symlink() {
             return Err(Error::bad_input(
                 archive,
-                format!("refused: entry `{name}` is a link"),
+                format!("refused: entry `{shown}` is a link"),
+            ));
+        }
+    }
+    let mut needed = 0u64;
+    for name in wanted {
+        let size = declared.get(name).copied().unwrap_or(0);
+        if size > MAX_MEMBER_BYTES {
+            return Err(Error::bad_input(
+                archive,
+                format!(
+                    "refused: member `{}` declares {size} bytes, more than the {MAX_MEMBER_BYTES} \
+                     a competition file can be",
+                    printable(name)
+                ),
+            ));
+        }
+        needed = needed.saturating_add(size);
+    }
+    if let Some(free) = crate::artifact::free_bytes(dir) {
+        if needed > free {
+            return Err(Error::bad_input(
+                archive,
+                format!(
+                    "its members need {needed} bytes, more than the {free} free in {}",
+                    dir.display()
+                ),
             ));
         }
     }
@@ -54,24 +105,38 @@ pub fn extract(archive: &Path, wanted: &[String], dir: &Path) -> Result<Vec<Path
             let members: Vec<String> = zip
                 .file_names()
                 .filter_map(|n| n.ok())
-                .map(|n| n.into_owned())
+                .map(|n| printable(&n))
                 .collect();
             Error::bad_input(
                 archive,
-                format!("has no member `{name}` (members: {})", members.join(", ")),
+                format!(
+                    "has no member `{}` (members: {})",
+                    printable(name),
+                    members.join(", ")
+                ),
             )
         })?;
         let mut member = zip
             .by_index(idx)
             .map_err(|e| Error::bad_input(archive, format!("member `{name}`: {e}")))?;
         let target = dir.join(name);
+        let size = member.size();
+        let shown = printable(name);
         write_atomic(&target, |out| {
-            std::io::copy(&mut member, out).map_err(|e| {
+            // One byte past the declared size is enough to tell a liar.
+            let mut limited = std::io::Read::take(&mut member, size.saturating_add(1));
+            let copied = std::io::copy(&mut limited, out).map_err(|e| {
                 Error::bad_input(
                     archive,
-                    format!("member `{name}` is damaged (corrupt or truncated): {e}"),
+                    format!("member `{shown}` is damaged (corrupt or truncated): {e}"),
                 )
             })?;
+            if copied != size {
+                return Err(Error::bad_input(
+                    archive,
+                    format!("member `{shown}` declares {size} bytes but holds {copied}"),
+                ));
+            }
             Ok(())
         })?;
         written.push(target);

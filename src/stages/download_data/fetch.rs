@@ -1,15 +1,19 @@
 //! The resumable HTTP download: the request chain (API, then redirects
-//! followed here so credentials only go to the API's origin), `Range`
-//! resumes into `<archive>.part`, retries with doubling waits, and messages
-//! that name what to fix without showing a secret.
+//! followed here so credentials only go to the API's origin, never from
+//! https down to http), `Range` resumes into `<archive>.part` guarded by
+//! `If-Range` (a changed remote file starts over instead of being
+//! spliced), an idle timeout per read, a byte cap and a free-space check,
+//! retries with doubling waits, and messages that name what to fix without
+//! showing a secret.
 
 use std::fs::OpenOptions;
 use std::io::{Read, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use reqwest::blocking::{Client, Response};
-use reqwest::header::{CONTENT_RANGE, LOCATION, RANGE};
+use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, LOCATION, RANGE};
 use reqwest::{StatusCode, Url};
 
 use super::{DownloadOptions, Source};
@@ -56,7 +60,32 @@ struct Fetch<'a> {
     dataset: &'a str,
     kaggle: bool,
     part: PathBuf,
+    /// Beside the part file: the ETag or Last-Modified it was fetched
+    /// under, sent as `If-Range` on a resume.
+    validator: PathBuf,
+    max_bytes: u64,
     progress: &'a dyn Progress,
+}
+
+/// Whether `url` names this machine (where plain http stays on it).
+fn is_loopback(url: &Url) -> bool {
+    let host = url.host_str().unwrap_or("");
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The validator of a response: a strong ETag, else Last-Modified (a weak
+/// ETag cannot guard a byte range).
+fn validator_of(resp: &Response) -> Option<String> {
+    let header = |name| resp.headers().get(name).and_then(|v| v.to_str().ok());
+    header(ETAG)
+        .filter(|e| !e.starts_with("W/"))
+        .or_else(|| header(LAST_MODIFIED))
+        .filter(|v| v.len() < 512 && !v.contains(['\r', '\n']))
+        .map(str::to_string)
 }
 
 impl Fetch<'_> {
@@ -85,12 +114,27 @@ impl Fetch<'_> {
         Attempt::Fatal(Error::BadArgument(msg))
     }
 
-    fn part_len(&self) -> u64 {
-        std::fs::metadata(&self.part).map(|m| m.len()).unwrap_or(0)
+    /// The bytes already fetched and what they were fetched under; a part
+    /// file without a validator is not resumed (it could be of another
+    /// file), so it counts as nothing.
+    fn resume_from(&self) -> (u64, Option<String>) {
+        let have = std::fs::symlink_metadata(&self.part)
+            .ok()
+            .filter(|m| m.is_file())
+            .map_or(0, |m| m.len());
+        let validator = std::fs::read_to_string(&self.validator)
+            .ok()
+            .map(|v| v.trim().to_string())
+            .filter(|v| !v.is_empty());
+        match validator {
+            Some(v) if have > 0 => (have, Some(v)),
+            _ => (0, None),
+        }
     }
 
-    /// Sends the request chain (API, then redirects) for bytes from `have` on.
-    fn request(&self, have: u64) -> Result<(Response, Url), Attempt> {
+    /// Sends the request chain (API, then redirects) for bytes from `have`
+    /// on, if the file is still the one `validator` names.
+    fn request(&self, have: u64, validator: Option<&str>) -> Result<(Response, Url), Attempt> {
         let mut url = self.start.clone();
         for _ in 0..=MAX_REDIRECTS {
             let mut req = self.client.get(url.clone());
@@ -99,8 +143,10 @@ impl Fetch<'_> {
                     req = creds.auth.apply(req);
                 }
             }
-            if have > 0 {
-                req = req.header(RANGE, format!("bytes={have}-"));
+            if let (true, Some(v)) = (have > 0, validator) {
+                req = req
+                    .header(RANGE, format!("bytes={have}-"))
+                    .header(IF_RANGE, v);
             }
             let resp = req.send().map_err(|e| {
                 Attempt::Transient(format!("cannot reach {}: {}", shown(&url), e.without_url()))
@@ -117,6 +163,14 @@ impl Fetch<'_> {
                             shown(&url)
                         )))
                     })?;
+                if url.scheme() == "https" && next.scheme() != "https" {
+                    return Err(Attempt::Fatal(Error::BadArgument(format!(
+                        "{} redirected from https to {}: refused, the archive would travel \
+                         unprotected (and could be altered on the way)",
+                        shown(&url),
+                        shown(&next)
+                    ))));
+                }
                 url = next;
                 continue;
             }
@@ -130,11 +184,20 @@ impl Fetch<'_> {
 
     /// One attempt: fetch what is missing of the archive into the part file.
     fn attempt(&self, received: &mut u64, resumed: &mut bool) -> Result<(), Attempt> {
-        let have = self.part_len();
-        let (mut resp, url) = self.request(have)?;
+        let (have, validator) = self.resume_from();
+        let (mut resp, url) = self.request(have, validator.as_deref())?;
         let status = resp.status();
         let (offset, total) = match status {
-            StatusCode::OK => (0, resp.content_length()),
+            // A fresh start, or the remote file changed since the part file
+            // was fetched (If-Range answered with the whole file).
+            StatusCode::OK => {
+                let _ = std::fs::remove_file(&self.validator);
+                if let Some(v) = validator_of(&resp) {
+                    std::fs::write(&self.validator, &v)
+                        .map_err(|e| Error::io(&self.validator, "cannot write", e))?;
+                }
+                (0, resp.content_length())
+            }
             StatusCode::PARTIAL_CONTENT => {
                 let range = resp
                     .headers()
@@ -169,11 +232,32 @@ impl Fetch<'_> {
                 ))))
             }
         };
+        if let Some(t) = total.filter(|t| *t > self.max_bytes) {
+            return Err(Attempt::Fatal(Error::BadArgument(format!(
+                "{} offers {t} bytes, more than --max-bytes {}: refused (raise --max-bytes \
+                 if this archive is right)",
+                shown(&url),
+                self.max_bytes
+            ))));
+        }
+        let dir = self.part.parent().unwrap_or(Path::new("."));
+        if let (Some(t), Some(free)) = (total, crate::artifact::free_bytes(dir)) {
+            let needed = t.saturating_sub(offset);
+            if needed > free {
+                return Err(Attempt::Fatal(Error::BadArgument(format!(
+                    "{} is {t} bytes; {needed} more do not fit in {} ({free} bytes free)",
+                    shown(&url),
+                    dir.display()
+                ))));
+            }
+        }
+        // Not through a link planted where the part file goes.
         let mut out = OpenOptions::new()
             .create(true)
             .write(true)
             .append(offset > 0)
             .truncate(offset == 0)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&self.part)
             .map_err(|e| Error::io(&self.part, "cannot write", e))?;
         let full = total;
@@ -187,8 +271,18 @@ impl Fetch<'_> {
                 Ok(n) => n,
                 Err(e) => {
                     self.progress.finish();
+                    // reqwest wraps its per-read timeout as a body error.
+                    let timed_out = e.kind() == std::io::ErrorKind::TimedOut
+                        || e.get_ref()
+                            .and_then(|r| r.downcast_ref::<reqwest::Error>())
+                            .is_some_and(reqwest::Error::is_timeout);
+                    let why = if timed_out {
+                        "no byte arrived within the idle timeout".to_string()
+                    } else {
+                        crate::error::printable(&e.to_string())
+                    };
                     return Err(Attempt::Transient(format!(
-                        "connection to {} broke after {got} bytes: {e}",
+                        "connection to {} broke after {got} bytes: {why}",
                         shown(&url)
                     )));
                 }
@@ -198,6 +292,16 @@ impl Fetch<'_> {
             })?;
             got += n as u64;
             *received += n as u64;
+            if got > self.max_bytes {
+                self.progress.finish();
+                drop(out);
+                let _ = std::fs::remove_file(&self.part);
+                return Err(Attempt::Fatal(Error::BadArgument(format!(
+                    "{} sent more than --max-bytes {} bytes: refused",
+                    shown(&url),
+                    self.max_bytes
+                ))));
+            }
             self.progress.advance(n as u64);
         }
         self.progress.finish();
@@ -230,10 +334,23 @@ pub(super) fn download_archive(
     opts: &DownloadOptions,
     progress: &dyn Progress,
 ) -> Result<(u64, bool)> {
+    // Credentials over plain http are readable on every hop: only to this
+    // machine (a loopback mirror, the tests' stand-in for Kaggle).
+    if let Some((_, origin)) = &auth {
+        if origin.scheme() != "https" && !is_loopback(origin) {
+            return Err(Error::BadArgument(format!(
+                "refusing to send Kaggle credentials over plain http to {}: use an https \
+                 --kaggle-api (http is allowed only to this machine)",
+                shown(origin)
+            )));
+        }
+    }
+    // In blocking reqwest this bounds the wait for the headers and each
+    // read of the body: an idle timeout, not a cap on the whole download.
     let client = Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .connect_timeout(Duration::from_secs(30))
-        .timeout(None)
+        .timeout(opts.idle_timeout)
         .user_agent(crate::version::USER_AGENT)
         .build()
         .map_err(|e| Error::Internal(format!("cannot set up HTTP: {e}")))?;
@@ -245,6 +362,8 @@ pub(super) fn download_archive(
         dataset: &opts.dataset,
         kaggle: matches!(opts.source, Source::Kaggle { .. }),
         part: part.clone(),
+        validator: PathBuf::from(format!("{}.part.validator", archive.display())),
+        max_bytes: opts.max_bytes,
         progress,
     };
     let (mut received, mut resumed) = (0u64, false);
@@ -254,6 +373,7 @@ pub(super) fn download_archive(
             Ok(()) => {
                 std::fs::rename(&part, archive)
                     .map_err(|e| Error::io(archive, "cannot rename the finished download", e))?;
+                let _ = std::fs::remove_file(&fetch.validator);
                 return Ok((received, resumed));
             }
             Err(Attempt::Fatal(e)) => return Err(e),

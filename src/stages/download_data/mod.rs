@@ -85,7 +85,21 @@ pub struct DownloadOptions {
     pub retries: u32,
     /// Wait before the first retry; doubles each time.
     pub backoff: Duration,
+    /// Give up an attempt when no byte arrives for this long (a stalled
+    /// mirror otherwise holds the data path's lock for ever).
+    pub idle_timeout: Duration,
+    /// The largest archive accepted, declared or received.
+    pub max_bytes: u64,
 }
+
+/// The competition's archive is about 3.5 GB; four times that leaves room
+/// for a re-packed mirror and still stops an endless or hostile stream
+/// long before a disk fills.
+pub const DEFAULT_MAX_BYTES: u64 = 16 << 30;
+/// No byte for this long ends an attempt: with the default five retries
+/// and their doubling waits a stalled mirror is given up in about two
+/// minutes.
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl DownloadOptions {
     /// What a record of download_data keeps: what was fetched and from
@@ -119,6 +133,8 @@ impl Default for DownloadOptions {
             force: false,
             retries: 5,
             backoff: Duration::from_secs(1),
+            idle_timeout: DEFAULT_IDLE_TIMEOUT,
+            max_bytes: DEFAULT_MAX_BYTES,
         }
     }
 }
