@@ -255,13 +255,27 @@ impl<'a> Trainer<'a> {
     }
 
     /// The current raw scores of the validation rows (no re-prediction: the
-    /// booster keeps them up to date as it trains).
+    /// booster keeps them up to date as it trains). The buffer is sized by
+    /// LightGBM's own count (rows x classes), never by the caller.
     pub fn valid_scores(&self, out: &mut Vec<f64>) -> Result<()> {
-        out.resize(self.valid_rows, 0.0);
+        let mut needed = 0i64;
+        // SAFETY: live handle, valid out pointer.
+        check(unsafe { sys::LGBM_BoosterGetNumPredict(self.handle, 1, &mut needed) })?;
+        let needed = usize::try_from(needed)
+            .map_err(|_| Error::LightGbm(format!("LightGBM counts {needed} predictions")))?;
+        out.clear();
+        out.resize(needed, 0.0);
         let mut len = 0i64;
-        // SAFETY: out has one slot per validation row.
+        // SAFETY: out has the `needed` slots LightGBM says it writes.
         check(unsafe { sys::LGBM_BoosterGetPredict(self.handle, 1, &mut len, out.as_mut_ptr()) })?;
-        out.truncate(len.max(0) as usize);
+        out.truncate(len.clamp(0, needed as i64) as usize);
+        if out.len() != self.valid_rows {
+            return Err(Error::LightGbm(format!(
+                "{} validation scores for {} rows (a multi-class objective?)",
+                out.len(),
+                self.valid_rows
+            )));
+        }
         Ok(())
     }
 
@@ -303,8 +317,19 @@ impl<'a> Trainer<'a> {
             Importance::Split => sys::C_API_FEATURE_IMPORTANCE_SPLIT,
             Importance::Gain => sys::C_API_FEATURE_IMPORTANCE_GAIN,
         };
-        let mut out = vec![0.0; num_features];
-        // SAFETY: out has one slot per feature.
+        let mut has = 0;
+        // SAFETY: live handle, valid out pointer.
+        check(unsafe { sys::LGBM_BoosterGetNumFeature(self.handle, &mut has) })?;
+        let has = usize::try_from(has)
+            .map_err(|_| Error::LightGbm(format!("LightGBM counts {has} features")))?;
+        if has != num_features {
+            return Err(Error::LightGbm(format!(
+                "feature importance asked for {num_features} features; the model has {has}"
+            )));
+        }
+        let mut out = vec![0.0; has];
+        // SAFETY: out has one slot per feature of the model, LightGBM's own
+        // count, which is what it writes.
         check(unsafe {
             sys::LGBM_BoosterFeatureImportance(
                 self.handle,
@@ -416,5 +441,86 @@ mod param_tests {
     fn lightgbm_rejects_a_bad_value() {
         assert!(check_params("learning_rate=0.1").is_ok());
         assert!(check_params("max_bin=abc").is_err());
+    }
+}
+
+#[cfg(test)]
+mod buffer_tests {
+    use super::*;
+
+    /// `rows` rows of `cols` features, a line with noise.
+    struct Rows {
+        rows: usize,
+        cols: usize,
+    }
+
+    impl RowSource for Rows {
+        fn rows(&self) -> usize {
+            self.rows
+        }
+        fn cols(&self) -> usize {
+            self.cols
+        }
+        fn value(&self, row: usize, col: usize) -> f64 {
+            ((row * 31 + col * 17) % 97) as f64
+        }
+        fn fill(&self, start: usize, out: &mut [f64]) {
+            for (i, v) in out.iter_mut().enumerate() {
+                *v = self.value(start + i / self.cols, i % self.cols);
+            }
+        }
+    }
+
+    fn dataset(rows: usize, cols: usize, reference: Option<&Dataset>, classes: usize) -> Dataset {
+        let params = "verbosity=-1 min_data_in_bin=1 min_data_in_leaf=1";
+        let mut d = Dataset::from_source(&Rows { rows, cols }, params, reference).expect("dataset");
+        let label: Vec<f32> = (0..rows).map(|r| (r % classes) as f32).collect();
+        d.set_label(&label).expect("label");
+        d
+    }
+
+    #[test]
+    fn a_wrong_feature_count_is_an_error_not_an_overrun() {
+        let train = dataset(200, 3, None, 2);
+        let valid = dataset(50, 3, Some(&train), 2);
+        let mut t = Trainer::new(
+            &train,
+            &valid,
+            "objective=regression verbosity=-1 num_threads=1",
+        )
+        .expect("trainer");
+        t.update_one_iter().expect("round");
+        assert_eq!(
+            t.feature_importance(0, Importance::Gain, 3)
+                .expect("ok")
+                .len(),
+            3
+        );
+        for wrong in [0, 2, 4, 1000] {
+            let e = t
+                .feature_importance(0, Importance::Split, wrong)
+                .expect_err("wrong count");
+            assert!(e.to_string().contains("the model has 3"), "{e}");
+        }
+        let mut scores = vec![0.0; 3];
+        t.valid_scores(&mut scores).expect("scores");
+        assert_eq!(scores.len(), 50);
+    }
+
+    #[test]
+    fn a_multi_class_booster_writes_rows_times_classes_into_a_buffer_sized_for_it() {
+        let train = dataset(200, 3, None, 3);
+        let valid = dataset(50, 3, Some(&train), 3);
+        let params = "objective=multiclass num_class=3 verbosity=-1 num_threads=1";
+        let mut t = Trainer::new(&train, &valid, params).expect("trainer");
+        t.update_one_iter().expect("round");
+        // The buffer LightGBM writes 150 scores into is its own size; the
+        // caller gets an error, not a heap overrun.
+        let mut scores = Vec::new();
+        let e = t.valid_scores(&mut scores).expect_err("three classes");
+        assert!(
+            e.to_string().contains("150 validation scores for 50 rows"),
+            "{e}"
+        );
     }
 }

@@ -8,6 +8,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
@@ -19,7 +20,10 @@ pub const LOCK_FILE: &str = ".crypto-lab.lock";
 /// The held lock; dropping it (or the process ending) releases it.
 #[derive(Debug)]
 pub struct DataPathLock {
-    _file: File,
+    /// `None` on a data path this user cannot write: nothing can be written
+    /// there, so there is nothing to guard, and a caller that finds every
+    /// stage up to date still reports its results.
+    _file: Option<File>,
     path: PathBuf,
 }
 
@@ -41,13 +45,25 @@ pub fn lock_data_path(
     std::fs::create_dir_all(data_path)
         .map_err(|e| Error::io(data_path, "cannot create data path", e))?;
     let path = data_path.join(LOCK_FILE);
-    let mut file = OpenOptions::new()
+    // Not through a link planted where the lock file goes.
+    let opened = OpenOptions::new()
         .read(true)
         .write(true)
         .create(true)
         .truncate(false)
-        .open(&path)
-        .map_err(|e| Error::io(&path, "cannot open the lock file", e))?;
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(&path);
+    let mut file = match opened {
+        Ok(f) => f,
+        Err(e) if read_only(&e) => {
+            progress.log(&format!(
+                "{}: read-only here: nothing can be written, so nothing is locked",
+                data_path.display()
+            ));
+            return Ok(DataPathLock { _file: None, path });
+        }
+        Err(e) => return Err(Error::io(&path, "cannot open the lock file", e)),
+    };
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
@@ -73,7 +89,36 @@ pub fn lock_data_path(
     let _ = file.rewind();
     let _ = file.write_all(note.as_bytes());
     let _ = file.flush();
-    Ok(DataPathLock { _file: file, path })
+    // Whoever holds the lock cleans up after a writer that was killed, even
+    // when it then finds every stage up to date and writes nothing.
+    let removed = crate::artifact::remove_stale_temps(data_path);
+    if !removed.is_empty() {
+        progress.log(&format!(
+            "{}: removed {} left by a stopped run: {}",
+            data_path.display(),
+            if removed.len() == 1 {
+                "a temporary file"
+            } else {
+                "temporary files"
+            },
+            removed
+                .iter()
+                .map(|n| crate::error::printable(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    Ok(DataPathLock {
+        _file: Some(file),
+        path,
+    })
+}
+
+/// Whether opening failed because this user may not write the folder.
+fn read_only(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::PermissionDenied
+        || e.kind() == std::io::ErrorKind::ReadOnlyFilesystem
+        || e.raw_os_error() == Some(libc::EROFS)
 }
 
 fn now_unix() -> i64 {

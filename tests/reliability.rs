@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
@@ -360,6 +361,60 @@ fn temp_files_of_dead_processes_are_removed_at_start() {
         "{out}"
     );
     assert!(temp_files(dir.path()).is_empty());
+}
+
+#[test]
+fn stale_temps_go_even_when_every_stage_is_up_to_date() {
+    let dir = data_dir("stale-up-to-date");
+    let d = s(dir.path());
+    run(&d, &[]);
+    let mut child = Command::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let stale = dir.path().join(format!(".tmp-{dead}-df_train.parquet"));
+    std::fs::write(&stale, b"left by a kill -9").unwrap();
+    let out = run(&d, &[]);
+    assert!(out.contains("up to date"), "{out}");
+    assert!(!stale.exists(), "{out}");
+    assert!(temp_files(dir.path()).is_empty());
+}
+
+#[test]
+fn a_read_only_folder_with_every_stage_up_to_date_reports_its_results() {
+    let dir = data_dir("read-only");
+    let d = s(dir.path());
+    run(&d, &[]);
+    let before = metrics(dir.path());
+    let mut args = vec![s(&crypto_lab_bin())];
+    args.extend(run_args(&d, &[]).iter().map(|a| a.to_string()));
+    // Root writes through any mode, so as root the folder is made read-only
+    // by a read-only bind mount in a mount namespace of its own.
+    let root = unsafe { libc::geteuid() } == 0;
+    let out = if root {
+        let script = format!("mount --bind {d} {d} && mount -o remount,bind,ro {d} && exec \"$@\"");
+        let mut c = Command::new("unshare");
+        c.args(["-m", "sh", "-c", &script, "sh"]).args(&args);
+        output(c)
+    } else {
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o555)).unwrap();
+        let mut c = Command::new(&args[0]);
+        c.args(&args[1..]);
+        let o = output(c);
+        std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
+        o
+    };
+    let err = text(&out.stderr);
+    if root && err.contains("unshare: ") {
+        eprintln!("NOTE: no mount namespaces here: {err}");
+        return;
+    }
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("read-only here"), "{err}");
+    assert!(
+        text(&out.stdout).contains("root-mean-squared-error"),
+        "{err}"
+    );
+    assert_eq!(metrics(dir.path()), before);
 }
 
 #[test]

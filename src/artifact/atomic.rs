@@ -7,7 +7,7 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 
 use super::commit::finish_temp;
-use super::temp::{temp_path, track_temp, untrack_temp};
+use super::temp::{create_temp, temp_path, track_temp, untrack_temp};
 use crate::error::{Error, Result};
 use crate::hash::Xxh64;
 
@@ -131,6 +131,9 @@ where
     F: FnOnce(&Path) -> Result<()>,
 {
     let tmp = temp_path(path)?;
+    // Made here, exclusively: `fill`'s writer then opens a file of ours,
+    // not whatever a name planted beforehand would have led to.
+    create_temp(&tmp).map_err(|e| Error::io(path, "cannot create", e))?;
     track_temp(&tmp);
     let outcome = fill(&tmp)
         .map_err(|e| about_artifact(e, &tmp, path, None))
@@ -155,7 +158,7 @@ where
     let tmp = temp_path(path)?;
     track_temp(&tmp);
     let outcome = (|| {
-        let file = File::create(&tmp).map_err(|e| Error::io(path, "cannot create", e))?;
+        let file = create_temp(&tmp).map_err(|e| Error::io(path, "cannot create", e))?;
         let mut writer = BufWriter::with_capacity(1 << 20, HashingFile::new(file));
         if let Err(e) = fill(&mut writer) {
             let io = writer.get_mut().error.take();

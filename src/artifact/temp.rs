@@ -107,16 +107,40 @@ pub fn remove_stale_temps(dir: &Path) -> Vec<String> {
     removed
 }
 
-/// The temporary name of `path`: hidden, beside it, owned by this process.
+/// The temporary name of `path`: hidden, beside it, owned by this process
+/// (its pid first, for [`remove_stale_temps`]), with a suffix no other
+/// process can guess ahead, so a file or link planted under the name is
+/// unlikely to meet it (and the file is then created exclusively anyway).
 pub(super) fn temp_path(path: &Path) -> Result<PathBuf> {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
     let name = path
         .file_name()
         .ok_or_else(|| Error::BadArgument(format!("{}: not a file name", path.display())))?;
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut h = crate::hash::Xxh64::new();
+    h.update(&COUNTER.fetch_add(1, Ordering::Relaxed).to_le_bytes());
+    h.update(&nanos.to_le_bytes());
+    h.update(&std::process::id().to_le_bytes());
     Ok(path.with_file_name(format!(
-        "{TEMP_PREFIX}{}-{}",
+        "{TEMP_PREFIX}{}-{:08x}-{}",
         std::process::id(),
+        h.digest() as u32,
         name.to_string_lossy()
     )))
+}
+
+/// Creates `tmp` for writing: exclusively (an existing file or link there
+/// is an error, not a target) and without following a link.
+pub(super) fn create_temp(tmp: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(tmp)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use super::freshness;
 use super::{Stage, StageContext, StageRun};
-use crate::artifact::{remove_stale_temps, StageWrites};
+use crate::artifact::StageWrites;
 use crate::contract::record::record_path;
 use crate::error::{Error, Result};
 
@@ -25,19 +25,6 @@ impl Stage {
             let result = (self.run)(ctx);
             ctx.progress.finish();
             return Ok(StageRun::ran(self, result?, t));
-        }
-        let removed = remove_stale_temps(&ctx.data_path);
-        if !removed.is_empty() {
-            ctx.progress.log(&format!(
-                "{}: removed {} left by a stopped run: {}",
-                self.name,
-                if removed.len() == 1 {
-                    "a temporary file"
-                } else {
-                    "temporary files"
-                },
-                removed.join(", ")
-            ));
         }
         let inputs = freshness::check_inputs(self, ctx)?;
         ctx.progress.start(self.name, 0);
