@@ -38,7 +38,7 @@ const BLOCK: usize = 16 << 20;
 /// The longest line accepted. A train.csv row is under 200 bytes; a longer
 /// line is not the competition's file, and bounding it bounds the memory
 /// a file without newlines can take (the reader never grows a buffer past
-/// [`BLOCK`] for it).
+/// one block, 16 MiB, for it).
 pub const MAX_LINE: usize = 1 << 20;
 
 /// Float columns of `train.csv`, in [`TRAIN_COLUMNS`] order after the two
