@@ -55,7 +55,7 @@ const OTHER_COMMANDS: [(&str, &str); 7] = [
     ),
     (
         "prepare-volume",
-        "(first Kubeflow step) make a fresh volume writable for the image's user",
+        "(first Kubeflow step) hand a fresh volume to the stages' user",
     ),
 ];
 

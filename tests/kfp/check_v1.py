@@ -88,7 +88,7 @@ def main():
         vop = dsl.VolumeOp(name="create_data_volume", resource_name="data-volume",
                            size=meta["pvc_size"], modes=dsl.VOLUME_MODE_RWO,
                            storage_class=meta.get("storage_class"))
-        # The fresh claim handed to the image's user by a root step first.
+        # The fresh claim handed to the stages' user (1000) by a root step first.
         prepare = ops["prepare_volume"](data_path).add_pvolumes({data_path: vop.volume})
         prepare.container.set_security_context(V1SecurityContext(run_as_user=0))
         download = ops["download_data"](dataset, data_path) \

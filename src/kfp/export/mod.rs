@@ -5,7 +5,7 @@
 //! Written files, under the output folder:
 //! - `components/<stage>.yaml`: KFP v2 component (pipeline IR), and
 //!   `components/prepare_volume.yaml`, the step that hands a fresh claim
-//!   to the image's user ([`crate::kfp::runtime::volume`]);
+//!   to the stages' user ([`crate::kfp::runtime::volume`]);
 //! - `components/v1/<stage>.yaml`: KFP v1 `component.yaml`, the form the
 //!   lab's `create_component_from_func` produced (prepare_volume too);
 //! - `pipeline.yaml`: the lab's pipeline in KFP v2 IR plus its Kubernetes

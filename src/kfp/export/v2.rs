@@ -32,7 +32,7 @@ const STAGE_USER: &str = "1000";
 /// Suffix of the claim the pipeline creates (the lab's `resource_name`).
 pub const PVC_SUFFIX: &str = "-data-volume";
 /// The task (and component name) of the step that makes the fresh claim
-/// writable for the image's user before the lab's stages run: the v1
+/// writable for the stages' user before the lab's stages run: the v1
 /// pipeline's step of the same command.
 pub const PREPARE_TASK: &str = crate::kfp::runtime::volume::PREPARE_STAGE.command;
 /// The parameter that holds the data path: fixed to the mount path in the
@@ -220,7 +220,7 @@ fn prepare_component() -> Value {
     })
 }
 
-/// The container that makes the claim writable for the image's user
+/// The container that makes the claim writable for the stages' user
 /// (`crypto-lab prepare-volume`, see [`crate::kfp::runtime::volume`]).
 fn prepare_executor(opts: &ExportOptions) -> Value {
     json!({"container": {
@@ -433,7 +433,7 @@ pub fn pipeline_steps(opts: &ExportOptions) -> Vec<PipelineStep> {
         },
         PipelineStep {
             name: PREPARE_TASK.to_string(),
-            details: vec!["hands it to the image's user".into()],
+            details: vec!["hands it to the stages' user (uid 1000)".into()],
             setup: true,
         },
     ];
