@@ -55,13 +55,20 @@ pub fn lock_data_path(
         .open(&path);
     let mut file = match opened {
         Ok(f) => f,
-        Err(e) if read_only(&e) => {
+        Err(e) if read_only(&e) && !folder_writable(data_path) => {
             progress.log(&format!(
                 "{}: read-only here: nothing can be written, so nothing is locked",
                 data_path.display()
             ));
             return Ok(DataPathLock { _file: None, path });
         }
+        // The folder is writable but the lock file is another user's (a
+        // container run as root left it): flock needs only a read handle.
+        Err(e) if read_only(&e) => OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(|e| Error::io(&path, "cannot open the lock file", e))?,
         Err(e) => return Err(Error::io(&path, "cannot open the lock file", e)),
     };
     match file.try_lock() {
@@ -114,7 +121,18 @@ pub fn lock_data_path(
     })
 }
 
-/// Whether opening failed because this user may not write the folder.
+/// Whether this user may create files in `dir` (false on a read-only
+/// mount, for root too).
+fn folder_writable(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    // SAFETY: `c` is a NUL-terminated path; access only reads it.
+    unsafe { libc::access(c.as_ptr(), libc::W_OK) == 0 }
+}
+
+/// Whether opening failed because this user may not write there.
 fn read_only(e: &std::io::Error) -> bool {
     e.kind() == std::io::ErrorKind::PermissionDenied
         || e.kind() == std::io::ErrorKind::ReadOnlyFilesystem

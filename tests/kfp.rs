@@ -417,4 +417,11 @@ fn flags_that_would_break_the_yaml_or_the_driver_are_refused_before_writing() {
         );
         assert!(!out.exists(), "{flag} {value:?}: something was written");
     }
+    // kfp's own value for a claim bound to a pre-made volume stays allowed.
+    ok(&["export-kfp", "--quiet", "--out", &o, "--storage-class", ""]);
+    let text = std::fs::read_to_string(out.join("pipeline.yaml")).expect("pipeline");
+    assert!(
+        text.contains("storage_class_name"),
+        "the empty class is written"
+    );
 }

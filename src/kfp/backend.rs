@@ -171,8 +171,18 @@ pub struct Unsupported {
 }
 
 /// Each executor of a package's platform spec with the keys its config
-/// uses (its own and those of its `pvcMount`/`secretAsEnv` items).
+/// uses: its own (`securityContext`) and, qualified by their parent, those
+/// one level down (`pvcMount.pvcNameParameter`, `secretAsEnv.optional`), so
+/// a key of the same name elsewhere (`secretAsVolume.optional`, known to
+/// every release) is not taken for a newer field.
 pub type PlatformKeys = Vec<(String, Vec<String>)>;
+
+impl Field {
+    /// The key [`PlatformKeys`] holds for it: its path without `[]`.
+    pub fn key(&self) -> String {
+        self.path.replace("[]", "")
+    }
+}
 
 /// The platform keys of a package's documents as JSON (the platform spec is
 /// the one with `platforms`).
@@ -185,12 +195,15 @@ pub fn platform_keys(docs: &[Value]) -> PlatformKeys {
     let mut out = Vec::new();
     for (executor, cfg) in executors {
         let mut names: Vec<String> = Vec::new();
-        if let Some(cfg) = cfg.as_object() {
-            names.extend(cfg.keys().cloned());
-            for list in cfg.values().filter_map(Value::as_array) {
-                for item in list.iter().filter_map(Value::as_object) {
-                    names.extend(item.keys().cloned());
-                }
+        for (key, value) in cfg.as_object().into_iter().flatten() {
+            names.push(key.clone());
+            let children: Vec<&serde_json::Map<String, Value>> = match value {
+                Value::Array(items) => items.iter().filter_map(Value::as_object).collect(),
+                Value::Object(m) => vec![m],
+                _ => Vec::new(),
+            };
+            for child in children {
+                names.extend(child.keys().map(|k| format!("{key}.{k}")));
             }
         }
         out.push((executor.clone(), names));
@@ -198,10 +211,53 @@ pub fn platform_keys(docs: &[Value]) -> PlatformKeys {
     out
 }
 
+/// Each mapping key of a YAML text in the block style kfp's compiler and
+/// the exporter write, with the keys above it, by document: a scan by
+/// indentation (a list item's `- ` counts as the indentation it stands
+/// for), not a YAML library, for the two questions asked of a package.
+fn yaml_keys(text: &str) -> Vec<(usize, Vec<String>)> {
+    let mut out = Vec::new();
+    let mut doc = 0;
+    let mut stack: Vec<(usize, String)> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with("---") {
+            doc += 1;
+            stack.clear();
+            continue;
+        }
+        let body = line.trim_start();
+        if body.is_empty() || body.starts_with('#') {
+            continue;
+        }
+        let mut indent = line.len() - body.len();
+        let mut rest = body;
+        while let Some(item) = rest.strip_prefix('-') {
+            let after = item.trim_start();
+            if after.len() == item.len() && !item.is_empty() {
+                break; // `-x`: a scalar, not an item
+            }
+            indent += rest.len() - after.len();
+            rest = after;
+        }
+        let Some((key, _)) = rest.split_once(':') else {
+            continue;
+        };
+        let key = key.trim().trim_matches(['\'', '"']);
+        if key.is_empty() || key.contains([' ', '{', '[']) {
+            continue;
+        }
+        while stack.last().is_some_and(|(i, _)| *i >= indent) {
+            stack.pop();
+        }
+        stack.push((indent, key.to_string()));
+        out.push((doc, stack.iter().map(|(_, k)| k.clone()).collect()));
+    }
+    out
+}
+
 /// The platform keys of a pipeline package as its text: JSON, or YAML in
-/// the block style kfp's compiler and the exporter write (a scan of the
-/// platform document's keys by indentation; no YAML library needed for
-/// this one question).
+/// block style, scanned by indentation (a list item's `- ` counting as the
+/// indentation it stands for), whatever the indentation width.
 pub fn platform_keys_in_text(text: &str) -> PlatformKeys {
     if text.trim_start().starts_with('{') {
         let Ok(v) = serde_json::from_str::<Value>(text) else {
@@ -214,47 +270,30 @@ pub fn platform_keys_in_text(text: &str) -> PlatformKeys {
             .collect();
         return platform_keys(&docs);
     }
-    let mut out: PlatformKeys = Vec::new();
-    let mut in_platform = false;
-    let mut executors_indent: Option<usize> = None;
-    for line in text.lines() {
-        if line == "---" {
-            in_platform = false;
-            executors_indent = None;
+    const EXECUTORS: [&str; 4] = ["platforms", "kubernetes", "deploymentSpec", "executors"];
+    let mut out: Vec<(usize, (String, Vec<String>))> = Vec::new();
+    for (doc, path) in yaml_keys(text) {
+        if path.len() < 5 || path[..4] != EXECUTORS {
             continue;
         }
-        if line.trim().is_empty() || line.trim_start().starts_with('#') {
-            continue;
-        }
-        let indent = line.len() - line.trim_start().len();
-        if indent == 0 {
-            in_platform = line.starts_with("platforms:");
-            executors_indent = None;
-            continue;
-        }
-        if !in_platform {
-            continue;
-        }
-        let body = line.trim_start();
-        let key = body
-            .trim_start_matches("- ")
-            .split(':')
-            .next()
-            .unwrap_or("")
-            .trim_matches(['\'', '"']);
-        match executors_indent {
-            None if key == "executors" => executors_indent = Some(indent),
-            Some(at) if indent <= at => executors_indent = None,
-            Some(at) if indent == at + 2 => out.push((key.to_string(), Vec::new())),
-            Some(_) => {
-                if let Some((_, keys)) = out.last_mut() {
-                    keys.push(key.to_string());
-                }
+        let executor = &path[4];
+        let at = match out
+            .iter()
+            .position(|(d, (e, _))| *d == doc && e == executor)
+        {
+            Some(at) => at,
+            None => {
+                out.push((doc, (executor.clone(), Vec::new())));
+                out.len() - 1
             }
-            None => {}
+        };
+        match &path[5..] {
+            [key] => out[at].1 .1.push(key.clone()),
+            [parent, key] => out[at].1 .1.push(format!("{parent}.{key}")),
+            _ => {}
         }
     }
-    out
+    out.into_iter().map(|(_, e)| e).collect()
 }
 
 /// The task names of a package's root DAG, from its text (JSON, or YAML as
@@ -271,24 +310,11 @@ pub fn root_tasks_in_text(text: &str) -> Vec<String> {
             .map(|m| m.keys().cloned().collect())
             .unwrap_or_default();
     }
-    let mut out = Vec::new();
-    let mut path: Vec<&str> = Vec::new();
-    for line in text.lines() {
-        if line.trim().is_empty() || line.trim_start().starts_with('#') || line == "---" {
-            continue;
-        }
-        let indent = line.len() - line.trim_start().len();
-        if indent % 2 != 0 {
-            continue;
-        }
-        let key = line.trim_start().split(':').next().unwrap_or("");
-        path.truncate(indent / 2);
-        if path == ["root", "dag", "tasks"] {
-            out.push(key.trim_matches(['\'', '"']).to_string());
-        }
-        path.push(key);
-    }
-    out
+    yaml_keys(text)
+        .into_iter()
+        .filter(|(doc, path)| *doc <= 1 && path.len() == 4 && path[..3] == ["root", "dag", "tasks"])
+        .map(|(_, path)| path[3].clone())
+        .collect()
 }
 
 /// The fields of a package (its platform keys) that `backend` would
@@ -300,7 +326,8 @@ pub fn unsupported_keys(keys: &PlatformKeys, backend: KfpVersion) -> Vec<Unsuppo
     }
     for (executor, names) in keys {
         for field in FIELDS {
-            if names.iter().any(|n| n == field.name) && !backend.knows(field.name) {
+            let key = field.key();
+            if names.contains(&key) && !backend.knows(field.name) {
                 found.push(Unsupported {
                     executor: executor.clone(),
                     field,
@@ -383,6 +410,50 @@ mod tests {
         assert!(names("2.16.0").is_empty());
         assert_eq!(oldest_backend(&docs), KfpVersion::new(2, 16, 0));
         assert_eq!(oldest_backend(&[json!({})]), KfpVersion::WIDEST);
+    }
+
+    #[test]
+    fn a_key_is_judged_where_it_stands_whatever_the_indentation() {
+        // secretAsVolume.optional is known to every release; 4-space YAML
+        // with indented lists reads as kfp's own 2-space, indentless one.
+        let text = "\
+# a package
+root:
+    dag:
+        tasks:
+            a:
+                componentRef: {name: comp-a}
+            'b':
+                taskInfo:
+                    name: b
+---
+platforms:
+    kubernetes:
+        deploymentSpec:
+            executors:
+                exec-a:
+                    secretAsVolume:
+                        -   secretName: s
+                            optional: false
+                    pvcMount:
+                        - mountPath: /mnt
+                          pvcNameParameter:
+                              taskOutputParameter: {}
+                exec-b:
+                    securityContext:
+                        runAsUser: '1000'
+";
+        let keys = platform_keys_in_text(text);
+        let names: Vec<&str> = unsupported_keys(&keys, KfpVersion::new(2, 2, 0))
+            .iter()
+            .map(|u| u.field.name)
+            .collect();
+        assert_eq!(names, ["pvcNameParameter", "securityContext"], "{keys:?}");
+        assert_eq!(root_tasks_in_text(text), ["a", "b"]);
+        let json = json!({"platforms": {"kubernetes": {"deploymentSpec": {"executors": {
+            "exec-a": {"secretAsVolume": [{"secretName": "s", "optional": false}]},
+        }}}}});
+        assert!(unsupported(&[json], KfpVersion::new(2, 2, 0)).is_empty());
     }
 
     #[test]

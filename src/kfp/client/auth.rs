@@ -129,7 +129,9 @@ impl Credentials {
         {
             if value.contains(['\r', '\n']) || HeaderValue::from_str(value).is_err() {
                 return Err(ClientError::BadArgument(
-                    "a credential holds a line break; pass the token or cookie alone".into(),
+                    "a credential holds a line break or a character no HTTP header may carry; \
+                     pass the token or cookie alone"
+                        .into(),
                 ));
             }
         }
@@ -196,7 +198,7 @@ fn read_token_file(path: &Path) -> Result<Option<String>> {
         Ok(text) => Ok(Some(text.trim().to_string()).filter(|t| !t.is_empty())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(ClientError::BadArgument(format!(
-            "cannot read the ServiceAccount token {}: {e}",
+            "cannot read the credential file {}: {e}",
             path.display()
         ))),
     }

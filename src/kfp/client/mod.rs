@@ -34,6 +34,9 @@ pub use submit::{
 use auth::AUTH_ADVICE;
 use error::{server_message, snippet};
 
+/// The largest answer read from the API.
+const MAX_ANSWER_BYTES: u64 = 16 << 20;
+
 /// kfp.Client's default experiment.
 pub const DEFAULT_EXPERIMENT: &str = "Default";
 
@@ -146,7 +149,12 @@ impl KfpClient {
             u.set_query(None);
             u.to_string()
         };
-        let text = resp.text().unwrap_or_default();
+        // A KFP answer is a few KiB; a body past 16 MiB is not one.
+        let mut text = String::new();
+        let _ = std::io::Read::read_to_string(
+            &mut std::io::Read::take(resp, MAX_ANSWER_BYTES),
+            &mut text,
+        );
         if status.is_success() {
             if text.trim().is_empty() {
                 return Ok(json!({}));
@@ -413,7 +421,14 @@ impl KfpClient {
         let mut run_state = String::new();
         loop {
             let run = self.get_run(run_id)?;
-            for t in model::pipeline_tasks(run.rows(), &opts.tasks) {
+            let tasks = model::pipeline_tasks(run.rows(), &opts.tasks);
+            // Without parent ids a pending pod cannot be tied to a task, so
+            // it is only blamed on the one task under way.
+            let under_way = tasks
+                .iter()
+                .filter(|t| matches!(t.state.as_str(), "PENDING" | "RUNNING"))
+                .count();
+            for t in tasks {
                 if seen.get(&t.name) != Some(&t.state) {
                     seen.insert(t.name.clone(), t.state.clone());
                     on_change(&StateChange::Task {
@@ -426,7 +441,7 @@ impl KfpClient {
                         .entry(t.name.clone())
                         .or_insert_with(Instant::now);
                     let pending = t.state == "PENDING"
-                        || model::pod_pending(run.rows(), t.task_id.as_deref());
+                        || (under_way == 1 && model::pod_pending(run.rows(), t.task_id.as_deref()));
                     if pending && since.elapsed() >= opts.pending_hint && !hinted.contains(&t.name)
                     {
                         hinted.push(t.name.clone());

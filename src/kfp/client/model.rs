@@ -269,10 +269,21 @@ impl Run {
                 "; pods: `kubectl get pods -n {ns} -l workflows.argoproj.io/workflow={wf}`"
             ));
         }
-        text.push_str(&format!(
-            "; the run's volume claim (name ending in -data-volume) is kept for inspection: \
-             `kubectl get pvc -n {ns}`, then `kubectl delete pvc -n {ns} NAME` when done"
-        ));
+        // The claim outlives a run that made it and did not delete it.
+        let tasks = pipeline_tasks(self.rows(), names);
+        let state = |name: &str| {
+            tasks
+                .iter()
+                .find(|t| t.name == name)
+                .map(|t| t.state.as_str())
+        };
+        if state("createpvc") == Some("SUCCEEDED") && state("deletepvc") != Some("SUCCEEDED") {
+            text.push_str(&format!(
+                "; the run's volume claim (name ending in -data-volume) is kept for \
+                 inspection: `kubectl get pvc -n {ns}`, then `kubectl delete pvc -n {ns} NAME` \
+                 when done"
+            ));
+        }
         Some(text)
     }
 

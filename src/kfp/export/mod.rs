@@ -90,7 +90,8 @@ impl ExportOptions {
         flag(names::image(&self.image), "image")?;
         flag(names::volume_size(&self.pvc_size), "pvc-size")?;
         let name = |r: std::result::Result<(), String>| r.map_err(Error::BadArgument);
-        if let Some(class) = &self.storage_class {
+        // `""` is kfp's own value for a claim bound to a pre-made volume.
+        if let Some(class) = self.storage_class.as_ref().filter(|c| !c.is_empty()) {
             name(names::dns_subdomain("--storage-class", class))?;
         }
         name(names::dns_subdomain("--kaggle-secret", &self.kaggle_secret))?;

@@ -90,11 +90,13 @@ pub fn extract(archive: &Path, wanted: &[String], dir: &Path) -> Result<Vec<Path
     }
     if let Some(free) = crate::artifact::free_bytes(dir) {
         if needed > free {
-            return Err(Error::bad_input(
-                archive,
-                format!(
-                    "its members need {needed} bytes, more than the {free} free in {}",
-                    dir.display()
+            // Not the archive's fault: it is kept for a run with more room.
+            return Err(Error::io(
+                dir,
+                "cannot hold the archive's members",
+                std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    format!("they need {needed} bytes, {free} are free"),
                 ),
             ));
         }

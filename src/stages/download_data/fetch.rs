@@ -67,6 +67,22 @@ struct Fetch<'a> {
     progress: &'a dyn Progress,
 }
 
+/// The saved validator: read without following a link, at most 512 bytes,
+/// and only if it looks like one (an ETag or an HTTP date: printable ASCII),
+/// since it is sent as a header to every hop.
+fn read_validator(path: &Path) -> Option<String> {
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(path)
+        .ok()?;
+    let mut text = String::new();
+    file.take(512).read_to_string(&mut text).ok()?;
+    let v = text.trim();
+    let ok = !v.is_empty() && v.len() < 512 && v.bytes().all(|b| (0x20..0x7f).contains(&b));
+    ok.then(|| v.to_string())
+}
+
 /// Whether `url` names this machine (where plain http stays on it).
 fn is_loopback(url: &Url) -> bool {
     let host = url.host_str().unwrap_or("");
@@ -122,10 +138,7 @@ impl Fetch<'_> {
             .ok()
             .filter(|m| m.is_file())
             .map_or(0, |m| m.len());
-        let validator = std::fs::read_to_string(&self.validator)
-            .ok()
-            .map(|v| v.trim().to_string())
-            .filter(|v| !v.is_empty());
+        let validator = read_validator(&self.validator);
         match validator {
             Some(v) if have > 0 => (have, Some(v)),
             _ => (0, None),
@@ -243,6 +256,12 @@ impl Fetch<'_> {
         let dir = self.part.parent().unwrap_or(Path::new("."));
         if let (Some(t), Some(free)) = (total, crate::artifact::free_bytes(dir)) {
             let needed = t.saturating_sub(offset);
+            // A fresh start truncates the part file: its bytes count as free.
+            let free = if offset == 0 {
+                free.saturating_add(std::fs::symlink_metadata(&self.part).map_or(0, |m| m.len()))
+            } else {
+                free
+            };
             if needed > free {
                 return Err(Attempt::Fatal(Error::BadArgument(format!(
                     "{} is {t} bytes; {needed} more do not fit in {} ({free} bytes free)",
@@ -368,7 +387,12 @@ pub(super) fn download_archive(
     };
     let (mut received, mut resumed) = (0u64, false);
     let mut wait = opts.backoff;
-    for attempt in 0..=opts.retries {
+    // Failed attempts in a row: an attempt that brought a good share of the
+    // archive before it broke starts the count (and the waits) afresh, so a
+    // slow mirror that stalls now and then still finishes.
+    let mut failed = 0u32;
+    loop {
+        let before = received;
         match fetch.attempt(&mut received, &mut resumed) {
             Ok(()) => {
                 std::fs::rename(&part, archive)
@@ -377,29 +401,33 @@ pub(super) fn download_archive(
                 return Ok((received, resumed));
             }
             Err(Attempt::Fatal(e)) => return Err(e),
-            Err(Attempt::Transient(msg)) if attempt < opts.retries => {
+            Err(Attempt::Transient(msg)) => {
+                if received - before >= PROGRESS_RESETS_RETRIES {
+                    failed = 0;
+                    wait = opts.backoff;
+                }
+                if failed >= opts.retries {
+                    return Err(Error::Network(format!(
+                        "download failed after {} attempts: {msg} (the partial file {} is kept; run again to resume)",
+                        failed + 1,
+                        part.display()
+                    )));
+                }
+                failed += 1;
                 progress.log(&format!(
-                    "download: {msg}; retrying in {:.1}s ({}/{})",
+                    "download: {msg}; retrying in {:.1}s ({failed}/{})",
                     wait.as_secs_f64(),
-                    attempt + 1,
                     opts.retries
                 ));
                 std::thread::sleep(wait);
                 wait *= 2;
             }
-            Err(Attempt::Transient(msg)) => {
-                return Err(Error::Network(format!(
-                    "download failed after {} attempts: {msg} (the partial file {} is kept; run again to resume)",
-                    opts.retries + 1,
-                    part.display()
-                )))
-            }
         }
     }
-    Err(Error::Internal(
-        "download loop ended without a result".into(),
-    ))
 }
+
+/// Bytes an attempt must bring before its failure resets the retry count.
+const PROGRESS_RESETS_RETRIES: u64 = 16 << 20;
 
 #[cfg(test)]
 mod tests {

@@ -223,7 +223,12 @@ pub fn download_data(
     match extract(&archive, &opts.files, data_path) {
         Ok(written) => report.extracted = written,
         Err(e) => {
-            if ours {
+            let no_room = match &e {
+                Error::DiskFull { .. } => true,
+                Error::Io { cause, .. } => crate::artifact::is_disk_full(cause),
+                _ => false,
+            };
+            if ours && !no_room {
                 // A damaged download must not be trusted by the next run.
                 let _ = std::fs::remove_file(&archive);
                 return Err(Error::Network(format!(
