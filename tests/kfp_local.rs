@@ -320,3 +320,21 @@ fn an_export_for_a_newer_backend_is_refused_as_the_older_backend_refuses_it() {
     let (ok, _, text) = setup.run(&python, &pipeline, "2.4.0", &[]);
     assert!(!ok && text.contains("pvcNameParameter"), "{text}");
 }
+
+#[test]
+fn the_emulated_image_user_is_the_dockerfiles() {
+    // run_local.py runs a step without an applied security context as
+    // --image-uid, default 0: the Dockerfile's runtime stage sets no USER.
+    let dockerfile =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("Dockerfile"))
+            .expect("Dockerfile");
+    let runtime = dockerfile
+        .rsplit("\nFROM ")
+        .next()
+        .expect("a runtime stage");
+    assert!(
+        !runtime.lines().any(|l| l.trim_start().starts_with("USER ")),
+        "the image's default user must be root for prepare-volume"
+    );
+    assert!(runtime.contains("useradd --create-home --uid 1000 lab"));
+}
