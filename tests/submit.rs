@@ -644,6 +644,29 @@ fn a_wrong_host_and_a_closed_port_say_what_to_check_and_exit_as_the_rest() {
 }
 
 #[test]
+fn a_wait_rides_out_an_api_server_that_blinks_but_not_one_that_is_gone() {
+    let Some(api) = Api::start(&["--flaky-polls", "3"]) else {
+        return;
+    };
+    let o = submit(&base(&api, &["--wait"]), &[]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout
+            .contains("  hint: reading the run: the KFP API answered 503 Service Unavailable"),
+        "{}",
+        o.stdout
+    );
+    assert!(o.stdout.contains("polling again (1/5)"), "{}", o.stdout);
+    assert!(o.stdout.contains("run: SUCCEEDED"));
+    let Some(api) = Api::start(&["--flaky-polls", "1"]) else {
+        return;
+    };
+    let o = submit(&base(&api, &["--wait"]), &[]);
+    assert_eq!(o.code, 75, "a 5xx may answer later: {}", o.stderr);
+    assert!(o.stdout.contains("polling again (5/5)"), "{}", o.stdout);
+}
+
+#[test]
 fn the_wait_is_bounded_and_names_the_last_state() {
     let Some(api) = Api::start(&[]) else {
         return;

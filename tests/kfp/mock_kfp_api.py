@@ -106,9 +106,9 @@ DUMMY_IMAGES = {"argostub/createpvc", "argostub/deletepvc"}
 
 # gRPC codes
 INVALID_ARGUMENT, NOT_FOUND, ALREADY_EXISTS, PERMISSION_DENIED = 3, 5, 6, 7
-INTERNAL, UNAUTHENTICATED, UNKNOWN = 13, 16, 2
+INTERNAL, UNAUTHENTICATED, UNKNOWN, UNAVAILABLE = 13, 16, 2, 14
 HTTP_OF = {INVALID_ARGUMENT: 400, NOT_FOUND: 404, ALREADY_EXISTS: 409, PERMISSION_DENIED: 403,
-           INTERNAL: 500, UNAUTHENTICATED: 401, UNKNOWN: 500}
+           INTERNAL: 500, UNAUTHENTICATED: 401, UNKNOWN: 500, UNAVAILABLE: 503}
 
 
 # --------------------------------------------------------------------------- versions
@@ -1152,6 +1152,11 @@ def make_handler(state):
             if method == "POST" and parts == ["runs"]:
                 return self.create_run(json.loads(body or b"{}"))
             if method == "GET" and len(parts) == 2 and parts[0] == "runs":
+                # --flaky-polls N: every Nth read of a run is a 503, as an API
+                # server restarting (or a gateway between pods) answers.
+                state.polls = getattr(state, "polls", 0) + 1
+                if args.flaky_polls and state.polls % args.flaky_polls == 0:
+                    raise ApiError(UNAVAILABLE, "upstream connect error or disconnect/reset")
                 entry = state.runs.get(parts[1])
                 if entry is None:
                     raise not_found("Run", parts[1], "Failed to get a run")
@@ -1247,6 +1252,8 @@ def main():
     p.add_argument("--pipeline", action="append", default=[], metavar="NAME[=DISPLAY]")
     p.add_argument("--experiment", action="append", default=[], metavar="NAME[@NAMESPACE]")
     p.add_argument("--log", help="append 'METHOD PATH' per request to this file")
+    p.add_argument("--flaky-polls", type=int, metavar="N",
+                   help="every Nth GET /runs/{id} answers 503 (a restarting API server)")
     args = p.parse_args()
     if args.fail_task:
         args.outcome = "failed"

@@ -31,8 +31,12 @@ pub use submit::{
     declared_parameters, runtime_parameters, submit, Package, SubmitEvent, SubmitOptions, Submitted,
 };
 
+use crate::error::Remedy;
 use auth::AUTH_ADVICE;
 use error::{server_message, snippet};
+
+/// Failed polls in a row that `--wait` waits out.
+const MAX_FAILED_POLLS: u32 = 5;
 
 /// The largest answer read from the API.
 const MAX_ANSWER_BYTES: u64 = 16 << 20;
@@ -419,8 +423,26 @@ impl KfpClient {
         let mut unfinished_since: BTreeMap<String, Instant> = BTreeMap::new();
         let mut hinted: Vec<String> = Vec::new();
         let mut run_state = String::new();
+        let mut failed_polls = 0;
         loop {
-            let run = self.get_run(run_id)?;
+            // A run goes on for hours: an API server restarting or a gateway
+            // blinking is waited out, a few polls in a row at most.
+            let run = match self.get_run(run_id) {
+                Ok(run) => {
+                    failed_polls = 0;
+                    run
+                }
+                Err(e) if e.remedy() == Remedy::RetryLater && failed_polls < MAX_FAILED_POLLS => {
+                    failed_polls += 1;
+                    on_change(&StateChange::Hint {
+                        task: String::new(),
+                        message: format!("{e}; polling again ({failed_polls}/{MAX_FAILED_POLLS})"),
+                    });
+                    std::thread::sleep(opts.poll);
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let tasks = model::pipeline_tasks(run.rows(), &opts.tasks);
             // Without parent ids a pending pod cannot be tied to a task, so
             // it is only blamed on the one task under way.

@@ -311,9 +311,10 @@ pub enum StateChange {
         /// A `V2beta1RuntimeState` name.
         state: String,
     },
-    /// A task whose pod has waited long to start: what may be wrong.
+    /// A task whose pod has waited long to start, or a poll that failed and
+    /// is tried again: what may be wrong.
     Hint {
-        /// The task.
+        /// The task (empty: the run as a whole).
         task: String,
         /// The hint.
         message: String,
