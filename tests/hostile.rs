@@ -130,6 +130,21 @@ fn a_token_on_the_command_line_is_warned_about_and_a_file_is_not() {
     );
 }
 
+/// Three days of synthetic data in `dir`.
+fn synth_days(dir: &Path) {
+    let d = dir.display().to_string();
+    ok(&[
+        "synth",
+        "--quiet",
+        "--data-path",
+        &d,
+        "--start",
+        "2021-04-29",
+        "--end",
+        "2021-05-01",
+    ]);
+}
+
 /// Peak resident memory of `cmd` (its own, from wait4), and its output.
 // Reaped by wait4, which reports the child's own peak; `Child::wait` would
 // not.
@@ -171,16 +186,7 @@ fn peak_rss(cmd: &mut Command) -> (u64, std::process::Output) {
 fn a_300_mb_line_is_refused_with_its_number_in_bounded_memory() {
     let dir = TempDir::new("hostile-long-line");
     let data = dir.path();
-    ok(&[
-        "synth",
-        "--quiet",
-        "--data-path",
-        &data.display().to_string(),
-        "--start",
-        "2021-04-29",
-        "--end",
-        "2021-05-01",
-    ]);
+    synth_days(data);
     let train = data.join("train.csv");
     let text = std::fs::read_to_string(&train).expect("train.csv");
     let mut lines = text.lines();
@@ -215,16 +221,7 @@ fn a_300_mb_line_is_refused_with_its_number_in_bounded_memory() {
     // And asset_details.csv, read by another parser.
     let other = TempDir::new("hostile-long-assets");
     let d = other.path().display().to_string();
-    ok(&[
-        "synth",
-        "--quiet",
-        "--data-path",
-        &d,
-        "--start",
-        "2021-04-29",
-        "--end",
-        "2021-05-01",
-    ]);
+    synth_days(other.path());
     let mut f = std::fs::File::create(other.path().join("asset_details.csv")).expect("assets");
     writeln!(f, "Asset_ID,Weight,Asset_Name").expect("write");
     for _ in 0..2 {
@@ -241,16 +238,7 @@ fn a_300_mb_line_is_refused_with_its_number_in_bounded_memory() {
 fn escape_sequences_in_cells_never_reach_the_terminal() {
     let dir = TempDir::new("hostile-esc");
     let data = dir.path().display().to_string();
-    ok(&[
-        "synth",
-        "--quiet",
-        "--data-path",
-        &data,
-        "--start",
-        "2021-04-29",
-        "--end",
-        "2021-05-01",
-    ]);
+    synth_days(dir.path());
     let assets = dir.path().join("asset_details.csv");
     let text = std::fs::read_to_string(&assets).expect("assets");
     let mut lines: Vec<String> = text.lines().map(String::from).collect();

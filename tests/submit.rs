@@ -15,6 +15,19 @@ use serde_json::Value;
 
 const TOKEN: &str = "kfp-test-token-5d41402abc4b2a76";
 
+/// The exported pipeline's tasks, in order.
+const TASKS: [&str; 9] = [
+    "createpvc",
+    "prepare-volume",
+    "download-data",
+    "load-data",
+    "feature-engineering",
+    "merge-assets-features",
+    "modeling",
+    "evaluation-result",
+    "deletepvc",
+];
+
 /// The mock API, stopped when dropped.
 struct Api {
     child: Child,
@@ -165,20 +178,7 @@ fn submit_uploads_creates_the_experiment_and_the_run_and_waits_for_success() {
         format!("run {run_id} created: {}/#/runs/details/{run_id}", api.url)
     );
     // Every task's state change, in order, then the run's end.
-    for (i, task) in [
-        "createpvc",
-        "prepare-volume",
-        "download-data",
-        "load-data",
-        "feature-engineering",
-        "merge-assets-features",
-        "modeling",
-        "evaluation-result",
-        "deletepvc",
-    ]
-    .iter()
-    .enumerate()
-    {
+    for (i, task) in TASKS.iter().enumerate() {
         let running = o
             .stdout
             .find(&format!("  task {task}: RUNNING\n"))
@@ -257,24 +257,13 @@ fn an_existing_pipeline_gets_a_new_version_and_an_existing_experiment_is_reused(
 /// Every `  task NAME: STATE` line names a pipeline task (no `executor`,
 /// `root`, `*-driver` or workflow node) and says something new.
 fn assert_only_pipeline_tasks(stdout: &str) {
-    let tasks = [
-        "createpvc",
-        "prepare-volume",
-        "download-data",
-        "load-data",
-        "feature-engineering",
-        "merge-assets-features",
-        "modeling",
-        "evaluation-result",
-        "deletepvc",
-    ];
     let mut last: std::collections::BTreeMap<&str, &str> = Default::default();
     for line in stdout.lines().filter(|l| l.starts_with("  task ")) {
         let (name, state) = line["  task ".len()..]
             .split_once(": ")
             .unwrap_or_else(|| panic!("{line}"));
         assert!(
-            tasks.contains(&name),
+            TASKS.contains(&name),
             "not a pipeline task: {line}\n{stdout}"
         );
         assert_ne!(last.insert(name, state), Some(state), "repeated: {line}");

@@ -6,6 +6,8 @@ use std::time::Duration;
 
 use clap::Args;
 
+use crate::kfp::client::auth::Given;
+
 use super::options::{
     parse_run_param, DownloadArgs, ExportArgs, FeatureArgs, KaggleArgs, ModelArgs, SynthArgs,
 };
@@ -74,7 +76,7 @@ pub struct SubmitArgs {
         hide_default_value = true,
         conflicts_with = "token_file"
     )]
-    pub token: Option<Hidden>,
+    pub token: Option<Given>,
     /// A file holding the Bearer token (read whole, trimmed).
     #[arg(long, value_name = "FILE")]
     pub token_file: Option<PathBuf>,
@@ -82,42 +84,16 @@ pub struct SubmitArgs {
     /// [else $KF_PIPELINES_COOKIE]. Visible in the process list: prefer
     /// --cookie-file or the variable.
     #[arg(long, value_name = "COOKIE", conflicts_with = "cookie_file")]
-    pub cookie: Option<Hidden>,
+    pub cookie: Option<Given>,
     /// A file holding the session cookie.
     #[arg(long, value_name = "FILE")]
     pub cookie_file: Option<PathBuf>,
 }
 
-/// A secret flag's value: its `Debug` never shows it (a notebook cell or a
-/// log that prints the arguments keeps the secret out).
-#[derive(Clone, PartialEq, Eq)]
-pub struct Hidden(pub String);
-
-impl std::fmt::Debug for Hidden {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<hidden>")
-    }
-}
-
-impl std::str::FromStr for Hidden {
-    type Err = std::convert::Infallible;
-
-    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
-        Ok(Hidden(s.to_string()))
-    }
-}
-
 impl SubmitArgs {
     /// The credentials as given: a flag's value or a file, each at most
     /// one (clap refuses both); the warning a flag's value deserves.
-    pub fn credentials(
-        &self,
-    ) -> (
-        Option<crate::kfp::client::auth::Given>,
-        Option<crate::kfp::client::auth::Given>,
-        Vec<String>,
-    ) {
-        use crate::kfp::client::auth::Given;
+    pub fn credentials(&self) -> (Option<Given>, Option<Given>, Vec<String>) {
         let mut warnings = Vec::new();
         for (flag, set, file) in [
             (
@@ -137,10 +113,8 @@ impl SubmitArgs {
                 ));
             }
         }
-        let pick = |v: &Option<Hidden>, f: &Option<PathBuf>| {
-            v.as_ref()
-                .map(|h| Given::Value(h.0.clone()))
-                .or_else(|| f.clone().map(Given::File))
+        let pick = |v: &Option<Given>, f: &Option<PathBuf>| {
+            v.clone().or_else(|| f.clone().map(Given::File))
         };
         (
             pick(&self.token, &self.token_file),

@@ -52,7 +52,8 @@ pub struct DownloadArgs {
     #[arg(long, value_name = "SECS", default_value_t = DownloadOptions::default().idle_timeout.as_secs())]
     pub idle_timeout: u64,
     /// The largest archive accepted, in bytes (declared by the server or
-    /// received); the default is about four times the competition's.
+    /// received); the default is nearly twice what a full-size run leaves in
+    /// the data path, archive included.
     #[arg(long, value_name = "BYTES", default_value_t = DownloadOptions::default().max_bytes)]
     pub max_bytes: u64,
 }

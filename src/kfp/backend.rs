@@ -49,7 +49,7 @@ impl KfpVersion {
     /// Whether the backend's driver applies kfp-kubernetes' `securityContext`
     /// (`runAsUser`, `runAsGroup`), added in 2.16.0.
     pub fn applies_security_context(self) -> bool {
-        self >= FIELDS[0].since
+        self.knows("securityContext")
     }
 
     /// Whether the backend rejects a platform-spec field its proto lacks
@@ -338,22 +338,6 @@ pub fn unsupported_keys(keys: &PlatformKeys, backend: KfpVersion) -> Vec<Unsuppo
     found
 }
 
-/// The fields of a package's documents (as JSON) that `backend` would
-/// reject.
-pub fn unsupported(docs: &[Value], backend: KfpVersion) -> Vec<Unsupported> {
-    unsupported_keys(&platform_keys(docs), backend)
-}
-
-/// The oldest backend that runs a package with these documents as written:
-/// the newest `since` among the fields its platform spec uses.
-pub fn oldest_backend(docs: &[Value]) -> KfpVersion {
-    unsupported(docs, KfpVersion::WIDEST)
-        .iter()
-        .map(|u| u.field.since)
-        .max()
-        .unwrap_or(KfpVersion::WIDEST)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,7 +379,7 @@ mod tests {
         }}}}});
         let docs = [json!({}), platform];
         let names = |v: &str| -> Vec<&str> {
-            unsupported(&docs, v.parse().expect("v"))
+            unsupported_keys(&platform_keys(&docs), v.parse().expect("v"))
                 .iter()
                 .map(|u| u.field.name)
                 .collect()
@@ -408,8 +392,6 @@ mod tests {
         assert_eq!(names("2.14.0"), ["securityContext", "optional"]);
         assert_eq!(names("2.15.0"), ["securityContext"]);
         assert!(names("2.16.0").is_empty());
-        assert_eq!(oldest_backend(&docs), KfpVersion::new(2, 16, 0));
-        assert_eq!(oldest_backend(&[json!({})]), KfpVersion::WIDEST);
     }
 
     #[test]
@@ -453,7 +435,7 @@ platforms:
         let json = json!({"platforms": {"kubernetes": {"deploymentSpec": {"executors": {
             "exec-a": {"secretAsVolume": [{"secretName": "s", "optional": false}]},
         }}}}});
-        assert!(unsupported(&[json], KfpVersion::new(2, 2, 0)).is_empty());
+        assert!(unsupported_keys(&platform_keys(&[json]), KfpVersion::new(2, 2, 0)).is_empty());
     }
 
     #[test]

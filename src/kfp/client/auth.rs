@@ -39,6 +39,15 @@ pub enum Given {
     File(PathBuf),
 }
 
+/// A flag's value (`--token VALUE`), as clap parses it.
+impl std::str::FromStr for Given {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> std::result::Result<Self, Self::Err> {
+        Ok(Given::Value(s.to_string()))
+    }
+}
+
 // Never print a credential, even in debug output.
 impl std::fmt::Debug for Given {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -169,35 +169,6 @@ impl KfpClient {
             });
         }
         let message = server_message(&text);
-        let upload = what.starts_with("uploading");
-        // Up to 2.14 an upload refused for its credentials is a 400 that
-        // says so; from 2.15 the text is only "Failed to create a pipeline".
-        let auth_words = ["Unauthenticated", "authoriz", "Authoriz", "authenticat"];
-        if upload
-            && status == StatusCode::BAD_REQUEST
-            && auth_words.iter().any(|w| message.contains(w))
-        {
-            return Err(ClientError::Unauthorized {
-                what: what.into(),
-                status,
-                credential: self.credentials.describe(),
-                server: format!(": {message}"),
-                advice: AUTH_ADVICE,
-            });
-        }
-        let message = match status {
-            StatusCode::CONFLICT if upload => format!(
-                "{message}. A pipeline of that name exists where this client did not find it \
-                 by name (another namespace, or another display name): pass --pipeline-name \
-                 with a new name, or delete the old pipeline in the KFP UI"
-            ),
-            StatusCode::BAD_REQUEST if upload && self.credentials.any() => format!(
-                "{message} (KFP answers 400 to an upload whose credentials it refuses: check \
-                 that {} is valid and allowed to create pipelines)",
-                self.credentials.describe()
-            ),
-            _ => message,
-        };
         let server = if message.is_empty() {
             String::new()
         } else {
@@ -277,7 +248,50 @@ impl KfpClient {
             })?;
         let form = multipart::Form::new().part("uploadfile", part);
         let req = self.http.post(url).query(query).multipart(form);
-        self.send(what, req)
+        self.send(what, req).map_err(|e| self.upload_error(e))
+    }
+
+    /// What the upload handler's refusals mean (it answers outside the
+    /// gateway, with statuses of its own): a 409 is a name taken where the
+    /// lookup did not see it; a 400 is how it refuses credentials (up to
+    /// 2.14 saying so, from 2.15 only "Failed to create a pipeline").
+    fn upload_error(&self, e: ClientError) -> ClientError {
+        let ClientError::Rejected {
+            what,
+            status,
+            message,
+        } = e
+        else {
+            return e;
+        };
+        let auth_words = ["Unauthenticated", "authoriz", "Authoriz", "authenticat"];
+        let message = match status {
+            StatusCode::BAD_REQUEST if auth_words.iter().any(|w| message.contains(w)) => {
+                return ClientError::Unauthorized {
+                    what,
+                    status,
+                    credential: self.credentials.describe(),
+                    server: format!(": {message}"),
+                    advice: AUTH_ADVICE,
+                }
+            }
+            StatusCode::CONFLICT => format!(
+                "{message}. A pipeline of that name exists where this client did not find it \
+                 by name (another namespace, or another display name): pass --pipeline-name \
+                 with a new name, or delete the old pipeline in the KFP UI"
+            ),
+            StatusCode::BAD_REQUEST if self.credentials.any() => format!(
+                "{message} (KFP answers 400 to an upload whose credentials it refuses: check \
+                 that {} is valid and allowed to create pipelines)",
+                self.credentials.describe()
+            ),
+            _ => message,
+        };
+        ClientError::Rejected {
+            what,
+            status,
+            message,
+        }
     }
 
     /// Uploads `package` as a new pipeline named `name`

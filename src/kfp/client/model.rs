@@ -242,7 +242,8 @@ impl Run {
         if self.state() == "SUCCEEDED" {
             return None;
         }
-        let failed = self.failed_tasks(names);
+        let tasks = pipeline_tasks(self.rows(), names);
+        let failed: Vec<&PipelineTask> = tasks.iter().filter(|t| t.state == "FAILED").collect();
         let mut text = format!("ended {}", self.state());
         if !failed.is_empty() {
             let list: Vec<String> = failed
@@ -270,7 +271,6 @@ impl Run {
             ));
         }
         // The claim outlives a run that made it and did not delete it.
-        let tasks = pipeline_tasks(self.rows(), names);
         let state = |name: &str| {
             tasks
                 .iter()

@@ -322,12 +322,9 @@ fn check_names(opts: &SubmitOptions) -> Result<()> {
     Ok(())
 }
 
-/// The bytes to upload, the pipeline's task names in order, and the
-/// platform keys, for `target`.
-fn package_for(
-    package: &Package,
-    target: KfpVersion,
-) -> Result<(Vec<u8>, Vec<String>, backend::PlatformKeys)> {
+/// The bytes to upload and the pipeline's task names in order, for
+/// `target`.
+fn package_for(package: &Package, target: KfpVersion) -> Result<(Vec<u8>, Vec<String>)> {
     match package {
         Package::Export(export) => {
             let export = ExportOptions {
@@ -340,22 +337,58 @@ fn package_for(
                 .into_iter()
                 .map(|s| s.name)
                 .collect();
-            let (_, platform) = v2::pipeline(&export);
-            Ok((
-                text.into_bytes(),
-                tasks,
-                backend::platform_keys(&[platform]),
-            ))
+            Ok((text.into_bytes(), tasks))
         }
         Package::File { bytes, .. } => {
-            let text = String::from_utf8_lossy(bytes);
-            Ok((
-                bytes.clone(),
-                backend::root_tasks_in_text(&text),
-                backend::platform_keys_in_text(&text),
-            ))
+            let tasks = backend::root_tasks_in_text(&String::from_utf8_lossy(bytes));
+            Ok((bytes.clone(), tasks))
         }
     }
+}
+
+/// Why `server` would refuse `package` (exported for `target`), and what
+/// fixes it; `None` when it runs it.
+fn refusal(
+    package: &Package,
+    bytes: &[u8],
+    target: KfpVersion,
+    server: KfpVersion,
+) -> Option<ClientError> {
+    // One reading for both kinds of package: the bytes that would be sent.
+    let keys = backend::platform_keys_in_text(&String::from_utf8_lossy(bytes));
+    let refused = backend::unsupported_keys(&keys, server);
+    if refused.is_empty() {
+        return None;
+    }
+    let fields: Vec<&str> = backend::FIELDS
+        .iter()
+        .filter(|f| refused.iter().any(|u| u.field == **f))
+        .map(|f| f.path)
+        .collect();
+    let mut executors: Vec<String> = refused.iter().map(|u| printable(&u.executor)).collect();
+    executors.sort();
+    executors.dedup();
+    let release = format!("{}.{}", server.major, server.minor);
+    let (what, fix) = match package {
+        Package::Export(_) => (
+            format!("the pipeline exported for KFP {target}"),
+            format!("drop --kfp-version, or pass --kfp-version {release}"),
+        ),
+        Package::File { name, .. } => (
+            printable(name),
+            format!(
+                "export it for this server with `crypto-lab export-kfp --kfp-version \
+                 {release}`, or submit without --package, which exports for the server's \
+                 release"
+            ),
+        ),
+    };
+    Some(ClientError::BadArgument(format!(
+        "{what}: {} (in {}) unknown to KFP {server}, where {}; {fix}. Nothing was uploaded",
+        fields.join(", "),
+        executors.join(", "),
+        server.rejection()
+    )))
 }
 
 /// Submits `package` as kfp.Client's `create_run_from_pipeline_package`
@@ -402,42 +435,9 @@ pub fn submit(
             KfpVersion::WIDEST
         )));
     }
-    let (bytes, tasks, keys) = package_for(package, target)?;
-    if let Some(server) = server {
-        let refused = backend::unsupported_keys(&keys, server);
-        if !refused.is_empty() {
-            let fields: Vec<&str> = backend::FIELDS
-                .iter()
-                .filter(|f| refused.iter().any(|u| u.field == **f))
-                .map(|f| f.path)
-                .collect();
-            let mut executors: Vec<String> =
-                refused.iter().map(|u| printable(&u.executor)).collect();
-            executors.sort();
-            executors.dedup();
-            let what = match package {
-                Package::Export(_) => format!("the pipeline exported for KFP {target}"),
-                Package::File { name, .. } => printable(name),
-            };
-            let release = format!("{}.{}", server.major, server.minor);
-            let fix = match package {
-                Package::Export(_) => {
-                    format!("drop --kfp-version, or pass --kfp-version {release}")
-                }
-                Package::File { .. } => format!(
-                    "export it for this server with `crypto-lab export-kfp --kfp-version \
-                     {release}`, or submit without --package, which exports for the server's \
-                     release"
-                ),
-            };
-            return Err(ClientError::BadArgument(format!(
-                "{what}: {} (in {}) unknown to KFP {server}, where {}; {fix}. Nothing was \
-                 uploaded",
-                fields.join(", "),
-                executors.join(", "),
-                server.rejection()
-            )));
-        }
+    let (bytes, tasks) = package_for(package, target)?;
+    if let Some(refused) = server.and_then(|server| refusal(package, &bytes, target, server)) {
+        return Err(refused);
     }
     let ns = opts.namespace.as_deref();
     let version = match client.find_pipeline(&opts.pipeline_name, ns)? {

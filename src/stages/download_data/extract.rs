@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 use crate::artifact::write_atomic;
 use crate::error::{printable, Error, Result};
 
-/// The largest member accepted: the competition's train.csv is about 3 GB;
-/// a member declaring more than this is a bomb or not the competition's.
+/// The largest member accepted: several times everything a full-size run
+/// leaves in the data path (`doctor::FULL_RUN_BYTES`, measured), so a member
+/// declaring more is a bomb or not the competition's.
 pub const MAX_MEMBER_BYTES: u64 = 64 << 30;
 
 /// A member name is safe when it is a plain relative path inside the folder.

@@ -92,13 +92,14 @@ pub struct DownloadOptions {
     pub max_bytes: u64,
 }
 
-/// The competition's archive is about 3.5 GB; four times that leaves room
-/// for a re-packed mirror and still stops an endless or hostile stream
-/// long before a disk fills.
+/// Nearly twice everything a full-size run leaves in the data path
+/// (`doctor::FULL_RUN_BYTES`, measured; the archive is a part of that):
+/// room for a re-packed mirror, and still an end to an endless or hostile
+/// stream long before a disk fills.
 pub const DEFAULT_MAX_BYTES: u64 = 16 << 30;
 /// No byte for this long ends an attempt: with the default five retries
-/// and their doubling waits a stalled mirror is given up in about two
-/// minutes.
+/// and their doubling waits from 1 s, a stalled mirror is given up after
+/// at most 6 x 15 s + 31 s of waiting.
 pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
 
 impl DownloadOptions {
