@@ -19,9 +19,11 @@ RUN apt-get update \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --create-home --uid 1000 lab
 COPY --from=build /src/target/release/crypto-lab /usr/local/bin/crypto-lab
-# No USER: the image's default user is root, so the pipeline's prepare-volume
-# step can hand a fresh root-owned volume to `lab` (uid 1000) on every KFP
-# backend, none of which needs to honour a security context for it. The stages
-# ask to run as uid 1000 where the backend applies one (KFP 2.16 on, and KFP 1
-# through Argo); see crypto_lab::kfp::runtime::volume.
+# No USER: the image's default user is root. In the export's volume form that
+# user owns a fresh root:root claim, which it may write without any capability
+# (KFP 2.16 on drops them all), so no step needs a security context; the
+# artifacts form (the default) runs as any user, OpenShift's uid from the
+# namespace's range included: a step writes only /tmp and its output paths.
+# The KFP v1 pipeline's prepare-volume hands its claim to `lab` (uid 1000),
+# whom its stages run as; see crypto_lab::kfp::runtime::volume.
 CMD ["crypto-lab", "--help"]

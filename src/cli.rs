@@ -8,6 +8,7 @@ use anyhow::{bail, Context, Result};
 use crypto_lab::args::{self, Command, Common, StageArgs};
 use crypto_lab::artifact::read_json;
 use crypto_lab::doctor;
+use crypto_lab::kfp::export::DataForm;
 use crypto_lab::kfp::export_kfp;
 use crypto_lab::kfp::runtime::volume::{prepare_volume, Prepared, STORAGE_CLASS_NOTE};
 use crypto_lab::prelude::*;
@@ -74,7 +75,7 @@ pub fn main() -> Result<()> {
         }
         Command::Submit(a) => submit(&a)?,
         Command::ExportKfp(a) => {
-            let opts = a.export.options();
+            let opts = a.options()?;
             let written = export_kfp(&a.out, &opts)?;
             term.log(&format!(
                 "export-kfp: wrote {} files under {}; upload {} in the KFP UI (or crypto-lab submit)",
@@ -82,10 +83,18 @@ pub fn main() -> Result<()> {
                 a.out.display(),
                 a.out.join("pipeline.yaml").display()
             ));
-            if opts.storage_class.is_none() {
+            if opts.data == DataForm::Volume && opts.storage_class.is_none() {
                 // Said even with --quiet: the claim may never bind.
                 eprintln!("warning: {STORAGE_CLASS_NOTE}");
             }
+        }
+        Command::PrepareVolume(a) if a.check => {
+            let path = &a.data.data_path;
+            crypto_lab::kfp::runtime::volume::check_writable(path)?;
+            term.log(&format!(
+                "prepare-volume: {}: writable for the steps",
+                path.display()
+            ));
         }
         Command::PrepareVolume(a) => {
             let (path, uid, gid) = (&a.data.data_path, a.uid, a.gid);
@@ -163,10 +172,10 @@ fn submit(args: &args::SubmitArgs) -> Result<()> {
             )
         }
         None => {
-            let export = args.export.options();
+            let export = args.export.options()?;
             // Every flag is checked before anything is sent.
             export.validate()?;
-            if export.storage_class.is_none() {
+            if export.data == DataForm::Volume && export.storage_class.is_none() {
                 eprintln!("warning: {STORAGE_CLASS_NOTE}");
             }
             let base = client::SubmitOptions::for_export(&export);

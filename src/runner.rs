@@ -57,13 +57,23 @@ pub struct RunOptions {
 /// committed with its record ([`Stage::execute`]), then what follows it
 /// (the KFP executor output after evaluation_result); a failure names the
 /// stage.
+///
+/// With placed files (`ctx.placed`, KFP's artifacts form) the inputs are
+/// linked into the data path first and the outputs moved to their paths
+/// once the stage has committed.
 pub fn run_stage(stage: &Stage, ctx: &StageContext, wait_lock: bool) -> Result<StageRun> {
-    let _lock = lock_data_path(&ctx.data_path, wait_lock, ctx.progress)?;
-    let run = stage.execute(ctx).map_err(|e| Error::StageFailed {
+    let failed = |e| Error::StageFailed {
         stage: stage.name,
         source: Box::new(e),
-    })?;
+    };
+    ctx.placed.check(stage).map_err(failed)?;
+    let _lock = lock_data_path(&ctx.data_path, wait_lock, ctx.progress)?;
+    ctx.placed.link_inputs(&ctx.data_path).map_err(failed)?;
+    let run = stage.execute(ctx).map_err(failed)?;
     after(&run, ctx)?;
+    ctx.placed
+        .move_outputs(|f| ctx.path_of(f))
+        .map_err(failed)?;
     Ok(run)
 }
 

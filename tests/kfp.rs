@@ -76,6 +76,10 @@ fn exported_files_name_every_stage_and_hold_no_secret() {
         1,
         "pipeline and platform documents"
     );
+    // Vertex's file: one document, no Secret (it has none), nothing mounted.
+    let vertex = std::fs::read_to_string(dir.path().join("vertex/pipeline.yaml")).expect("vertex");
+    assert!(!vertex.contains("\n---\n") && !vertex.contains("platforms"));
+    assert!(!vertex.contains("exporter-secret-key") && !vertex.contains("kaggle-secret"));
 }
 
 #[test]
@@ -148,24 +152,57 @@ fn the_kfp_sdks_accept_every_exported_file() {
     for (tag, extra) in [
         ("defaults", &[][..]),
         (
-            "options",
+            "choices",
             &[
-                "--data-path",
+                "--learning-rate",
+                "0.05",
+                "--n-estimators",
+                "300",
+                "--drop-features",
+                "Day,season",
+                "--keep-target-nan",
+                "--valid-from",
+                "2021-04-01",
+                "--param",
+                "num_leaves=63",
+                "--kaggle-secret",
+                "my-kaggle",
+                "--cpu",
+                "all=500m:2",
+                "--memory",
+                "modeling=6Gi:12Gi",
+            ][..],
+        ),
+        (
+            "volume",
+            &[
+                "--data",
+                "volume",
+                "--mount-path",
                 "/data",
                 "--pvc-size",
                 "20Gi",
                 "--storage-class",
                 "standard",
-                "--kaggle-secret",
-                "my-kaggle",
             ][..],
         ),
         // One export per range of backend releases that knows other fields.
-        ("kfp-2.5", &["--kfp-version", "2.5", "--keep-volume"][..]),
+        ("kfp-2.4", &["--kfp-version", "2.4"][..]),
+        (
+            "kfp-2.5",
+            &["--kfp-version", "2.5", "--data", "volume", "--keep-volume"][..],
+        ),
         ("kfp-2.15", &["--kfp-version", "2.15"][..]),
         (
             "kfp-2.17",
-            &["--kfp-version", "2.17.0", "--storage-class", "gp3"][..],
+            &[
+                "--kfp-version",
+                "2.17.0",
+                "--data",
+                "volume",
+                "--storage-class",
+                "gp3",
+            ][..],
         ),
     ] {
         let dir = TempDir::new(&format!("kfp-sdk-{tag}"));
@@ -180,21 +217,106 @@ fn the_kfp_sdks_accept_every_exported_file() {
 }
 
 #[test]
-fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() {
+fn the_artifacts_form_wires_files_caches_and_takes_the_notebooks_choices_as_run_parameters() {
     use crypto_lab::kfp::{export::v2, ExportOptions};
+    use crypto_lab::prelude::*;
     use serde_json::json;
     let opts = ExportOptions {
+        model: ModelParams {
+            learning_rate: 0.05,
+            ..ModelParams::default()
+        },
+        features: FeatureOptions {
+            keep_target_nan: true,
+            ..FeatureOptions::default()
+        },
+        ..ExportOptions::default()
+    };
+    let (spec, platform) = v2::pipeline(&opts);
+    let params = spec["root"]["inputDefinitions"]["parameters"]
+        .as_object()
+        .expect("parameters");
+    let names: Vec<&String> = params.keys().collect();
+    for name in [
+        "n_estimators",
+        "objective",
+        "metric",
+        "boosting_type",
+        "max_depth",
+        "learning_rate",
+        "seed",
+        "verbose",
+        "early_stopping_rounds",
+        "verbose_eval",
+        "features",
+        "valid_from",
+        "keep_target_nan",
+        "dataset",
+        "source",
+    ] {
+        assert!(params.contains_key(name), "{name} not in {names:?}");
+    }
+    assert!(!params.contains_key("data_path"));
+    assert_eq!(params["learning_rate"]["defaultValue"], json!(0.05));
+    assert_eq!(params["learning_rate"]["parameterType"], "NUMBER_DOUBLE");
+    assert_eq!(params["n_estimators"]["parameterType"], "NUMBER_INTEGER");
+    assert_eq!(params["keep_target_nan"]["defaultValue"], json!(true));
+    let tasks = spec["root"]["dag"]["tasks"].as_object().expect("tasks");
+    assert_eq!(tasks.len(), 6, "no claim, no prepare-volume");
+    for (name, task) in tasks {
+        assert_eq!(
+            task["cachingOptions"],
+            json!({"enableCache": true}),
+            "{name}"
+        );
+    }
+    // evaluation-result reads from three steps; KFP orders by the data.
+    assert_eq!(
+        tasks["evaluation-result"]["dependentTasks"],
+        json!(["load-data", "merge-assets-features", "modeling"])
+    );
+    assert_eq!(
+        tasks["modeling"]["inputs"]["artifacts"]["merge_feature_df"],
+        json!({"taskOutputArtifact": {
+            "outputArtifactKey": "merge_feature_df",
+            "producerTask": "merge-assets-features",
+        }})
+    );
+    let modeling = &spec["components"]["comp-modeling"]["outputDefinitions"]["artifacts"];
+    assert_eq!(
+        modeling["model"]["artifactType"]["schemaTitle"],
+        "system.Model"
+    );
+    // The only Kubernetes feature: the Secret as download-data's environment.
+    let platform = platform.expect("platform spec");
+    let execs = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+        .as_object()
+        .expect("executors");
+    assert_eq!(execs.keys().collect::<Vec<_>>(), ["exec-download-data"]);
+    assert!(execs["exec-download-data"].get("pvcMount").is_none());
+    // CPU and memory for a ResourceQuota; the default (2.0) in the fields
+    // every backend reads.
+    let res = &spec["deploymentSpec"]["executors"]["exec-modeling"]["container"]["resources"];
+    assert_eq!(res["cpuRequest"], json!(2.0));
+    assert_eq!(res["memoryLimit"], json!(8.589934592));
+    assert!(res.get("resourceMemoryLimit").is_none());
+}
+
+#[test]
+fn the_volume_form_fixes_data_path_to_the_mount_and_checks_the_volume_first() {
+    use crypto_lab::kfp::export::{v2, DataForm};
+    use crypto_lab::kfp::ExportOptions;
+    use serde_json::json;
+    let opts = ExportOptions {
+        data: DataForm::Volume,
         data_path: "/data/lab".into(),
         ..ExportOptions::default()
     };
     let (spec, platform) = v2::pipeline(&opts);
     // Run parameters: no data_path, which could point a step off the volume.
-    let params: Vec<&String> = spec["root"]["inputDefinitions"]["parameters"]
-        .as_object()
-        .expect("parameters")
-        .keys()
-        .collect();
-    assert_eq!(params, ["dataset", "source"]);
+    assert!(spec["root"]["inputDefinitions"]["parameters"]
+        .get("data_path")
+        .is_none());
     let tasks = spec["root"]["dag"]["tasks"].as_object().expect("tasks");
     for (name, task) in tasks {
         // Caching off everywhere: the claim is in no cache key before 2.15.
@@ -220,21 +342,18 @@ fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() 
         tasks["deletepvc"]["dependentTasks"],
         json!(["createpvc", "evaluation-result"])
     );
+    let prepare = &spec["deploymentSpec"]["executors"]["exec-prepare-volume"]["container"];
+    assert_eq!(prepare["args"][3], "--check", "it only checks: no chown");
     let outputs = &spec["components"]["comp-evaluation-result"]["outputDefinitions"]["artifacts"];
     assert_eq!(
         outputs["model"]["artifactType"]["schemaTitle"],
         "system.Model"
     );
-    assert_eq!(
-        outputs["predictions"]["artifactType"]["schemaTitle"],
-        "system.Dataset"
-    );
+    let platform = platform.expect("platform spec");
     let execs = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
         .as_object()
         .expect("executors");
     assert_eq!(execs.len(), 7);
-    // The default export, for every 2.x backend: no security context and no
-    // field a 2.0 backend's strict driver would refuse.
     for (name, cfg) in execs {
         assert_eq!(cfg["pvcMount"][0]["mountPath"], "/data/lab", "{name}");
         assert!(cfg.get("securityContext").is_none(), "{name}");
@@ -243,19 +362,17 @@ fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() 
             "{name}"
         );
     }
-    // For 2.16 on: the stages as uid/gid 1000, prepare-volume as the image's
-    // user (root), which hands the claim over.
+    // No backend gets a security context: every step is the image's user.
     let newer = ExportOptions {
-        kfp_version: "2.16".parse().expect("version"),
+        kfp_version: "2.17".parse().expect("version"),
         keep_volume: true,
         ..opts.clone()
     };
     let (spec, platform) = v2::pipeline(&newer);
+    let platform = platform.expect("platform spec");
     let execs = &platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"];
     for (name, cfg) in execs.as_object().expect("executors") {
-        let expected = (name != "exec-prepare-volume")
-            .then(|| json!({"runAsGroup": "1000", "runAsUser": "1000"}));
-        assert_eq!(cfg.get("securityContext"), expected.as_ref(), "{name}");
+        assert!(cfg.get("securityContext").is_none(), "{name}");
     }
     assert!(spec["root"]["dag"]["tasks"].get("deletepvc").is_none());
     // No class given: left out, and export-kfp says what KFP then asks for.
@@ -264,7 +381,7 @@ fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() 
         .is_none());
     let dir = TempDir::new("kfp-note");
     let out = Command::new(crypto_lab_bin())
-        .args(["export-kfp", "--quiet", "--out"])
+        .args(["export-kfp", "--quiet", "--data", "volume", "--out"])
         .arg(dir.path())
         .output()
         .expect("export");
@@ -273,6 +390,10 @@ fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() 
         stderr.contains("asks for the class `standard`") && stderr.contains("--storage-class"),
         "{stderr}"
     );
+    assert!(crypto_lab::kfp::export::vertex_pipeline_yaml(&opts)
+        .expect_err("no volume on Vertex")
+        .to_string()
+        .contains("--data artifacts"));
 }
 
 /// Every container argument list the exporter writes, with KFP's
@@ -280,11 +401,23 @@ fn the_v2_pipeline_fixes_data_path_to_the_mount_and_prepares_the_volume_first() 
 /// `{{inputs.parameters.data_path}}`) replaced by the kind of value KFP puts
 /// there at run time.
 fn exported_arg_lists(opts: &crypto_lab::kfp::ExportOptions) -> Vec<Vec<String>> {
+    use crypto_lab::kfp::export::params;
     use crypto_lab::kfp::{export::v1, export::v2, runtime::volume};
     use serde_json::Value;
     let concrete = |v: &Value| -> String {
         match v {
             Value::String(s) if s == "{{$}}" => r#"{"outputs": {}}"#.to_string(),
+            // A run parameter: its default as KFP's launcher writes it.
+            Value::String(s) if s.starts_with("{{$.inputs.parameters['") => {
+                let name = s
+                    .trim_start_matches("{{$.inputs.parameters['")
+                    .trim_end_matches("']}}");
+                match params::default_of(opts, name) {
+                    Value::String(text) => text,
+                    Value::Null => "/mnt/value".to_string(),
+                    other => other.to_string(),
+                }
+            }
             Value::String(s) if s.contains("{{") => "/mnt/value".to_string(),
             Value::String(s) => s.clone(),
             Value::Object(_) => "/mnt/value".to_string(),
@@ -330,7 +463,12 @@ fn every_exported_container_parses_with_the_real_command_line() {
         storage_class: Some("standard".into()),
         ..Default::default()
     };
-    let lists = exported_arg_lists(&opts);
+    let volume = crypto_lab::kfp::ExportOptions {
+        data: crypto_lab::kfp::export::DataForm::Volume,
+        ..opts.clone()
+    };
+    let mut lists = exported_arg_lists(&opts);
+    lists.extend(exported_arg_lists(&volume));
     // prepare-volume and six stages in each of the v2 IR, the v1 components
     // and the v1 Argo workflow (less the v1 components' prepare-volume).
     assert!(lists.len() >= 19, "{} argument lists", lists.len());
@@ -375,6 +513,10 @@ fn the_pipelines_steps_are_what_the_build_cell_lists() {
     assert_eq!(pipeline_yaml(&opts).expect("yaml"), v2);
 
     for (steps, expected) in [
+        (
+            vec!["load_data", "merge_assets_features"],
+            "without download_data",
+        ),
         (vec!["load_data", "download_data"], "out of order or twice"),
         (vec!["load_data", "load_data"], "out of order or twice"),
         (vec!["download", "load_data"], "not a stage"),
@@ -406,7 +548,10 @@ fn flags_that_would_break_the_yaml_or_the_driver_are_refused_before_writing() {
             "control character",
         ),
         ("--kaggle-secret", "../x", "expected a Kubernetes name"),
-        ("--data-path", "relative", "absolute path"),
+        ("--mount-path", "relative", "absolute path"),
+        ("--memory", "modeling=16GB", "not a Kubernetes suffix"),
+        ("--cpu", "nope=1", "not a stage"),
+        ("--data", "claim", "expected `artifacts`"),
         ("--kfp-version", "1.8", "v1/pipeline.yaml"),
         ("--kfp-version", "2.x", "expected a KFP backend release"),
     ] {
@@ -418,7 +563,16 @@ fn flags_that_would_break_the_yaml_or_the_driver_are_refused_before_writing() {
         assert!(!out.exists(), "{flag} {value:?}: something was written");
     }
     // kfp's own value for a claim bound to a pre-made volume stays allowed.
-    ok(&["export-kfp", "--quiet", "--out", &o, "--storage-class", ""]);
+    ok(&[
+        "export-kfp",
+        "--quiet",
+        "--data",
+        "volume",
+        "--out",
+        &o,
+        "--storage-class",
+        "",
+    ]);
     let text = std::fs::read_to_string(out.join("pipeline.yaml")).expect("pipeline");
     assert!(
         text.contains("storage_class_name"),

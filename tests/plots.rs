@@ -447,8 +447,21 @@ fn predicted_vs_actual_bins_follow_the_signal_and_weight_the_correlation() {
 
 #[test]
 fn pipeline_chart_draws_every_registered_stage_in_order() {
-    let chart =
+    // The default (artifacts) form: the six stages alone.
+    let default =
         crypto_lab::kfp::export::v2::pipeline_chart(&crypto_lab::kfp::ExportOptions::default());
+    let Chart::Pipeline(steps) = &default else {
+        panic!("not a pipeline chart");
+    };
+    let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+    let commands: Vec<&str> = STAGES.iter().map(|s| s.command).collect();
+    assert_eq!(names, commands);
+    assert!(steps.iter().all(|s| !s.setup));
+    // The volume form: the claim's steps around them.
+    let chart = crypto_lab::kfp::export::v2::pipeline_chart(&crypto_lab::kfp::ExportOptions {
+        data: crypto_lab::kfp::export::DataForm::Volume,
+        ..Default::default()
+    });
     let Chart::Pipeline(steps) = &chart else {
         panic!("not a pipeline chart");
     };

@@ -15,18 +15,18 @@ use serde_json::Value;
 
 const TOKEN: &str = "kfp-test-token-5d41402abc4b2a76";
 
-/// The exported pipeline's tasks, in order.
-const TASKS: [&str; 9] = [
-    "createpvc",
-    "prepare-volume",
+/// The exported pipeline's tasks (the default, artifacts form), in order.
+const TASKS: [&str; 6] = [
     "download-data",
     "load-data",
     "feature-engineering",
     "merge-assets-features",
     "modeling",
     "evaluation-result",
-    "deletepvc",
 ];
+
+/// The volume form's tasks besides those: the claim's.
+const VOLUME_TASKS: [&str; 3] = ["createpvc", "prepare-volume", "deletepvc"];
 
 /// The mock API, stopped when dropped.
 struct Api {
@@ -263,7 +263,7 @@ fn assert_only_pipeline_tasks(stdout: &str) {
             .split_once(": ")
             .unwrap_or_else(|| panic!("{line}"));
         assert!(
-            TASKS.contains(&name),
+            TASKS.contains(&name) || VOLUME_TASKS.contains(&name),
             "not a pipeline task: {line}\n{stdout}"
         );
         assert_ne!(last.insert(name, state), Some(state), "repeated: {line}");
@@ -281,7 +281,8 @@ fn a_failed_run_exits_non_zero_and_names_the_failed_task_its_pod_and_the_kept_cl
         let Some(api) = Api::start(&args) else {
             return;
         };
-        let o = submit(&base(&api, &["--wait"]), &[]);
+        // The volume form: a failed run keeps its claim, and says so.
+        let o = submit(&base(&api, &["--wait", "--data", "volume"]), &[]);
         assert_eq!(o.code, 1);
         assert!(
             o.stdout.contains("  task modeling: FAILED\n"),
@@ -316,7 +317,13 @@ fn a_failed_run_exits_non_zero_and_names_the_failed_task_its_pod_and_the_kept_cl
     let Some(api) = Api::start(&["--outcome", "failed"]) else {
         return;
     };
-    let o = submit(&base(&api, &["--wait", "--namespace", "team-a"]), &[]);
+    let o = submit(
+        &base(
+            &api,
+            &["--wait", "--namespace", "team-a", "--data", "volume"],
+        ),
+        &[],
+    );
     assert_eq!(o.code, 1);
     assert!(
         o.stderr
@@ -366,18 +373,20 @@ fn the_server_release_decides_the_export_and_refuses_a_package_it_cannot_run() {
         "--quiet",
         "--out",
         &newer.display().to_string(),
+        "--data",
+        "volume",
         "--storage-class",
         "standard",
         "--kfp-version",
         "2.17",
     ]);
     let package = newer.join("pipeline.yaml").display().to_string();
-    // 2.14 refuses the security context at run creation; 2.4.0's driver
+    // 2.14 refuses the Secret's `optional` at run creation; 2.4.0's driver
     // refuses pvcNameParameter: refused here, before any upload.
     for (tag, field, flag) in [
         (
             "2.14.0",
-            "securityContext, secretAsEnv[].optional (in exec-",
+            "secretAsEnv[].optional (in exec-",
             "--kfp-version 2.14",
         ),
         ("2.4.0", "pvcMount[].pvcNameParameter", "--kfp-version 2.4"),
@@ -408,7 +417,7 @@ fn the_server_release_decides_the_export_and_refuses_a_package_it_cannot_run() {
         .stdout
         .starts_with("KFP API 2.4.0 (single-user): exporting the pipeline for KFP 2.4.0\n"));
     // A server that does not say its release: the widest export, and a word.
-    let Some(api) = Api::start(&["--tag-name", "unknown", "--behave-as", "2.15.0"]) else {
+    let Some(api) = Api::start(&["--tag-name", "unknown", "--behave-as", "2.14.0"]) else {
         return;
     };
     let o = submit(&base(&api, &["--wait"]), &[]);
@@ -426,7 +435,7 @@ fn the_server_release_decides_the_export_and_refuses_a_package_it_cannot_run() {
     );
     // Asked for more than the server knows: its 500 comes back as one line,
     // never its Go stack trace.
-    let o = submit(&base(&api, &["--kfp-version", "2.17"]), &[]);
+    let o = submit(&base(&api, &["--kfp-version", "2.15"]), &[]);
     assert_eq!(o.code, 75, "a 5xx may answer later");
     assert!(o.stderr.contains("unknown field"), "{}", o.stderr);
     for trace in ["github.com/", "/go/src", "\t"] {
@@ -490,12 +499,13 @@ fn parameters_are_checked_before_and_by_the_server() {
     let Some(api) = Api::start(&[]) else {
         return;
     };
-    // The exported pipeline declares dataset and source only: data_path is the volume.
+    // The exported pipeline declares the run parameters, never data_path.
     let o = submit(&base(&api, &["--param", "data_path=/data/lab"]), &[]);
     assert_eq!(o.code, 1);
     assert!(
-        o.stderr
-            .contains("no parameter `data_path` (it takes: dataset, source)"),
+        o.stderr.contains(
+            "no parameter `data_path` (it takes: boosting_type, dataset, early_stopping_rounds,"
+        ),
         "{}",
         o.stderr
     );
@@ -702,4 +712,47 @@ fn submit_help_teaches() {
     ] {
         assert!(text.contains(needle), "--help lacks {needle}:\n{text}");
     }
+}
+
+#[test]
+fn run_parameters_go_typed_and_a_wrong_type_is_refused_before_sending() {
+    let Some(api) = Api::start(&[]) else {
+        return;
+    };
+    let o = submit(&base(&api, &["--param", "learning_rate=fast"]), &[]);
+    assert_eq!(o.code, 1);
+    assert!(
+        o.stderr
+            .contains("--param learning_rate=fast: expected a number (NUMBER_DOUBLE)"),
+        "{}",
+        o.stderr
+    );
+    assert!(api.requests().is_empty(), "nothing is sent");
+    let o = submit(
+        &base(
+            &api,
+            &[
+                "--param",
+                "learning_rate=0.05",
+                "--param",
+                "n_estimators=300",
+                "--param",
+                "keep_target_nan=true",
+                "--param",
+                "features=Asset_ID,RSI_30",
+            ],
+        ),
+        &[],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let run = api.requests_to("POST", "runs");
+    assert_eq!(
+        run[0]["body"]["runtime_config"]["parameters"],
+        serde_json::json!({
+            "learning_rate": 0.05,
+            "n_estimators": 300,
+            "keep_target_nan": true,
+            "features": "Asset_ID,RSI_30",
+        })
+    );
 }

@@ -26,6 +26,24 @@ pub struct ExportKfpArgs {
     /// The cluster side.
     #[command(flatten)]
     pub export: ExportArgs,
+    /// The defaults of the run parameters n_estimators ... features.
+    #[command(flatten)]
+    pub model: ModelArgs,
+    /// The defaults of the run parameters valid_from and keep_target_nan.
+    #[command(flatten)]
+    pub features: FeatureArgs,
+}
+
+impl ExportKfpArgs {
+    /// The export options: the cluster side, and the model's and the
+    /// features' flags as the run parameters' defaults.
+    pub fn options(&self) -> crate::error::Result<crate::kfp::ExportOptions> {
+        Ok(crate::kfp::ExportOptions {
+            model: self.model.params()?,
+            features: self.features.options(),
+            ..self.export.options()?
+        })
+    }
 }
 
 /// `crypto-lab submit`.
@@ -191,6 +209,11 @@ pub struct PrepareVolumeArgs {
     /// That user's group.
     #[arg(long, default_value_t = crate::kfp::runtime::volume::IMAGE_GID)]
     pub gid: u32,
+    /// Only check that this process can write the volume (the v2 volume
+    /// form, where every step runs as the image's user): change nothing,
+    /// fail naming the fix.
+    #[arg(long, conflicts_with_all = ["uid", "gid"])]
+    pub check: bool,
 }
 
 /// `crypto-lab synth`.

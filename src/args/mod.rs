@@ -55,7 +55,7 @@ const OTHER_COMMANDS: [(&str, &str); 7] = [
     ),
     (
         "prepare-volume",
-        "(first Kubeflow step) hand a fresh volume to the stages' user",
+        "(first step of the volume form) check the steps can write the claim",
     ),
 ];
 
@@ -195,10 +195,11 @@ pub enum Command {
     /// kfp.Client does; --wait follows it to its end.
     #[command(long_about = submit_about())]
     Submit(Box<SubmitArgs>),
-    /// First step of the exported Kubeflow pipeline: hand the freshly mounted
-    /// volume to the stages' user (uid 1000). Does nothing when that user can
-    /// already write there; else chowns the folder. Runs as root, the
-    /// image's default user.
+    /// First step of the export's volume form: with --check (KFP v2), make
+    /// sure this process can write the freshly mounted claim and otherwise
+    /// fail naming the fixes; without it (the KFP v1 pipeline, as root),
+    /// hand the claim to the stages' user (uid 1000) unless it can already
+    /// write there.
     PrepareVolume(PrepareVolumeArgs),
     /// Run the whole lab locally: synthetic data if DIR has no train.csv, then
     /// every stage; a stage is skipped only when its record says it was made
@@ -314,6 +315,6 @@ mod tests {
         let Command::ExportKfp(export) = command else {
             panic!("not export-kfp")
         };
-        assert_eq!(export.export.options(), ExportOptions::default());
+        assert_eq!(export.options().expect("options"), ExportOptions::default());
     }
 }

@@ -10,6 +10,8 @@ use crate::calendar::UtcInstant;
 use crate::credentials::Lookup;
 use crate::error::Result;
 use crate::kfp::backend::KfpVersion;
+use crate::kfp::export::resources::{Kind as ResourceKind, Resources};
+use crate::kfp::export::DataForm;
 use crate::kfp::ExportOptions;
 use crate::model_params::ModelParams;
 use crate::stages::download_data::{DownloadOptions, Source, DEFAULT_FILES};
@@ -86,8 +88,10 @@ pub struct FeatureArgs {
     #[arg(long, value_name = "WHEN", default_value_t = UtcInstant(FeatureOptions::default().valid_from))]
     pub valid_from: UtcInstant,
     /// Keep missing Targets missing instead of the lab's fill with 0; modeling
-    /// then leaves those rows out.
-    #[arg(long)]
+    /// then leaves those rows out. `--keep-target-nan false` (a KFP run
+    /// parameter's form) is the lab's behaviour.
+    #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
+          action = clap::ArgAction::Set, default_value_t = false)]
     pub keep_target_nan: bool,
 }
 
@@ -123,6 +127,28 @@ pub struct ModelArgs {
     /// LightGBM threads (0: all cores).
     #[arg(long, default_value_t = ModelParams::default().num_threads)]
     pub num_threads: usize,
+    /// LightGBM's objective (the lab's `objective`).
+    #[arg(long, default_value_t = ModelParams::default().objective)]
+    pub objective: String,
+    /// The metric LightGBM reports each round (the lab's `metric`; only
+    /// rmse is accepted: the evaluation publishes it).
+    #[arg(long, default_value_t = ModelParams::default().metric)]
+    pub metric: String,
+    /// `gbdt`, `dart` or `rf` (the lab's `boosting_type`).
+    #[arg(long, default_value_t = ModelParams::default().boosting_type)]
+    pub boosting_type: String,
+    /// LightGBM's own messages (the lab's `verbose`; -1: quiet).
+    #[arg(long, default_value_t = ModelParams::default().verbose, allow_negative_numbers = true)]
+    pub verbose: i32,
+    /// Log the validation scores every this many rounds (the lab's
+    /// `verbose_eval`).
+    #[arg(long, value_name = "ROUNDS", default_value_t = ModelParams::default().log_period)]
+    pub verbose_eval: usize,
+    /// The columns the model learns from, in order (comma-separated; the
+    /// lab's `features` list by default).
+    #[arg(long, value_name = "NAMES", value_delimiter = ',', hide_default_value = true,
+          default_values_t = ModelParams::default().features)]
+    pub features: Vec<String>,
     /// Any other LightGBM parameter, KEY=VALUE (repeatable), e.g. --param num_leaves=63.
     #[arg(long = "param", value_name = "KEY=VALUE", value_parser = parse_param)]
     pub params: Vec<(String, String)>,
@@ -143,8 +169,18 @@ impl ModelArgs {
             seed: self.seed,
             early_stopping_rounds: self.early_stopping_rounds,
             num_threads: self.num_threads,
+            objective: self.objective.clone(),
+            metric: self.metric.clone(),
+            boosting_type: self.boosting_type.clone(),
+            verbose: self.verbose,
+            log_period: self.verbose_eval,
+            features: self
+                .features
+                .iter()
+                .map(|f| f.trim().to_string())
+                .filter(|f| !f.is_empty())
+                .collect(),
             extra: Vec::new(),
-            ..ModelParams::default()
         }
         .with_overrides(&self.params)?
         .without_features(&self.drop_features)?;
@@ -234,15 +270,22 @@ pub struct ExportArgs {
     /// Container image with the crypto-lab binary (see the Dockerfile).
     #[arg(long, default_value_t = ExportOptions::default().image)]
     pub image: String,
-    /// Where the shared volume is mounted in every step, and so every
-    /// step's data_path (fixed here; not a run parameter in the v2 pipeline).
-    #[arg(long, value_name = "PATH", default_value_t = ExportOptions::default().data_path)]
+    /// How the steps pass the lab's files: `artifacts` (KFP stores and
+    /// caches each file; runs on every KFP 2 backend, OpenShift AI and Vertex
+    /// AI) or `volume` (the lab's shared claim, caching off; needs
+    /// kfp-kubernetes).
+    #[arg(long, value_name = "FORM", default_value_t = ExportOptions::default().data)]
+    pub data: DataForm,
+    /// Volume form: where the shared volume is mounted in every step, and so
+    /// every step's data_path (fixed here; not a run parameter in the v2
+    /// pipeline).
+    #[arg(long = "mount-path", value_name = "PATH", default_value_t = ExportOptions::default().data_path)]
     pub data_path: String,
-    /// Size of the volume claim the pipeline creates.
+    /// Volume form: size of the volume claim the pipeline creates.
     #[arg(long, default_value_t = ExportOptions::default().pvc_size)]
     pub pvc_size: String,
-    /// Storage class of the claim. Give it: without it KFP v2's driver asks
-    /// for the class `standard`, not the cluster's default
+    /// Volume form: storage class of the claim. Give it: without it KFP v2's
+    /// driver asks for the class `standard`, not the cluster's default
     /// (`kubectl get storageclass` shows which is marked default).
     #[arg(long, value_name = "NAME")]
     pub storage_class: Option<String>,
@@ -256,25 +299,46 @@ pub struct ExportArgs {
     /// out.
     #[arg(long, value_name = "X.Y[.Z]")]
     pub kfp_version: Option<KfpVersion>,
-    /// Keep the volume claim after a run that succeeds (by default the
-    /// pipeline's last step deletes it; a failed run always keeps it).
+    /// Volume form: keep the volume claim after a run that succeeds (by
+    /// default the pipeline's last step deletes it; a failed run always
+    /// keeps it).
     #[arg(long)]
     pub keep_volume: bool,
+    /// CPU request and limit of a step, STEP=REQUEST[:LIMIT] (STEP: a
+    /// stage or `all`; an empty part unsets it), e.g. --cpu modeling=4.
+    /// Defaults: 1 core, 2 for modeling, no limit. Repeatable.
+    #[arg(long, value_name = "STEP=REQ[:LIM]")]
+    pub cpu: Vec<String>,
+    /// Memory request and limit of a step, STEP=REQUEST[:LIMIT], e.g.
+    /// --memory modeling=6Gi:12Gi. Defaults from the stages' measured peaks
+    /// at full size (modeling 4Gi:8Gi). Repeatable.
+    #[arg(long, value_name = "STEP=REQ[:LIM]")]
+    pub memory: Vec<String>,
 }
 
 impl ExportArgs {
-    /// The export options these flags give.
-    pub fn options(&self) -> ExportOptions {
-        ExportOptions {
+    /// The export options these flags give (the run parameters' defaults
+    /// the lab's).
+    pub fn options(&self) -> Result<ExportOptions> {
+        let mut resources = Resources::default();
+        for spec in &self.cpu {
+            resources.set(ResourceKind::Cpu, spec)?;
+        }
+        for spec in &self.memory {
+            resources.set(ResourceKind::Memory, spec)?;
+        }
+        Ok(ExportOptions {
             image: self.image.clone(),
+            data: self.data,
             data_path: self.data_path.clone(),
             pvc_size: self.pvc_size.clone(),
             storage_class: self.storage_class.clone(),
             kaggle_secret: self.kaggle_secret.clone(),
             keep_volume: self.keep_volume,
             kfp_version: self.kfp_version.unwrap_or(KfpVersion::WIDEST),
+            resources,
             ..ExportOptions::default()
-        }
+        })
     }
 }
 

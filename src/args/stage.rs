@@ -9,6 +9,7 @@ use super::options::{DownloadArgs, EvaluationArgs, FeatureArgs, ModelArgs};
 use super::{last_wins, stage_line, Common, DataPath};
 use crate::error::Result;
 use crate::progress::Progress;
+use crate::stages::PlacedFiles;
 use crate::stages::{self, Stage, StageContext, StageRun};
 
 /// A lab stage's subcommand flags: what the binary's subcommand and the
@@ -30,12 +31,40 @@ pub trait StageArgs: Args + FromArgMatches {
     }
 }
 
-/// `crypto-lab download-data` and `scripts/download_data.rs`.
+/// Where a stage's files are: the data path, and (KFP's artifacts form)
+/// any input or output at a path of its own.
 #[derive(Args, Debug, Clone)]
-pub struct DownloadDataArgs {
+pub struct StageFiles {
     /// The data path.
     #[command(flatten)]
     pub data: DataPath,
+    /// Read input NAME (one of the lab's file names this stage reads, e.g.
+    /// train.csv) from PATH: it is linked into the data path for the stage
+    /// (KFP's input artifacts). Repeatable.
+    #[arg(long = "in", num_args = 2, value_names = ["NAME", "PATH"], action = clap::ArgAction::Append)]
+    pub inputs: Vec<String>,
+    /// Write output NAME (one of the lab's file names this stage writes,
+    /// e.g. df_train.parquet) to PATH: moved there once the stage has
+    /// finished (KFP's output artifacts). Repeatable.
+    #[arg(long = "out", num_args = 2, value_names = ["NAME", "PATH"], action = clap::ArgAction::Append)]
+    pub outputs: Vec<String>,
+}
+
+impl StageFiles {
+    /// A context with the lab's defaults for these files.
+    pub fn context<'a>(&self, progress: &'a dyn Progress) -> StageContext<'a> {
+        let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
+        ctx.placed = PlacedFiles::from_pairs(&self.inputs, &self.outputs);
+        ctx
+    }
+}
+
+/// `crypto-lab download-data` and `scripts/download_data.rs`.
+#[derive(Args, Debug, Clone)]
+pub struct DownloadDataArgs {
+    /// The data path and any file placed elsewhere.
+    #[command(flatten)]
+    pub data: StageFiles,
     /// The competition, credentials, members and retries.
     #[command(flatten)]
     pub download: DownloadArgs,
@@ -51,7 +80,7 @@ pub struct DownloadDataArgs {
 impl StageArgs for DownloadDataArgs {
     const STAGE: &'static Stage = &stages::DOWNLOAD_DATA;
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
+        let mut ctx = self.data.context(progress);
         ctx.download = self.download.options(&self.source, self.force);
         Ok(ctx)
     }
@@ -60,24 +89,24 @@ impl StageArgs for DownloadDataArgs {
 /// `crypto-lab load-data` and `scripts/load_data.rs`.
 #[derive(Args, Debug, Clone)]
 pub struct LoadDataArgs {
-    /// The data path.
+    /// The data path and any file placed elsewhere.
     #[command(flatten)]
-    pub data: DataPath,
+    pub data: StageFiles,
 }
 
 impl StageArgs for LoadDataArgs {
     const STAGE: &'static Stage = &stages::LOAD_DATA;
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        Ok(StageContext::new(self.data.data_path.clone(), progress))
+        Ok(self.data.context(progress))
     }
 }
 
 /// `crypto-lab feature-engineering` and `scripts/feature_engineering.rs`.
 #[derive(Args, Debug, Clone)]
 pub struct FeatureEngineeringArgs {
-    /// The data path.
+    /// The data path and any file placed elsewhere.
     #[command(flatten)]
-    pub data: DataPath,
+    pub data: StageFiles,
     /// The feature options.
     #[command(flatten)]
     pub features: FeatureArgs,
@@ -86,7 +115,7 @@ pub struct FeatureEngineeringArgs {
 impl StageArgs for FeatureEngineeringArgs {
     const STAGE: &'static Stage = &stages::FEATURE_ENGINEERING;
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
+        let mut ctx = self.data.context(progress);
         ctx.features = self.features.options();
         Ok(ctx)
     }
@@ -95,24 +124,24 @@ impl StageArgs for FeatureEngineeringArgs {
 /// `crypto-lab merge-assets-features` and `scripts/merge_assets_features.rs`.
 #[derive(Args, Debug, Clone)]
 pub struct MergeAssetsFeaturesArgs {
-    /// The data path.
+    /// The data path and any file placed elsewhere.
     #[command(flatten)]
-    pub data: DataPath,
+    pub data: StageFiles,
 }
 
 impl StageArgs for MergeAssetsFeaturesArgs {
     const STAGE: &'static Stage = &stages::MERGE_ASSETS_FEATURES;
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        Ok(StageContext::new(self.data.data_path.clone(), progress))
+        Ok(self.data.context(progress))
     }
 }
 
 /// `crypto-lab modeling` and `scripts/modeling.rs`.
 #[derive(Args, Debug, Clone)]
 pub struct ModelingArgs {
-    /// The data path.
+    /// The data path and any file placed elsewhere.
     #[command(flatten)]
-    pub data: DataPath,
+    pub data: StageFiles,
     /// The LightGBM parameters.
     #[command(flatten)]
     pub model: ModelArgs,
@@ -121,7 +150,7 @@ pub struct ModelingArgs {
 impl StageArgs for ModelingArgs {
     const STAGE: &'static Stage = &stages::MODELING;
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
+        let mut ctx = self.data.context(progress);
         ctx.model = self.model.params()?;
         Ok(ctx)
     }
@@ -130,9 +159,9 @@ impl StageArgs for ModelingArgs {
 /// `crypto-lab evaluation-result` and `scripts/evaluation_result.rs`.
 #[derive(Args, Debug, Clone)]
 pub struct EvaluationResultArgs {
-    /// The data path.
+    /// The data path and any file placed elsewhere.
     #[command(flatten)]
-    pub data: DataPath,
+    pub data: StageFiles,
     /// Where the outputs go.
     #[command(flatten)]
     pub evaluation: EvaluationArgs,
@@ -141,7 +170,7 @@ pub struct EvaluationResultArgs {
 impl StageArgs for EvaluationResultArgs {
     const STAGE: &'static Stage = &stages::EVALUATION_RESULT;
     fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        let mut ctx = StageContext::new(self.data.data_path.clone(), progress);
+        let mut ctx = self.data.context(progress);
         ctx.evaluation = self.evaluation.options();
         Ok(ctx)
     }

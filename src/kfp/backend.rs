@@ -442,10 +442,12 @@ platforms:
     fn a_package_text_is_read_for_its_platform_keys_and_tasks() {
         let opts = crate::kfp::ExportOptions {
             kfp_version: KfpVersion::new(2, 17, 0),
+            data: crate::kfp::export::DataForm::Volume,
             ..Default::default()
         };
         let text = crate::kfp::pipeline_yaml(&opts).expect("export");
         let (spec, platform) = crate::kfp::export::v2::pipeline(&opts);
+        let platform = platform.expect("the volume form has a platform spec");
         let from_text = platform_keys_in_text(&text);
         let from_json = platform_keys(&[spec.clone(), platform.clone()]);
         let names = |keys: &PlatformKeys, v: &str| -> Vec<&'static str> {
@@ -457,7 +459,8 @@ platforms:
         for v in ["2.0", "2.4.0", "2.14", "2.15", "2.16"] {
             assert_eq!(names(&from_text, v), names(&from_json, v), "{v}");
         }
-        assert!(names(&from_text, "2.15").contains(&"securityContext"));
+        assert!(names(&from_text, "2.14").contains(&"optional"));
+        assert!(names(&from_text, "2.4.0").contains(&"pvcNameParameter"));
         let tasks: Vec<String> = spec["root"]["dag"]["tasks"]
             .as_object()
             .expect("tasks")

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use super::download_data::DownloadOptions;
 use super::evaluation_result::EvaluationOptions;
 use super::feature_engineering::FeatureOptions;
+use super::placed::PlacedFiles;
 use crate::files;
 use crate::model_params::ModelParams;
 use crate::progress::Progress;
@@ -22,6 +23,9 @@ pub struct StageContext<'a> {
     pub model: ModelParams,
     /// evaluation_result: where its outputs go (the data path by default).
     pub evaluation: EvaluationOptions,
+    /// Inputs and outputs at paths of their own (KFP's artifacts form);
+    /// empty: all in the data path.
+    pub placed: PlacedFiles,
     /// Progress and log receiver.
     pub progress: &'a dyn Progress,
 }
@@ -35,6 +39,7 @@ impl<'a> StageContext<'a> {
             features: FeatureOptions::default(),
             model: ModelParams::default(),
             evaluation: EvaluationOptions::default(),
+            placed: PlacedFiles::default(),
             progress,
         }
     }

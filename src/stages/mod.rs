@@ -20,10 +20,12 @@ pub mod modeling;
 
 pub mod context;
 pub mod output;
+pub mod placed;
 pub mod registry;
 
 pub use context::StageContext;
 pub use output::{Outcome, StageOutput, StageRun};
+pub use placed::PlacedFiles;
 pub use registry::{
     find, is_up_to_date, no_options, producer_of, Stage, StageKind, DOWNLOAD_DATA,
     EVALUATION_RESULT, FEATURE_ENGINEERING, LOAD_DATA, MERGE_ASSETS_FEATURES, MODELING, STAGES,

@@ -77,9 +77,16 @@ impl Stage {
         self.inputs.iter().map(|f| ctx.path_of(f)).collect()
     }
 
-    /// Output paths under the context's data path.
+    /// Where its outputs end up: under the context's data path, or where
+    /// `--out` placed them.
     pub fn output_paths(&self, ctx: &StageContext) -> Vec<PathBuf> {
-        self.outputs().iter().map(|f| ctx.path_of(f)).collect()
+        self.outputs()
+            .iter()
+            .map(|f| {
+                let placed = ctx.placed.outputs.iter().find(|(n, _)| n == f);
+                placed.map_or_else(|| ctx.path_of(f), |(_, p)| p.clone())
+            })
+            .collect()
     }
 
     /// Whether it keeps a record: every stage that writes artifacts (a

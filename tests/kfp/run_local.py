@@ -38,6 +38,8 @@ platform spec (which kfp.local itself ignores):
 
 --backend (default 2.17.0) is the KFP backend release emulated (facts read from
 kubeflow/pipelines' source, docs/kfp-backends.md):
+- the PipelineSpec is parsed strictly at upload: before 2.4.0 (whose api lacks the container
+  resources' text fields, resourceCpuLimit and the like) such a package is refused whole;
 - platform-spec fields a release lacks: securityContext before 2.16.0; pvcMount's
   pvcNameParameter and secretAsEnv's secretNameParameter before 2.5.0; secretAsEnv's
   optional before 2.15.0. 2.0.0-2.4.0 parse the executor's config strictly in the driver:
@@ -54,6 +56,29 @@ kubeflow/pipelines' source, docs/kfp-backends.md):
   into the cache folder, as the object store keeps them. Tasks without enableCache
   (`cachingOptions: {}`) never read or write the cache. Without --cache-dir there is no
   cache.
+
+--cluster (default kubeflow) is the kind of cluster emulated, from its source (docs/kfp-backends.md):
+- kubeflow: KFP's own backend at --backend. Before 2.16.0 a step's process keeps the container
+  runtime's default capabilities (as root: CAP_CHOWN, CAP_DAC_OVERRIDE, ...); from 2.16.0 the
+  compiler gives every executor container `capabilities: drop [ALL]` and
+  `allowPrivilegeEscalation: false` (argocompiler/security_context.go,
+  applyUserContainerSecurityContext), root included: root may then write only where it owns;
+- openshift: OpenShift AI / Open Data Hub Data Science Pipelines (KFP's backend at --backend)
+  under the namespace's restricted-v2 SCC: every pod runs as the lowest uid of the namespace's
+  range (OPENSHIFT_UID_RANGE) whatever the image says, gid 0, with the fsGroup (the range's
+  first id) as its supplementary group, no capabilities and no privilege escalation; a pod asking
+  runAsUser outside the range is refused at admission; a claim is mounted group-owned by the
+  fsGroup with mode |= 2770 (kubelet's fsGroup handling), so a fresh claim reads root:<fsGroup>
+  2775;
+- vertex: Vertex AI Pipelines: the package must be one YAML document (its SDK loads it with
+  yaml.safe_load); the Kubernetes platform spec is not read at all (no claims, no Secrets as
+  environment), and kfp-kubernetes' argostub/createpvc and argostub/deletepvc are images nobody
+  replaces, so such a task fails; steps run as the image's user; the cache key is inputs,
+  outputs and container (no claims).
+
+--scratch PATH (default /tmp/crypto-lab, repeatable): a path inside the container that each pod
+has to itself (its own filesystem); each step gets a fresh, world-writable (1777) folder there,
+bind-mounted like a claim (or its args rewritten without namespaces).
 
 --lose-pod TASK: that task's pod is lost half a second after its process starts (the
 process group is killed; whatever it wrote by then stays on the claim); a driver task
@@ -82,7 +107,10 @@ was cached), 1 otherwise (2, without RESULT, for bad arguments). Keys:
 - claims_left: the claim folders present under WORK/claims after the run;
 - executor_output: what evaluation-result's process wrote as its executor output;
 - artifacts: evaluation-result's output artifacts, name -> {path, bytes} (bytes null when
-  the file was not produced; a folder's bytes are its files' total).
+  the file was not produced; a folder's bytes are its files' total);
+- outputs: every task's output artifacts (ran or cached), task -> name -> {path, bytes,
+  metadata} (a cached task's as recorded: the metrics of a cached evaluation-result are there);
+- cluster: the cluster emulated.
 """
 import argparse
 import copy
@@ -158,18 +186,32 @@ def parse_version(text):
     return tuple(parts + [0] * (3 - len(parts)))
 
 
+# The namespace's uid range on the emulated OpenShift (openshift.io/sa.scc.uid-range
+# 1000680000/10000); the fsGroup is its first id, as restricted-v2's MustRunAs takes it.
+OPENSHIFT_UID_RANGE = (1000680000, 1000689999)
+
+
 class Backend:
     """What differs between KFP backend releases, for this pipeline."""
 
-    def __init__(self, text):
+    def __init__(self, text, cluster="kubeflow"):
         self.version = parse_version(text)
+        self.cluster = cluster
         self.name = ".".join(map(str, self.version))
-        self.strict_driver = self.version <= (2, 4, 0)
-        self.strict_create_run = self.version >= (2, 14, 0)
-        self.pvcs_in_cache_key = self.version >= (2, 15, 0)
+        if cluster == "vertex":
+            self.name = "vertex"
+        self.strict_driver = cluster != "vertex" and self.version <= (2, 4, 0)
+        self.strict_create_run = cluster != "vertex" and self.version >= (2, 14, 0)
+        self.pvcs_in_cache_key = cluster != "vertex" and self.version >= (2, 15, 0)
+        # 2.16's compiler: drop ALL on every executor container, root included.
+        self.drops_all_capabilities = cluster == "openshift" or (
+            cluster == "kubeflow" and self.version >= (2, 16, 0))
+        self.applies_security_context = cluster != "vertex" and self.version >= (2, 16, 0)
 
     def unknown_fields(self, cfg):
         """The FIELDS present in executor config `cfg` that this release lacks."""
+        if self.cluster == "vertex":
+            return []
         found = []
         for path, since in FIELDS:
             if self.version >= since:
@@ -204,7 +246,10 @@ class Cluster:
     """What the cluster side holds during the run."""
 
     def __init__(self, args, platform):
-        self.executors = platform["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+        # Vertex reads no platform spec; a package without one has no configs either.
+        self.executors = {} if args.cluster == "vertex" else \
+            (platform or {}).get("platforms", {}).get("kubernetes", {}) \
+            .get("deploymentSpec", {}).get("executors", {})
         self.work = os.path.abspath(args.work)
         self.claims = os.path.join(self.work, "claims")
         self.pipeline_root = os.path.join(self.work, "pipeline_root")
@@ -212,7 +257,11 @@ class Cluster:
         self.image = args.image
         self.image_uid = args.image_uid
         self.image_gid = args.image_gid
-        self.backend = Backend(args.backend)
+        self.backend = Backend(args.backend, args.cluster)
+        self.kind = args.cluster
+        self.scratch = args.scratch or ["/tmp/crypto-lab"]
+        self.scratch_root = os.path.join(os.path.abspath(args.work), "scratch")
+        self.outputs = {}  # task -> artifact name -> path
         self.lose_pod = args.lose_pod
         self.cache = ExecutionCache(args.cache_dir) if args.cache_dir else None
         self.task_name = None  # the task kfp.local is executing
@@ -259,9 +308,11 @@ def parse_args():
     p.add_argument("--image-gid", type=int, default=0)
     p.add_argument("--cache-dir")
     p.add_argument("--lose-pod", metavar="TASK")
+    p.add_argument("--cluster", choices=["kubeflow", "openshift", "vertex"], default="kubeflow")
+    p.add_argument("--scratch", action="append", default=[])
     args = p.parse_args()
     try:
-        Backend(args.backend)
+        Backend(args.backend, args.cluster)
     except ValueError as e:
         p.error(f"--backend: {e}")
     return args, p
@@ -322,27 +373,53 @@ def chown_tree(path, uid, gid):
 
 
 def step_user(cluster, ctx):
-    """(uid, gid, drop every capability) of the step's process."""
+    """(uid, gid, supplementary groups, drop every capability) of the step's process."""
+    drop = cluster.backend.drops_all_capabilities
+    if cluster.kind == "openshift":
+        # restricted-v2: the range's first uid (a runAsUser inside the range is kept),
+        # gid 0, the fsGroup as supplementary group.
+        uid = int(ctx.get("runAsUser", OPENSHIFT_UID_RANGE[0]))
+        return uid, int(ctx.get("runAsGroup", 0)), [OPENSHIFT_UID_RANGE[0]], True
     if ctx:
         uid = int(ctx.get("runAsUser", cluster.image_uid))
         default_gid = cluster.image_gid if uid == cluster.image_uid else 0
-        return uid, int(ctx.get("runAsGroup", default_gid)), True
-    return cluster.image_uid, cluster.image_gid, False
+        return uid, int(ctx.get("runAsGroup", default_gid)), [], True
+    return cluster.image_uid, cluster.image_gid, [], drop
+
+
+def admission_error(cluster, ctx):
+    """Why OpenShift's SCC admission refuses the pod, or None."""
+    if cluster.kind != "openshift" or "runAsUser" not in ctx:
+        return None
+    low, high = OPENSHIFT_UID_RANGE
+    uid = int(ctx["runAsUser"])
+    if low <= uid <= high:
+        return None
+    return (f"pods is forbidden: unable to validate against any security context constraint: "
+            f"[provider \"anyuid\": Forbidden: not usable by user or serviceaccount, "
+            f"provider restricted-v2: .containers[0].runAsUser: Invalid value: {uid}: "
+            f"must be in the ranges: [{low}, {high}]]")
 
 
 def step_command(cluster, record, cfg, binds, command, env):
     """The process standing in for the task's pod."""
     ctx = cfg.get("securityContext") or {}
-    uid, gid, drop = step_user(cluster, ctx)
-    record.update(uid=uid, gid=gid, user=f"{uid}:{gid}",
+    uid, gid, groups, drop = step_user(cluster, ctx)
+    record.update(uid=uid, gid=gid, user=f"{uid}:{gid}", groups=groups,
                   caps="none" if drop or uid != 0 else "default",
-                  mounts=[b[1] for b in binds], security_context=ctx)
+                  mounts=[b[1] for b in binds if not b[0].startswith(cluster.scratch_root)],
+                  security_context=ctx)
     envs = ["env", "-i"] + [f"{k}={v}" for k, v in sorted(env.items())]
     user = []
     if cluster.root:
         bounding = "-all" if drop else "-all," + ",".join("+" + c for c in DEFAULT_CAPS)
-        user = ["setpriv", f"--reuid={uid}", f"--regid={gid}", "--clear-groups",
-                "--inh-caps=-all", f"--bounding-set={bounding}", "--"]
+        group_flag = f"--groups={','.join(map(str, groups))}" if groups else "--clear-groups"
+        user = ["setpriv", f"--reuid={uid}", f"--regid={gid}", group_flag,
+                "--inh-caps=-all", f"--bounding-set={bounding}"]
+        if drop:
+            # allowPrivilegeEscalation: false
+            user.append("--no-new-privs")
+        user.append("--")
     if not cluster.namespaces:
         # No namespaces: point the step at the claim's folder itself.
         rewritten = []
@@ -395,6 +472,10 @@ def run_container(client, image, command, volumes, **run_args):
     record.update(command=list(command))
     arguments = dict(kwargs["arguments"])
     lost = record["task"] == cluster.lose_pod
+    if image in (CREATE_PVC_IMAGE, DELETE_PVC_IMAGE) and cluster.kind == "vertex":
+        fail(record, f"Vertex AI: cannot pull image {image}: kfp-kubernetes' stand-in, which only "
+                     f"KFP's own backend replaces (no claims on Vertex)")
+        return 1
     if image in (CREATE_PVC_IMAGE, DELETE_PVC_IMAGE) and lost:
         record.update(status="lost", error="pod lost", rc=1, log="pod lost\n")
         print(f"{record['task']}: driver pod lost")
@@ -422,6 +503,10 @@ def run_container(client, image, command, volumes, **run_args):
         fail(record, f"runs image {image}, expected {cluster.image}")
         return 1
     cfg = cluster.config
+    refused = admission_error(cluster, cfg.get("securityContext") or {})
+    if refused:
+        fail(record, refused)
+        return 1
     binds = []
     for m in cfg.get("pvcMount") or []:
         name = cluster.claim_of_mount(m)
@@ -433,6 +518,18 @@ def run_container(client, image, command, volumes, **run_args):
             fail(record, f"pod unschedulable: persistentvolumeclaim "
                          f"\"{os.path.basename(claim)}\" not found")
             return 1
+        if cluster.kind == "openshift" and cluster.root:
+            # kubelet's fsGroup: group-owned by it, setgid, rw for the group.
+            os.chown(claim, -1, OPENSHIFT_UID_RANGE[0])
+            os.chmod(claim, os.stat(claim).st_mode & 0o7777 | 0o2770)
+    # The pod's own filesystem under the scratch paths: fresh for every step.
+    for path in cluster.scratch:
+        fresh = os.path.join(cluster.scratch_root, f"{record['task']}-{uuid.uuid4().hex[:12]}")
+        os.makedirs(fresh)
+        os.chmod(fresh, 0o1777)
+        if cluster.namespaces:
+            os.makedirs(path, exist_ok=True)  # the mount point
+        binds.append((fresh, path))
     env = dict(run_args.get("environment") or {})
     env.update(PATH=cluster.bin_dir + ":/usr/local/bin:/usr/bin:/bin", HOME="/tmp")
     argv = step_command(cluster, record, cfg, binds, list(command), env)
@@ -526,6 +623,7 @@ class ExecutionCache:
             value["artifact"]["uri"] = dst
         with open(os.path.join(self.root, key + ".json"), "w") as f:
             json.dump(entry, f)
+        return from_plain(entry)
 
 
 def launcher_outputs(kwargs, outputs):
@@ -542,6 +640,10 @@ def launcher_outputs(kwargs, outputs):
 
 def note_outputs(cluster, record, kwargs, outputs):
     """What the summary reports from a task's outputs, run or cached."""
+    for name, value in outputs.items():
+        if isinstance(value, dsl.Artifact):
+            cluster.outputs.setdefault(record["task"], {})[name] = (
+                value.uri, dict(value.metadata or {}))
     if record["image"] == CREATE_PVC_IMAGE and "name" in outputs:
         cluster.claim_name = outputs["name"]
         record["claim"] = outputs["name"]
@@ -594,7 +696,10 @@ def run_task(real, **kwargs):
         outputs = launcher_outputs(kwargs, outputs)
         note_outputs(cluster, record, kwargs, outputs)
         if key is not None:
-            cluster.cache.put(key, outputs)
+            # What the next task reads is what was recorded (KFP's metadata store hands
+            # on one artifact, whether its task ran or came from the cache), so a task
+            # downstream of a cache hit has the same inputs as in the run that recorded.
+            outputs = cluster.cache.put(key, outputs)
             record["cache"] = "recorded"
     else:
         record["status"] = record["status"] or "failed"
@@ -618,9 +723,17 @@ def main():
     global CLUSTER
     args, parser = parse_args()
     with open(args.package) as f:
-        spec_doc, platform = list(yaml.safe_load_all(f))
+        text = f.read()
+    docs = list(yaml.safe_load_all(text))
+    spec_doc, platform = docs[0], (docs[1] if len(docs) > 1 else None)
     spec = json_format.ParseDict(spec_doc, pipeline_spec_pb2.PipelineSpec())
     cluster = CLUSTER = Cluster(args, platform)
+    vertex_load_error = None
+    if args.cluster == "vertex":
+        try:
+            yaml.safe_load(text)  # what Vertex's SDK does (utils/yaml_utils.py)
+        except yaml.YAMLError as e:
+            vertex_load_error = " ".join(str(e).split())
     dag_tasks = list(spec.root.dag.tasks)
     if args.lose_pod and args.lose_pod not in dag_tasks:
         parser.error(f"--lose-pod {args.lose_pod}: no such task "
@@ -630,9 +743,26 @@ def main():
 
     unknown = [f"{label}: {path}" for label, cfg in sorted(cluster.executors.items())
                for path in cluster.backend.unknown_fields(cfg or {})]
+    # The API server parses the PipelineSpec strictly at every release; the text forms of
+    # the container resources are in the api that 2.4 compiles in, not before.
+    newer_resources = sorted({
+        f"{label}: resources.{key}"
+        for label, ex in spec_doc.get("deploymentSpec", {}).get("executors", {}).items()
+        for key in (ex.get("container", {}).get("resources") or {})
+        if key.startswith("resource")})
+    old_api = args.cluster != "vertex" and cluster.backend.version < (2, 4, 0)
     error = None
     rejected = bool(unknown) and cluster.backend.strict_create_run
-    if rejected:
+    if old_api and newer_resources:
+        rejected = True
+        error = (f"upload refused by backend {cluster.backend.name}: unknown template format "
+                 f"(its PipelineSpec has no {newer_resources[0]})")
+        print(f"FAIL: {error}")
+    elif vertex_load_error:
+        rejected = True
+        error = f"PipelineJob(template_path=...) cannot load the package: {vertex_load_error}"
+        print(f"FAIL: {error}")
+    elif rejected:
         first = unknown[0].split(": ", 1)
         error = (f"CreateRun refused by backend {cluster.backend.name} (HTTP 500): "
                  f"Internal error: Failed to compile job: failed to unmarshal kubernetes "
@@ -685,6 +815,10 @@ def main():
         "executor_output": cluster.executor_output,
         "artifacts": {name: {"path": path, "bytes": size_of(path)}
                       for name, path in cluster.artifact_paths.items()},
+        "outputs": {task: {name: {"path": path, "bytes": size_of(path), "metadata": meta}
+                           for name, (path, meta) in arts.items()}
+                    for task, arts in cluster.outputs.items()},
+        "cluster": cluster.kind,
     }
     print("RESULT " + json.dumps(result))
     sys.exit(0 if error is None else 1)

@@ -1,17 +1,24 @@
 //! The KFP exporter: component and pipeline YAML from the stage registry, so
 //! what runs on Kubeflow is exactly what runs locally (each container runs
-//! the `crypto-lab` binary with the stage's subcommand).
+//! the `crypto-lab` binary with the stage's subcommand), with the notebook's
+//! (or the flags') choices as the run parameters' defaults.
 //!
 //! Written files, under the output folder:
-//! - `components/<stage>.yaml`: KFP v2 component (pipeline IR), and
-//!   `components/prepare_volume.yaml`, the step that hands a fresh claim
-//!   to the stages' user ([`crate::kfp::runtime::volume`]);
+//! - `components/<stage>.yaml`: KFP v2 component (pipeline IR) in the
+//!   export's form ([`DataForm`]), and `components/prepare_volume.yaml`, the
+//!   volume form's check that the steps can write the claim
+//!   ([`crate::kfp::runtime::volume`]);
 //! - `components/v1/<stage>.yaml`: KFP v1 `component.yaml`, the form the
 //!   lab's `create_component_from_func` produced (prepare_volume too);
-//! - `pipeline.yaml`: the lab's pipeline in KFP v2 IR plus its Kubernetes
-//!   platform spec (second YAML document);
-//! - `v1/pipeline.yaml`: the same pipeline as a KFP v1 Argo Workflow.
+//! - `pipeline.yaml`: the lab's pipeline in KFP v2 IR plus, where a step
+//!   needs one, its Kubernetes platform spec (second YAML document);
+//! - `vertex/pipeline.yaml`: the IR alone, one document, for Vertex AI
+//!   Pipelines (which loads a single document and has no kfp-kubernetes);
+//! - `v1/pipeline.yaml`: the pipeline as a KFP v1 Argo Workflow (the lab's
+//!   shared volume).
 
+pub mod params;
+pub mod resources;
 pub mod v1;
 pub mod v2;
 pub mod yaml;
@@ -25,48 +32,98 @@ use crate::error::{Error, Result};
 use crate::kfp::backend::KfpVersion;
 use crate::kfp::names;
 use crate::kfp::runtime::volume;
+use crate::model_params::ModelParams;
 use crate::stages::download_data::DEFAULT_DATASET;
+use crate::stages::feature_engineering::FeatureOptions;
 use crate::stages::{Stage, STAGES};
+pub use resources::{Resources, StepResources};
 
 /// The lab's pipeline name (also its description).
 pub const PIPELINE_NAME: &str = "g-research-crypto-forecasting-pipeline";
 
-/// What the exported files say about the cluster side.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// How the v2 pipeline's steps pass the lab's files to each other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum DataForm {
+    /// KFP's own way: each file an input or output artifact, stored by KFP
+    /// and cached by it; no volume, no user, no capability, so it runs on
+    /// every KFP 2 backend, OpenShift AI and Vertex AI.
+    #[default]
+    Artifacts,
+    /// The lab's way: one claim mounted by every step at the data path,
+    /// caching off; needs kfp-kubernetes (not on Vertex AI).
+    Volume,
+}
+
+impl std::fmt::Display for DataForm {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            DataForm::Artifacts => "artifacts",
+            DataForm::Volume => "volume",
+        })
+    }
+}
+
+impl std::str::FromStr for DataForm {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "artifacts" => Ok(DataForm::Artifacts),
+            "volume" => Ok(DataForm::Volume),
+            _ => Err(format!(
+                "`{}`: expected `artifacts` (KFP passes the files) or `volume` (the lab's shared \
+                 claim)",
+                crate::error::printable(s)
+            )),
+        }
+    }
+}
+
+/// What the exported files say about the cluster side and the run.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ExportOptions {
     /// Container image holding the `crypto-lab` binary.
     pub image: String,
-    /// Where the shared volume is mounted. In the v2 pipeline it is every
-    /// step's `data_path`, fixed at export (not a run parameter: KFP v2
-    /// mounts the claim at a path fixed at compile time). In the v1
-    /// pipeline it is the default of the `data_path` parameter, which also
-    /// moves the mount there.
+    /// How the steps pass files: artifacts (the default) or the lab's volume.
+    pub data: DataForm,
+    /// Volume form: where the shared volume is mounted, every step's
+    /// `data_path`, fixed at export (KFP v2 mounts the claim at a path fixed
+    /// at compile time). In the v1 pipeline it is the default of the
+    /// `data_path` parameter, which also moves the mount there.
     pub data_path: String,
-    /// Size of the volume claim.
+    /// Volume form: size of the volume claim.
     pub pvc_size: String,
-    /// Storage class of the claim. `None`: the v2 pipeline leaves it out,
-    /// and KFP's driver then asks for `standard` (see
-    /// [`crate::kfp::runtime::volume::STORAGE_CLASS_NOTE`]); the v1 pipeline gets the cluster's
-    /// default.
+    /// Volume form: storage class of the claim. `None`: the v2 pipeline
+    /// leaves it out, and KFP's driver then asks for `standard` (see
+    /// [`crate::kfp::runtime::volume::STORAGE_CLASS_NOTE`]); the v1 pipeline
+    /// gets the cluster's default.
     pub storage_class: Option<String>,
     /// Kubernetes Secret with keys `username` and `key` for download_data.
     pub kaggle_secret: String,
-    /// The lab's steps the pipeline runs, by name, in the lab's order, each
-    /// after the one before on the shared volume (the lab's Build Pipeline
-    /// cell): every stage of the registry by default.
+    /// The lab's steps the pipeline runs, by name, in the lab's order (the
+    /// lab's Build Pipeline cell): every stage of the registry by default.
     pub steps: Vec<String>,
     /// The KFP backend release the pipeline is for: fields that release
     /// rejects or ignores are left out ([`crate::kfp::backend`]). The
     /// default, 2.0.0, gives a pipeline every 2.x backend runs.
     pub kfp_version: KfpVersion,
-    /// Keep the claim after a run that succeeded (no DeletePVC step).
+    /// Volume form: keep the claim after a run that succeeded (no DeletePVC).
     pub keep_volume: bool,
+    /// modeling's parameters: the defaults of the run parameters
+    /// `n_estimators`, `learning_rate`, ..., `features` (what the notebook
+    /// trained with, or the flags').
+    pub model: ModelParams,
+    /// feature_engineering's options: the defaults of the run parameters
+    /// `valid_from` and `keep_target_nan`.
+    pub features: FeatureOptions,
+    /// CPU and memory requests and limits per step.
+    pub resources: Resources,
 }
 
 impl Default for ExportOptions {
     fn default() -> Self {
         ExportOptions {
             image: format!("crypto-lab:{}", crate::version::VERSION),
+            data: DataForm::default(),
             data_path: "/mnt".into(),
             pvc_size: "16Gi".into(),
             storage_class: None,
@@ -74,6 +131,9 @@ impl Default for ExportOptions {
             steps: STAGES.iter().map(|s| s.name.to_string()).collect(),
             kfp_version: KfpVersion::WIDEST,
             keep_volume: false,
+            model: ModelParams::default(),
+            features: FeatureOptions::default(),
+            resources: Resources::default(),
         }
     }
 }
@@ -101,11 +161,12 @@ impl ExportOptions {
             && !self.data_path.split('/').any(|p| p == "..");
         if !path_ok {
             return Err(Error::BadArgument(format!(
-                "--data-path `{}`: expected an absolute path inside the container, without \
+                "--mount-path `{}`: expected an absolute path inside the container, without \
                  `..` or control characters (the volume's mount path)",
                 crate::error::printable(&self.data_path)
             )));
         }
+        self.model.validate()?;
         let names: Vec<&str> = STAGES.iter().map(|s| s.name).collect();
         if self.steps.is_empty() {
             return Err(Error::BadArgument(
@@ -129,6 +190,26 @@ impl ExportOptions {
                 )));
             }
             last = Some(at);
+        }
+        if self.data == DataForm::Artifacts {
+            // KFP passes each file from the step that writes it: a step
+            // whose files no listed step writes has nothing to read.
+            for stage in self.stages() {
+                let missing = stage
+                    .inputs
+                    .iter()
+                    .filter_map(|f| crate::stages::producer_of(f).map(|p| (f, p)))
+                    .find(|(_, p)| !self.steps.iter().any(|s| s == p.name));
+                if let Some((file, producer)) = missing {
+                    return Err(Error::BadArgument(format!(
+                        "steps lists {} without {}, which writes its {file}: in the artifacts \
+                         form each file comes from the step that writes it (list it too, or \
+                         export with --data volume, where the files can already be on the \
+                         claim)",
+                        stage.name, producer.name
+                    )));
+                }
+            }
         }
         Ok(())
     }
@@ -164,18 +245,48 @@ fn write_yaml(path: &Path, docs: &[Value], header: &str) -> Result<()> {
 
 fn header(opts: &ExportOptions) -> String {
     format!(
-        "# Generated by crypto-lab {} (export-kfp); image {}.\n",
+        "# Generated by crypto-lab {} (export-kfp); image {}; {} form.\n",
         crate::version::VERSION,
-        opts.image
+        opts.image,
+        opts.data
     )
+}
+
+/// The v2 pipeline's documents: the IR and, where a step needs one, the
+/// Kubernetes platform spec.
+fn pipeline_docs(opts: &ExportOptions) -> Vec<Value> {
+    let (doc, platform) = v2::pipeline(opts);
+    std::iter::once(doc).chain(platform).collect()
 }
 
 /// The v2 pipeline package (`pipeline.yaml`: IR and platform spec) as
 /// text, the bytes `export_kfp` writes and `submit` uploads.
 pub fn pipeline_yaml(opts: &ExportOptions) -> Result<String> {
     opts.validate()?;
-    let (doc, platform) = v2::pipeline(opts);
-    Ok(yaml_text(&[doc, platform], &header(opts)))
+    Ok(yaml_text(&pipeline_docs(opts), &header(opts)))
+}
+
+/// The pipeline for Vertex AI Pipelines: the IR alone, one document
+/// (Vertex's SDK loads a single YAML document and ignores kfp-kubernetes),
+/// so download_data has no Secret there: the run sets `source` to a mirror.
+/// Refused for the volume form, which needs kfp-kubernetes' claims.
+pub fn vertex_pipeline_yaml(opts: &ExportOptions) -> Result<String> {
+    opts.validate()?;
+    if opts.data == DataForm::Volume {
+        return Err(Error::BadArgument(
+            "the volume form needs kfp-kubernetes (CreatePVC, mounts), which Vertex AI \
+             Pipelines does not run: export with --data artifacts for Vertex"
+                .into(),
+        ));
+    }
+    let (doc, _) = v2::pipeline(opts);
+    let note = if v2::takes_source(opts) {
+        "# Vertex AI Pipelines: the IR alone (no Kubernetes platform spec, so no Kaggle \
+         Secret):\n# set the run parameter `source` to an https URL of the competition archive.\n"
+    } else {
+        "# Vertex AI Pipelines: the IR alone (no Kubernetes platform spec).\n"
+    };
+    Ok(yaml_text(&[doc], &format!("{}{note}", header(opts))))
 }
 
 /// Writes every component and both pipelines under `out`; returns the paths.
@@ -184,6 +295,7 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
     let comps = out.join("components");
     let comps_v1 = comps.join("v1");
     let v1_dir = out.join("v1");
+    let vertex_dir = out.join("vertex");
     for dir in [out, &comps, &comps_v1, &v1_dir] {
         ensure_writable_dir(dir)?;
     }
@@ -213,15 +325,40 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
     let path = out.join("pipeline.yaml");
     write_bytes(&path, pipeline_yaml(opts)?.as_bytes())?;
     written.push(path);
+    if opts.data == DataForm::Artifacts {
+        ensure_writable_dir(&vertex_dir)?;
+        let path = vertex_dir.join("pipeline.yaml");
+        write_bytes(&path, vertex_pipeline_yaml(opts)?.as_bytes())?;
+        written.push(path);
+    }
     let path = v1_dir.join("pipeline.yaml");
     write_yaml(&path, &[v1::pipeline(opts, &v1_components)], &header)?;
     written.push(path);
     // What the files were made with, for checks and for the record.
+    let resources: serde_json::Map<String, Value> = opts
+        .resources
+        .0
+        .iter()
+        .map(|(stage, r)| {
+            (
+                stage.clone(),
+                serde_json::json!({
+                    "cpu_request": r.cpu_request, "cpu_limit": r.cpu_limit,
+                    "memory_request": r.memory_request, "memory_limit": r.memory_limit,
+                }),
+            )
+        })
+        .collect();
+    let defaults: serde_json::Map<String, Value> = params::RUN_PARAMS
+        .iter()
+        .map(|p| (p.name.to_string(), params::default_of(opts, p.name)))
+        .collect();
     let path = out.join("export.json");
     write_json(
         &path,
         &serde_json::json!({
             "image": opts.image,
+            "data": opts.data.to_string(),
             "data_path": opts.data_path,
             "pvc_size": opts.pvc_size,
             "storage_class": opts.storage_class,
@@ -229,6 +366,9 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
             "steps": opts.steps,
             "kfp_version": opts.kfp_version.to_string(),
             "keep_volume": opts.keep_volume,
+            "run_parameters": defaults,
+            "fixed_model_args": params::fixed_model_args(opts),
+            "resources": resources,
             "image_uid": volume::IMAGE_UID,
             "image_gid": volume::IMAGE_GID,
             "crypto_lab": crate::version::VERSION,

@@ -1,9 +1,23 @@
 //! KFP v2 (pipeline IR) documents, as the kfp 2.x compiler writes them for
-//! container components.
+//! container components, in the two forms [`DataForm`] names:
+//!
+//! - artifacts (the default): every file a stage reads or writes is an
+//!   input or output artifact of its component, passed by KFP through its
+//!   object store. Caching is on: KFP's cache key holds the input
+//!   artifacts, the parameters and the container, so a step is reused
+//!   exactly when it would compute the same thing. Nothing is mounted and no
+//!   step needs a user, a capability or a Kubernetes feature, so the same
+//!   file runs on every KFP 2 backend, OpenShift AI and (its first document
+//!   alone) Vertex AI.
+//! - volume: the lab's design, one claim every step mounts at the data path;
+//!   caching off (the data bypasses KFP), and the claim's lifecycle
+//!   through kfp-kubernetes' CreatePVC/DeletePVC, which Vertex lacks.
 
 use serde_json::{json, Map, Value};
 
-use super::ExportOptions;
+use super::params::{self, ParamType, SOURCE};
+use super::{DataForm, ExportOptions};
+use crate::files;
 pub use crate::kfp::runtime::executor::METRICS_ARTIFACT;
 use crate::plots::{Chart, PipelineStep};
 use crate::stages::evaluation_result::{
@@ -17,31 +31,77 @@ pub use crate::kfp::runtime::volume::CREATE_PVC_TASK;
 /// Version the files declare (the kfp release whose compiler they match).
 pub const SDK_VERSION: &str = "kfp-2.17.3";
 const SCHEMA_VERSION: &str = "2.1.0";
-/// evaluation_result's output artifacts besides the metrics: (name, KFP
-/// type, CLI flag). The model and predictions are published so that a
-/// run's results stay in KFP after the pipeline deletes its volume.
+
+/// Each of the lab's files as a KFP artifact: (file, artifact name, type).
+/// The frames and CSVs are datasets, `lgb.txt` the model, the reports the
+/// types the KFP UI renders (metrics, HTML, Markdown); the training history
+/// and the importances are plain artifacts.
+pub const ARTIFACTS: [(&str, &str, &str); 13] = [
+    (files::TRAIN_CSV, "train_csv", "system.Dataset"),
+    (
+        files::ASSET_DETAILS_CSV,
+        "asset_details_csv",
+        "system.Dataset",
+    ),
+    (files::DF_TRAIN, "df_train", "system.Dataset"),
+    (
+        files::DF_ASSET_DETAILS,
+        "df_asset_details",
+        "system.Dataset",
+    ),
+    (files::FEATURE_DF, "feature_df", "system.Dataset"),
+    (
+        files::MERGE_FEATURE_DF,
+        "merge_feature_df",
+        "system.Dataset",
+    ),
+    (files::MODEL, "model", "system.Model"),
+    (
+        files::VALID_PREDICTIONS,
+        "valid_predictions",
+        "system.Dataset",
+    ),
+    (
+        files::FEATURE_IMPORTANCE,
+        "feature_importance",
+        "system.Artifact",
+    ),
+    (files::HISTORY, "lgb_history", "system.Artifact"),
+    (files::SUMMARY, "summary", "system.Markdown"),
+    (files::CHARTS, "charts", "system.HTML"),
+    (files::METRICS, METRICS_ARTIFACT, "system.Metrics"),
+];
+
+/// The artifact name and type of one of the lab's files.
+pub fn artifact_of(file: &str) -> (&'static str, &'static str) {
+    ARTIFACTS
+        .iter()
+        .find(|(f, _, _)| *f == file)
+        .map_or(("", "system.Artifact"), |(_, n, t)| (*n, *t))
+}
+
+/// Where a step of the artifacts form keeps its data path: a scratch
+/// folder in the container (any user may write /tmp), into which its input
+/// artifacts are linked and out of which its outputs are moved.
+pub const WORK_DIR: &str = "/tmp/crypto-lab";
+
+/// Volume form: evaluation_result's output artifacts besides the metrics:
+/// (name, KFP type, CLI flag). The model and predictions are published so
+/// that a run's results stay in KFP after the pipeline deletes its volume.
 pub const OUTPUT_ARTIFACTS: [(&str, &str, &str); 4] = [
     ("charts", "system.HTML", CHARTS_PATH_FLAG),
     ("summary", "system.Markdown", SUMMARY_PATH_FLAG),
     ("model", "system.Model", MODEL_PATH_FLAG),
     ("predictions", "system.Dataset", PREDICTIONS_PATH_FLAG),
 ];
-/// The uid and gid the lab's stages ask for through the security context
-/// where the backend applies it (2.16 on): the image's `lab` user.
-const STAGE_USER: &str = "1000";
-/// Suffix of the claim the pipeline creates (the lab's `resource_name`).
+/// Suffix of the claim the volume form creates (the lab's `resource_name`).
 pub const PVC_SUFFIX: &str = "-data-volume";
-/// The task (and component name) of the step that makes the fresh claim
-/// writable for the stages' user before the lab's stages run: the v1
-/// pipeline's step of the same command.
+/// The volume form's first step after the claim: checks that the steps can
+/// write it.
 pub const PREPARE_TASK: &str = crate::kfp::runtime::volume::PREPARE_STAGE.command;
-/// The parameter that holds the data path: fixed to the mount path in the
-/// pipeline, never a run parameter.
+/// The volume form's parameter that holds the data path: fixed to the
+/// mount path, never a run parameter.
 pub const DATA_PATH: &str = "data_path";
-/// download_data's extra input on Kubeflow: where the archive comes from
-/// (`kaggle`, an http(s) URL of a mirror, or a zip path inside the image's
-/// filesystem), so a cluster without Kaggle access can run the lab.
-pub const SOURCE: &str = "source";
 
 /// The interface of kfp-kubernetes 2.17.3's CreatePVC component, as its
 /// compiler embeds it in every pipeline that creates a claim (generated by
@@ -52,11 +112,15 @@ const DELETE_PVC_COMPONENT: &str = include_str!("deletepvc.json");
 /// The task that deletes the claim after the last stage (kfp-kubernetes'
 /// DeletePVC; KFP's driver runs it, no container).
 pub const DELETE_PVC_TASK: &str = "deletepvc";
-/// What `set_caching_options(False)` writes. Every step passes its data
+
+/// What `set_caching_options(False)` writes: the volume form's data passes
 /// through the claim, which backends before 2.15 leave out of the cache
-/// key: a cached step would be skipped on another run's fresh, empty claim.
-fn caching_off() -> Value {
-    json!({})
+/// key, so a cached step would be skipped on another run's fresh claim.
+fn caching(opts: &ExportOptions) -> Value {
+    match opts.data {
+        DataForm::Artifacts => json!({"enableCache": true}),
+        DataForm::Volume => json!({}),
+    }
 }
 
 fn component_key(stage: &Stage) -> String {
@@ -67,118 +131,220 @@ fn executor_key(stage: &Stage) -> String {
     format!("exec-{}", stage.command)
 }
 
-/// The component inputs of a stage on KFP v2: the lab function's arguments,
-/// plus `source` for download_data.
-pub fn params(stage: &Stage) -> Vec<&'static str> {
-    let mut p = stage.params.to_vec();
-    if stage.kind == StageKind::Download {
-        p.push(SOURCE);
+/// The names of a stage's run parameters (and, in the volume form, its
+/// `data_path`), in the order its component lists them.
+pub fn params(stage: &Stage, opts: &ExportOptions) -> Vec<&'static str> {
+    let mut p: Vec<&'static str> = params::of_stage(stage).map(|p| p.name).collect();
+    if opts.data == DataForm::Volume {
+        p.push(DATA_PATH);
     }
     p
+}
+
+fn param_type(name: &str) -> ParamType {
+    params::RUN_PARAMS
+        .iter()
+        .find(|p| p.name == name)
+        .map_or(ParamType::String, |p| p.kind)
 }
 
 fn artifact_type(title: &str) -> Value {
     json!({"artifactType": {"schemaTitle": title, "schemaVersion": "0.0.1"}})
 }
 
-/// Output artifacts of a metrics-publishing stage.
-fn output_artifacts() -> Value {
-    let mut m = Map::new();
-    m.insert(METRICS_ARTIFACT.into(), artifact_type("system.Metrics"));
-    for (name, title, _) in OUTPUT_ARTIFACTS {
-        m.insert(name.into(), artifact_type(title));
+/// The files a stage's component takes and gives as artifacts: in the
+/// artifacts form all of them; in the volume form evaluation_result's
+/// published outputs only.
+fn artifacts(stage: &Stage, opts: &ExportOptions) -> (Vec<&'static str>, Vec<Value>) {
+    match opts.data {
+        DataForm::Artifacts => (stage.inputs.to_vec(), vec![]),
+        DataForm::Volume => (vec![], vec![]),
     }
-    json!({"artifacts": m})
+}
+
+/// A stage's output artifacts: (name, type).
+fn outputs_of(stage: &Stage, opts: &ExportOptions) -> Vec<(&'static str, &'static str)> {
+    match opts.data {
+        DataForm::Artifacts => stage.outputs().into_iter().map(artifact_of).collect(),
+        DataForm::Volume if stage.kind == StageKind::Evaluate => {
+            std::iter::once((METRICS_ARTIFACT, "system.Metrics"))
+                .chain(OUTPUT_ARTIFACTS.iter().map(|(n, t, _)| (*n, *t)))
+                .collect()
+        }
+        DataForm::Volume => vec![],
+    }
+}
+
+fn artifact_defs(list: &[(&str, &str)]) -> Value {
+    let m: Map<String, Value> = list
+        .iter()
+        .map(|(name, title)| (name.to_string(), artifact_type(title)))
+        .collect();
+    Value::Object(m)
 }
 
 /// The component's interface (`components.comp-<stage>`).
-fn component(stage: &Stage) -> Value {
-    let params: Map<String, Value> = params(stage)
+fn component(stage: &Stage, opts: &ExportOptions) -> Value {
+    let mut inputs = Map::new();
+    let (files_in, _) = artifacts(stage, opts);
+    if !files_in.is_empty() {
+        let list: Vec<(&str, &str)> = files_in.iter().map(|f| artifact_of(f)).collect();
+        inputs.insert("artifacts".into(), artifact_defs(&list));
+    }
+    let ps: Map<String, Value> = params(stage, opts)
         .iter()
-        .map(|p| (p.to_string(), json!({"parameterType": "STRING"})))
+        .map(|p| (p.to_string(), json!({"parameterType": param_type(p).ir()})))
         .collect();
-    let mut c = json!({
-        "executorLabel": executor_key(stage),
-        "inputDefinitions": {"parameters": params},
-    });
-    if stage.kind == StageKind::Evaluate {
-        c["outputDefinitions"] = output_artifacts();
+    if !ps.is_empty() {
+        inputs.insert("parameters".into(), Value::Object(ps));
+    }
+    let mut c = json!({"executorLabel": executor_key(stage)});
+    if !inputs.is_empty() {
+        c["inputDefinitions"] = Value::Object(inputs);
+    }
+    let outs = outputs_of(stage, opts);
+    if !outs.is_empty() {
+        c["outputDefinitions"] = json!({"artifacts": artifact_defs(&outs)});
     }
     c
 }
 
+fn input_path(name: &str) -> String {
+    format!("{{{{$.inputs.artifacts['{name}'].path}}}}")
+}
+
+fn output_path(name: &str) -> String {
+    format!("{{{{$.outputs.artifacts['{name}'].path}}}}")
+}
+
 /// The container that runs the stage's subcommand.
 fn executor(stage: &Stage, opts: &ExportOptions) -> Value {
-    let mut args = vec![Value::from(stage.command)];
-    for p in params(stage) {
-        args.push(Value::from(Stage::flag(p)));
-        args.push(Value::from(format!("{{{{$.inputs.parameters['{p}']}}}}")));
+    let mut args: Vec<String> = vec![stage.command.into()];
+    match opts.data {
+        DataForm::Artifacts => {
+            args.extend(["--data-path".into(), WORK_DIR.into()]);
+            for f in stage.inputs {
+                args.extend(["--in".into(), f.to_string(), input_path(artifact_of(f).0)]);
+            }
+            for f in stage.outputs() {
+                args.extend(["--out".into(), f.to_string(), output_path(artifact_of(f).0)]);
+            }
+        }
+        DataForm::Volume => {}
+    }
+    for p in params(stage, opts) {
+        args.push(Stage::flag(p));
+        args.push(format!("{{{{$.inputs.parameters['{p}']}}}}"));
+    }
+    if stage.kind == StageKind::Transform && stage.name == "modeling" {
+        args.extend(params::fixed_model_args(opts));
     }
     if stage.kind == StageKind::Evaluate {
-        args.push(format!("--{METRICS_PATH_FLAG}").into());
-        args.push(format!("{{{{$.outputs.artifacts['{METRICS_ARTIFACT}'].path}}}}").into());
-        for (name, _, flag) in OUTPUT_ARTIFACTS {
-            args.push(format!("--{flag}").into());
-            args.push(format!("{{{{$.outputs.artifacts['{name}'].path}}}}").into());
+        if opts.data == DataForm::Volume {
+            args.push(format!("--{METRICS_PATH_FLAG}"));
+            args.push(output_path(METRICS_ARTIFACT));
+            for (name, _, flag) in OUTPUT_ARTIFACTS {
+                args.push(format!("--{flag}"));
+                args.push(output_path(name));
+            }
         }
         // The executor input tells the step where KFP reads its outputs.
-        args.push(format!("--{EXECUTOR_INPUT_FLAG}").into());
+        args.push(format!("--{EXECUTOR_INPUT_FLAG}"));
         args.push("{{$}}".into());
     }
-    json!({"container": {
+    let mut container = json!({
         "args": args,
         "command": ["crypto-lab"],
         "image": opts.image,
-    }})
+    });
+    if let Some(r) = opts.resources.ir(stage.name, opts.kfp_version) {
+        container["resources"] = r;
+    }
+    json!({"container": container})
 }
 
 /// The root inputs a stage needs: in a component file every parameter,
 /// without defaults; in the pipeline (`in_pipeline`) all but `data_path`
-/// (fixed to the mount), with defaults.
-fn root_parameters(stage: &Stage, opts: &ExportOptions, in_pipeline: bool) -> Value {
-    let with_defaults = in_pipeline;
-    let params: Map<String, Value> = params(stage)
+/// (fixed to the mount), with the exported defaults.
+fn root_parameters(stage: &Stage, opts: &ExportOptions, in_pipeline: bool) -> Map<String, Value> {
+    params(stage, opts)
         .into_iter()
         .filter(|p| !(in_pipeline && *p == DATA_PATH))
         .map(|p| {
-            let mut def = json!({"parameterType": "STRING"});
-            if with_defaults {
-                def["defaultValue"] = Value::from(opts.default_of(p));
+            let mut def = json!({"parameterType": param_type(p).ir()});
+            if in_pipeline {
+                def["defaultValue"] = params::default_of(opts, p);
                 def["isOptional"] = Value::Bool(true);
             }
             (p.to_string(), def)
         })
-        .collect();
-    json!({"parameters": params})
+        .collect()
 }
 
-/// A task of `stage`; `mount`: the pipeline's mount path, which its
-/// `data_path` input is fixed to (a component file passes it through).
-fn task(stage: &Stage, dependent: &[String], mount: Option<&str>) -> Value {
-    let params: Map<String, Value> = params(stage)
+/// Where a task's input artifacts come from: the task of the stage that
+/// writes each (`None`: the enclosing component's input of that name).
+fn task_artifacts(stage: &Stage, in_pipeline: bool) -> Map<String, Value> {
+    stage
+        .inputs
+        .iter()
+        .map(|f| {
+            let name = artifact_of(f).0;
+            let source = match crate::stages::producer_of(f).filter(|_| in_pipeline) {
+                Some(p) => json!({"taskOutputArtifact": {
+                    "outputArtifactKey": name,
+                    "producerTask": p.command,
+                }}),
+                None => json!({"componentInputArtifact": name}),
+            };
+            (name.to_string(), source)
+        })
+        .collect()
+}
+
+/// A task of `stage`. `pipeline`: in the lab's pipeline (after
+/// `dependent`, `data_path` fixed to the mount in the volume form), else in
+/// a component file of its own.
+fn task(stage: &Stage, opts: &ExportOptions, dependent: &[String], pipeline: bool) -> Value {
+    let ps: Map<String, Value> = params(stage, opts)
         .into_iter()
-        .map(|p| match mount {
-            Some(path) if p == DATA_PATH => {
-                (p.to_string(), json!({"runtimeValue": {"constant": path}}))
-            }
-            _ => (p.to_string(), json!({"componentInputParameter": p})),
+        .map(|p| {
+            let source = if pipeline && p == DATA_PATH {
+                json!({"runtimeValue": {"constant": opts.data_path}})
+            } else {
+                json!({"componentInputParameter": p})
+            };
+            (p.to_string(), source)
         })
         .collect();
-    let caching = match mount {
-        Some(_) => caching_off(),
-        // A component file's task is what kfp compiles for a component on
-        // its own; a pipeline of the user's decides its caching.
-        None => json!({"enableCache": true}),
+    let mut inputs = Map::new();
+    if opts.data == DataForm::Artifacts && !stage.inputs.is_empty() {
+        inputs.insert(
+            "artifacts".into(),
+            Value::Object(task_artifacts(stage, pipeline)),
+        );
+    }
+    if !ps.is_empty() {
+        inputs.insert("parameters".into(), Value::Object(ps));
+    }
+    // A component file's task is what kfp compiles for a component on its
+    // own; a pipeline of the user's decides its caching.
+    let caching = if pipeline {
+        caching(opts)
+    } else {
+        json!({"enableCache": true})
     };
     let mut t = json!({
         "cachingOptions": caching,
         "componentRef": {"name": component_key(stage)},
-        "inputs": {"parameters": params},
         "taskInfo": {"name": stage.command},
     });
+    if !inputs.is_empty() {
+        t["inputs"] = Value::Object(inputs);
+    }
     if !dependent.is_empty() {
         let mut deps = dependent.to_vec();
         deps.sort();
+        deps.dedup();
         t["dependentTasks"] = json!(deps);
     }
     t
@@ -186,25 +352,38 @@ fn task(stage: &Stage, dependent: &[String], mount: Option<&str>) -> Value {
 
 /// A stage as a standalone component file (IR form, one document).
 pub fn component_file(stage: &Stage, opts: &ExportOptions) -> Value {
-    let mut root = json!({
-        "dag": {"tasks": {stage.command: task(stage, &[], None)}},
-        "inputDefinitions": root_parameters(stage, opts, false),
-    });
-    if stage.kind == StageKind::Evaluate {
-        let mut selectors = Map::new();
-        for name in std::iter::once(METRICS_ARTIFACT).chain(OUTPUT_ARTIFACTS.map(|a| a.0)) {
-            selectors.insert(
-                name.into(),
-                json!({"artifactSelectors": [
-                    {"outputArtifactKey": name, "producerSubtask": stage.command}
-                ]}),
-            );
-        }
+    let mut inputs = Map::new();
+    let (files_in, _) = artifacts(stage, opts);
+    if !files_in.is_empty() {
+        let list: Vec<(&str, &str)> = files_in.iter().map(|f| artifact_of(f)).collect();
+        inputs.insert("artifacts".into(), artifact_defs(&list));
+    }
+    let ps = root_parameters(stage, opts, false);
+    if !ps.is_empty() {
+        inputs.insert("parameters".into(), Value::Object(ps));
+    }
+    let mut root = json!({"dag": {"tasks": {stage.command: task(stage, opts, &[], false)}}});
+    if !inputs.is_empty() {
+        root["inputDefinitions"] = Value::Object(inputs);
+    }
+    let outs = outputs_of(stage, opts);
+    if !outs.is_empty() {
+        let selectors: Map<String, Value> = outs
+            .iter()
+            .map(|(name, _)| {
+                (
+                    name.to_string(),
+                    json!({"artifactSelectors": [
+                        {"outputArtifactKey": name, "producerSubtask": stage.command}
+                    ]}),
+                )
+            })
+            .collect();
         root["dag"]["outputs"] = json!({"artifacts": selectors});
-        root["outputDefinitions"] = output_artifacts();
+        root["outputDefinitions"] = json!({"artifacts": artifact_defs(&outs)});
     }
     json!({
-        "components": {component_key(stage): component(stage)},
+        "components": {component_key(stage): component(stage, opts)},
         "deploymentSpec": {"executors": {executor_key(stage): executor(stage, opts)}},
         "pipelineInfo": {"name": stage.command},
         "root": root,
@@ -220,7 +399,7 @@ fn prepare_component() -> Value {
     })
 }
 
-/// The container that makes the claim writable for the stages' user
+/// The container that checks the claim is writable for the steps
 /// (`crypto-lab prepare-volume`, see [`crate::kfp::runtime::volume`]).
 fn prepare_executor(opts: &ExportOptions) -> Value {
     json!({"container": {
@@ -228,10 +407,7 @@ fn prepare_executor(opts: &ExportOptions) -> Value {
             PREPARE_TASK,
             "--data-path",
             format!("{{{{$.inputs.parameters['{DATA_PATH}']}}}}"),
-            "--uid",
-            crate::kfp::runtime::volume::IMAGE_UID.to_string(),
-            "--gid",
-            crate::kfp::runtime::volume::IMAGE_GID.to_string(),
+            "--check",
         ],
         "command": ["crypto-lab"],
         "image": opts.image,
@@ -298,92 +474,105 @@ fn kaggle_secret_env(opts: &ExportOptions) -> Value {
     json!([env])
 }
 
+/// The tasks a stage waits for: in the artifacts form the producers of its
+/// inputs (KFP orders by data), in the volume form the step before it and
+/// the claim.
+fn dependencies(stage: &Stage, previous: Option<&Stage>, opts: &ExportOptions) -> Vec<String> {
+    match opts.data {
+        DataForm::Artifacts => stage
+            .inputs
+            .iter()
+            .filter_map(|f| crate::stages::producer_of(f))
+            .map(|p| p.command.to_string())
+            .collect(),
+        DataForm::Volume => vec![
+            CREATE_PVC_TASK.to_string(),
+            previous.map_or(PREPARE_TASK, |p| p.command).to_string(),
+        ],
+    }
+}
+
 /// The lab's pipeline (first document) and its Kubernetes platform spec
-/// (second document) for the backend `opts.kfp_version`: a claim created
-/// by CreatePVC and handed to the stages' user by prepare-volume, mounted
-/// at the data path in every step, the stages chained in the lab's order,
-/// Kaggle credentials from a Secret, and (unless `keep_volume`) DeletePVC
-/// after the last stage, which runs only when every stage succeeded, so a
-/// failed run keeps its claim. Every step's `data_path` is the mount path,
-/// fixed here: a run parameter could point a step off the volume.
+/// (second document; `None` when no step needs one) for the backend
+/// `opts.kfp_version`, in the form `opts.data` names.
 ///
-/// Who runs what: the image's default user is root, and prepare-volume runs
-/// as it (no security context: backends before 2.16 drop it, 2.0-2.4.0 and
-/// 2.14-2.15 refuse it), so it can chown a fresh root-owned volume on every
-/// backend. The stages ask for uid/gid 1000 where the backend applies the
-/// security context (2.16 on) and run as root before that.
-pub fn pipeline(opts: &ExportOptions) -> (Value, Value) {
+/// Artifacts form: the stages wired by their files, caching on, the
+/// platform spec only for download_data's Kaggle Secret (as environment
+/// variables). Volume form: a claim created by CreatePVC, checked by
+/// prepare-volume, mounted at the data path in every step, the stages
+/// chained in the lab's order, and (unless `keep_volume`) DeletePVC after
+/// the last stage, which runs only when every stage succeeded, so a failed
+/// run keeps its claim. Every step runs as the image's user (no security
+/// context: a claim's owner is whoever the cluster makes it, and
+/// prepare-volume says when the steps cannot write it).
+pub fn pipeline(opts: &ExportOptions) -> (Value, Option<Value>) {
     let mut components = Map::new();
     let mut executors = Map::new();
     let mut tasks = Map::new();
     let mut platform_executors = Map::new();
+    let volume = opts.data == DataForm::Volume;
     let parse = |text: &str| serde_json::from_str::<Value>(text).unwrap_or_else(|_| json!({}));
-    components.insert("comp-createpvc".into(), parse(CREATE_PVC_COMPONENT));
-    executors.insert(
-        "exec-createpvc".into(),
-        json!({"container": {"image": "argostub/createpvc"}}),
-    );
-    let mut pvc_inputs = json!({
-        "access_modes": {"runtimeValue": {"constant": ["ReadWriteOnce"]}},
-        "pvc_name_suffix": {"runtimeValue": {"constant": PVC_SUFFIX}},
-        "size": {"runtimeValue": {"constant": opts.pvc_size}},
-    });
-    if let Some(class) = &opts.storage_class {
-        pvc_inputs["storage_class_name"] = json!({"runtimeValue": {"constant": class}});
+    if volume {
+        components.insert("comp-createpvc".into(), parse(CREATE_PVC_COMPONENT));
+        executors.insert(
+            "exec-createpvc".into(),
+            json!({"container": {"image": "argostub/createpvc"}}),
+        );
+        let mut pvc_inputs = json!({
+            "access_modes": {"runtimeValue": {"constant": ["ReadWriteOnce"]}},
+            "pvc_name_suffix": {"runtimeValue": {"constant": PVC_SUFFIX}},
+            "size": {"runtimeValue": {"constant": opts.pvc_size}},
+        });
+        if let Some(class) = &opts.storage_class {
+            pvc_inputs["storage_class_name"] = json!({"runtimeValue": {"constant": class}});
+        }
+        tasks.insert(
+            CREATE_PVC_TASK.into(),
+            json!({
+                "cachingOptions": caching(opts),
+                "componentRef": {"name": "comp-createpvc"},
+                "inputs": {"parameters": pvc_inputs},
+                "taskInfo": {"name": CREATE_PVC_TASK},
+            }),
+        );
+        components.insert(format!("comp-{PREPARE_TASK}"), prepare_component());
+        executors.insert(format!("exec-{PREPARE_TASK}"), prepare_executor(opts));
+        tasks.insert(
+            PREPARE_TASK.into(),
+            json!({
+                "cachingOptions": caching(opts),
+                "componentRef": {"name": format!("comp-{PREPARE_TASK}")},
+                "dependentTasks": [CREATE_PVC_TASK],
+                "inputs": {"parameters": {DATA_PATH: {"runtimeValue": {"constant": opts.data_path}}}},
+                "taskInfo": {"name": PREPARE_TASK},
+            }),
+        );
+        platform_executors.insert(
+            format!("exec-{PREPARE_TASK}"),
+            json!({"pvcMount": pvc_mount(opts)}),
+        );
     }
-    tasks.insert(
-        CREATE_PVC_TASK.into(),
-        json!({
-            "cachingOptions": caching_off(),
-            "componentRef": {"name": "comp-createpvc"},
-            "inputs": {"parameters": pvc_inputs},
-            "taskInfo": {"name": CREATE_PVC_TASK},
-        }),
-    );
-    components.insert(format!("comp-{PREPARE_TASK}"), prepare_component());
-    executors.insert(format!("exec-{PREPARE_TASK}"), prepare_executor(opts));
-    tasks.insert(
-        PREPARE_TASK.into(),
-        json!({
-            "cachingOptions": caching_off(),
-            "componentRef": {"name": format!("comp-{PREPARE_TASK}")},
-            "dependentTasks": [CREATE_PVC_TASK],
-            "inputs": {"parameters": {DATA_PATH: {"runtimeValue": {"constant": opts.data_path}}}},
-            "taskInfo": {"name": PREPARE_TASK},
-        }),
-    );
-    platform_executors.insert(
-        format!("exec-{PREPARE_TASK}"),
-        json!({"pvcMount": pvc_mount(opts)}),
-    );
     let mut previous: Option<&Stage> = None;
     let mut root_params = Map::new();
     for stage in opts.stages() {
-        components.insert(component_key(stage), component(stage));
+        components.insert(component_key(stage), component(stage, opts));
         executors.insert(executor_key(stage), executor(stage, opts));
-        let mut deps = vec![CREATE_PVC_TASK.to_string()];
-        deps.push(match previous {
-            Some(p) => p.command.to_string(),
-            None => PREPARE_TASK.to_string(),
-        });
-        tasks.insert(
-            stage.command.to_string(),
-            task(stage, &deps, Some(&opts.data_path)),
-        );
-        if let Value::Object(params) = &root_parameters(stage, opts, true)["parameters"] {
-            root_params.extend(params.clone());
+        let deps = dependencies(stage, previous, opts);
+        tasks.insert(stage.command.to_string(), task(stage, opts, &deps, true));
+        root_params.extend(root_parameters(stage, opts, true));
+        let mut k8s = Map::new();
+        if volume {
+            k8s.insert("pvcMount".into(), pvc_mount(opts));
         }
-        let mut k8s = json!({"pvcMount": pvc_mount(opts)});
         if stage.kind == StageKind::Download {
-            k8s["secretAsEnv"] = kaggle_secret_env(opts);
+            k8s.insert("secretAsEnv".into(), kaggle_secret_env(opts));
         }
-        if opts.kfp_version.applies_security_context() {
-            k8s["securityContext"] = json!({"runAsGroup": STAGE_USER, "runAsUser": STAGE_USER});
+        if !k8s.is_empty() {
+            platform_executors.insert(executor_key(stage), Value::Object(k8s));
         }
-        platform_executors.insert(executor_key(stage), k8s);
         previous = Some(stage);
     }
-    if let (false, Some(last)) = (opts.keep_volume, previous) {
+    if let (true, false, Some(last)) = (volume, opts.keep_volume, previous) {
         components.insert("comp-deletepvc".into(), parse(DELETE_PVC_COMPONENT));
         executors.insert(
             "exec-deletepvc".into(),
@@ -394,7 +583,7 @@ pub fn pipeline(opts: &ExportOptions) -> (Value, Value) {
         tasks.insert(
             DELETE_PVC_TASK.into(),
             json!({
-                "cachingOptions": caching_off(),
+                "cachingOptions": caching(opts),
                 "componentRef": {"name": "comp-deletepvc"},
                 "dependentTasks": deps,
                 "inputs": {"parameters": {"pvc_name": {"taskOutputParameter": {
@@ -405,44 +594,48 @@ pub fn pipeline(opts: &ExportOptions) -> (Value, Value) {
             }),
         );
     }
+    let mut root = json!({"dag": {"tasks": tasks}});
+    if !root_params.is_empty() {
+        root["inputDefinitions"] = json!({"parameters": root_params});
+    }
     let doc = json!({
         "components": components,
         "deploymentSpec": {"executors": executors},
         "pipelineInfo": {"description": super::PIPELINE_NAME, "name": super::PIPELINE_NAME},
-        "root": {
-            "dag": {"tasks": tasks},
-            "inputDefinitions": {"parameters": root_params},
-        },
+        "root": root,
         "schemaVersion": SCHEMA_VERSION,
         "sdkVersion": SDK_VERSION,
     });
-    let platform =
-        json!({"platforms": {"kubernetes": {"deploymentSpec": {"executors": platform_executors}}}});
+    let platform = (!platform_executors.is_empty()).then(|| {
+        json!({"platforms": {"kubernetes": {"deploymentSpec": {"executors": platform_executors}}}})
+    });
     (doc, platform)
 }
 
 /// The pipeline's tasks in the order [`pipeline`] chains them, for its
-/// chart: the claim's creation, prepare-volume, every step of `opts` with
-/// the files it writes, and the claim's deletion unless it is kept.
+/// chart: in the volume form the claim's creation and check first and its
+/// deletion last; every step with the files it writes.
 pub fn pipeline_steps(opts: &ExportOptions) -> Vec<PipelineStep> {
-    let mut steps = vec![
-        PipelineStep {
+    let volume = opts.data == DataForm::Volume;
+    let mut steps = Vec::new();
+    if volume {
+        steps.push(PipelineStep {
             name: CREATE_PVC_TASK.to_string(),
             details: vec!["claims the data volume".into()],
             setup: true,
-        },
-        PipelineStep {
+        });
+        steps.push(PipelineStep {
             name: PREPARE_TASK.to_string(),
-            details: vec!["hands it to the stages' user (uid 1000)".into()],
+            details: vec!["checks the steps can write it".into()],
             setup: true,
-        },
-    ];
+        });
+    }
     steps.extend(opts.stages().into_iter().map(|s| PipelineStep {
         name: s.command.to_string(),
         details: s.outputs().iter().map(|f| f.to_string()).collect(),
         setup: false,
     }));
-    if !opts.keep_volume {
+    if volume && !opts.keep_volume {
         steps.push(PipelineStep {
             name: DELETE_PVC_TASK.to_string(),
             details: vec!["deletes the claim after a run that succeeded".into()],
@@ -455,4 +648,12 @@ pub fn pipeline_steps(opts: &ExportOptions) -> Vec<PipelineStep> {
 /// The chart of [`pipeline_steps`]: the graph `opts` exports.
 pub fn pipeline_chart(opts: &ExportOptions) -> Chart {
     Chart::Pipeline(pipeline_steps(opts))
+}
+
+/// Whether the pipeline reads `source` (download_data is one of its
+/// steps): the parameter a cluster without the Kaggle Secret sets.
+pub fn takes_source(opts: &ExportOptions) -> bool {
+    opts.stages()
+        .iter()
+        .any(|s| params::of_stage(s).any(|p| p.name == SOURCE))
 }

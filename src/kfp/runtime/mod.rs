@@ -1,6 +1,7 @@
 //! What runs inside the pipeline's containers on a cluster, besides the
-//! stages themselves: handing the shared volume to the stages' user
-//! ([`volume`]) and KFP v2's executor protocol on the step's side
+//! stages themselves: the volume form's check that the steps can write the
+//! shared claim, and the v1 pipeline's hand-over of it ([`volume`]), and KFP
+//! v2's executor protocol on the step's side
 //! ([`executor`]).
 
 pub mod executor;

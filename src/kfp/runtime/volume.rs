@@ -1,6 +1,18 @@
-//! The pipeline's shared volume on a real cluster: handing a fresh claim to
-//! the stages' user, and what the claim's storage class will be.
+//! The pipeline's shared volume on a real cluster (the export's volume
+//! form and the v1 pipeline): checking the steps can write a fresh claim,
+//! handing it to the stages' user where a pipeline asks for that, and what
+//! the claim's storage class will be.
 //!
+//! The v2 volume form only checks ([`check_writable`]): every step runs as
+//! the image's user, which on Kubeflow is root and owns the fresh
+//! `root:root 0755` claim (from KFP 2.16 every executor drops all
+//! capabilities, so root may write only where it is the owner, and a chown
+//! is no longer possible), and on OpenShift is a uid of the namespace's
+//! range whose fsGroup owns the claim (`2775`). Where neither holds, the step
+//! fails naming the fix instead of a stage failing half-way.
+//!
+//! The v1 pipeline (KFP 1.x, whose Argo steps keep the runtime's
+//! capabilities) still hands the claim over, as below.
 //! A freshly provisioned volume is usually `root:root 0755` (most block
 //! storage). Kubernetes' answer, a pod `fsGroup`, is not something
 //! kfp-kubernetes can ask for, and the security context it can set is
@@ -34,8 +46,7 @@ pub const CREATE_PVC_TASK: &str = "createpvc";
 pub const PREPARE_STAGE: Stage = Stage {
     name: "prepare_volume",
     command: "prepare-volume",
-    description:
-        "Hand the freshly mounted volume to the stages' user, uid 1000 (runs first, as root)",
+    description: "Make sure the lab's steps can write the freshly mounted volume (runs first)",
     kind: StageKind::Setup,
     inputs: &[],
     params: &["data_path"],
@@ -108,6 +119,52 @@ pub fn prepare_volume(path: &Path, uid: u32, gid: u32) -> Result<Prepared> {
     Ok(Prepared::Chowned)
 }
 
+/// Fails unless this process can create files in `path` (the mounted
+/// claim), naming who it is, who owns the folder and the fixes. Changes
+/// nothing: the probe file it makes is removed at once.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| {
+        Error::io(
+            path,
+            "cannot read the mounted volume (is the claim mounted here?)",
+            e,
+        )
+    })?;
+    if !meta.is_dir() {
+        return Err(Error::BadArgument(format!(
+            "{}: not a folder; prepare-volume takes the volume's mount path",
+            path.display()
+        )));
+    }
+    let probe = path.join(format!(".crypto-lab-write-check-{}", std::process::id()));
+    let created = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&probe);
+    match created {
+        Ok(_) => {
+            std::fs::remove_file(&probe).map_err(|e| Error::io(&probe, "cannot remove", e))?;
+            Ok(())
+        }
+        Err(e) => {
+            // SAFETY: getuid/getgid cannot fail and touch no memory.
+            let (uid, gid) = unsafe { (libc::getuid(), libc::getgid()) };
+            Err(Error::BadArgument(format!(
+                "{}: the pipeline's steps cannot write the volume ({e}): they run as uid {uid} \
+                 gid {gid}, the folder is owned by {}:{} with mode {:o}. Fixes: give the \
+                 pipeline's pods an fsGroup that the claim is then made writable for (OpenShift's \
+                 restricted-v2 SCC does; elsewhere a cluster default), run the image as the \
+                 claim's owner, or export with --data artifacts (the default), which needs no \
+                 volume at all",
+                path.display(),
+                meta.uid(),
+                meta.gid(),
+                meta.mode() & 0o7777
+            )))
+        }
+    }
+}
+
 /// What KFP's driver does when a pipeline's CreatePVC names no storage
 /// class: `createPVC` in kubeflow/pipelines backend/src/v2/driver/k8s.go
 /// sets `storageClassName: standard` (not the cluster's default class: that
@@ -141,6 +198,17 @@ mod tests {
         set(0o755);
         set(0o700);
         assert!(prepare_volume(&dir, owner, meta().gid()).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    #[test]
+    fn a_writable_folder_passes_the_check_and_keeps_nothing() {
+        let dir = std::env::temp_dir().join(format!("crypto-lab-check-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        check_writable(&dir).expect("writable");
+        assert_eq!(std::fs::read_dir(&dir).expect("list").count(), 0);
+        let err = check_writable(&dir.join("absent")).expect_err("missing");
+        assert!(err.to_string().contains("is the claim mounted"), "{err}");
         let _ = std::fs::remove_dir_all(&dir);
     }
 
