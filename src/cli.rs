@@ -88,6 +88,12 @@ pub fn main() -> Result<()> {
                 eprintln!("warning: {STORAGE_CLASS_NOTE}");
             }
         }
+        Command::RunScript(a) => {
+            let code = crypto_lab::kfp::runtime::script::run_script(&a.file, &a.args, &term)?;
+            if code != 0 {
+                std::process::exit(code);
+            }
+        }
         Command::PrepareVolume(a) if a.check => {
             let path = &a.data.data_path;
             crypto_lab::kfp::runtime::volume::check_writable(path)?;

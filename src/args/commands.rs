@@ -278,3 +278,15 @@ impl RunArgs {
         }
     }
 }
+
+/// `crypto-lab run-script`.
+#[derive(Args, Debug, Clone)]
+pub struct RunScriptArgs {
+    /// The script (a rust-script file whose dependency on crypto-lab names
+    /// the dev image's /opt/crypto-lab).
+    #[arg(value_name = "FILE")]
+    pub file: PathBuf,
+    /// The arguments the program runs with (the stage's flags).
+    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    pub args: Vec<std::ffi::OsString>,
+}

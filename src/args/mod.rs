@@ -17,8 +17,8 @@ mod options;
 mod stage;
 
 pub use commands::{
-    DoctorArgs, ExportKfpArgs, PlotArgs, PrepareVolumeArgs, RunArgs, RunsArgs, SubmitArgs,
-    SynthCommandArgs,
+    DoctorArgs, ExportKfpArgs, PlotArgs, PrepareVolumeArgs, RunArgs, RunScriptArgs, RunsArgs,
+    SubmitArgs, SynthCommandArgs,
 };
 use help::{submit_about, DOCTOR_ABOUT, DOWNLOAD_ABOUT};
 pub use options::{
@@ -31,7 +31,7 @@ pub use stage::{
 
 /// Commands that are not lab stages, in the order `--help` lists them
 /// after the stages (and `synth` before them).
-const OTHER_COMMANDS: [(&str, &str); 7] = [
+const OTHER_COMMANDS: [(&str, &str); 8] = [
     (
         "run",
         "every stage in order (synthetic data if there is no train.csv)",
@@ -56,6 +56,10 @@ const OTHER_COMMANDS: [(&str, &str); 7] = [
     (
         "prepare-volume",
         "(first step of the volume form) check the steps can write the claim",
+    ),
+    (
+        "run-script",
+        "(a step with an edited function) build a stage's script against the crate, run it",
     ),
 ];
 
@@ -201,6 +205,11 @@ pub enum Command {
     /// hand the claim to the stages' user (uid 1000) unless it can already
     /// write there.
     PrepareVolume(PrepareVolumeArgs),
+    /// Build a stage's script (a Rust lightweight component's program: the
+    /// form of scripts/<stage>.rs with a notebook's edited function) against
+    /// the crate in the dev image (or $CRYPTO_LAB_SOURCE), offline, and run it
+    /// with ARGS; a compile error ends with the compiler's first error.
+    RunScript(RunScriptArgs),
     /// Run the whole lab locally: synthetic data if DIR has no train.csv, then
     /// every stage; a stage is skipped only when its record says it was made
     /// with these options from these inputs and its outputs are unchanged.

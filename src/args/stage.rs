@@ -9,7 +9,9 @@ use super::options::{DownloadArgs, EvaluationArgs, FeatureArgs, ModelArgs};
 use super::{last_wins, stage_line, Common, DataPath};
 use crate::error::Result;
 use crate::progress::Progress;
-use crate::stages::PlacedFiles;
+use crate::stages::feature_engineering::GetFeatures;
+use crate::stages::modeling::Feval;
+use crate::stages::{PlacedFiles, StageFunctions};
 use crate::stages::{self, Stage, StageContext, StageRun};
 
 /// A lab stage's subcommand flags: what the binary's subcommand and the
@@ -25,7 +27,19 @@ pub trait StageArgs: Args + FromArgMatches {
     /// ([`crate::runner::run_stage`]): this only builds the context. Returns
     /// what it did and where its outputs are.
     fn run(&self, common: &Common, progress: &dyn Progress) -> Result<(StageRun, Vec<PathBuf>)> {
-        let ctx = self.context(progress)?;
+        self.run_with(common, progress, StageFunctions::default())
+    }
+
+    /// [`StageArgs::run`] with lab functions of the caller's (a script's or
+    /// a Rust lightweight component's edited `get_features` or feval).
+    fn run_with(
+        &self,
+        common: &Common,
+        progress: &dyn Progress,
+        functions: StageFunctions,
+    ) -> Result<(StageRun, Vec<PathBuf>)> {
+        let mut ctx = self.context(progress)?;
+        ctx.functions = functions;
         let run = crate::runner::run_stage(Self::STAGE, &ctx, common.wait_lock)?;
         Ok((run, Self::STAGE.output_paths(&ctx)))
     }
@@ -183,6 +197,9 @@ pub struct Script<A> {
     pub args: A,
     /// `--quiet`, `--wait-lock`.
     pub common: Common,
+    /// The lab functions it runs with: the crate's unless the script says
+    /// otherwise ([`Script::with_get_features`], [`Script::with_feval`]).
+    pub functions: StageFunctions,
 }
 
 impl<A: StageArgs> Script<A> {
@@ -193,9 +210,26 @@ impl<A: StageArgs> Script<A> {
         let parsed = A::from_arg_matches(&matches)
             .and_then(|args| Ok((args, Common::from_arg_matches(&matches)?)));
         match parsed {
-            Ok((args, common)) => Script { args, common },
+            Ok((args, common)) => Script {
+                args,
+                common,
+                functions: StageFunctions::default(),
+            },
             Err(e) => e.exit(),
         }
+    }
+
+    /// Runs feature_engineering with this `get_features` (named `name` in
+    /// the stage's record): a notebook's edited function in its script.
+    pub fn with_get_features(mut self, name: &'static str, f: GetFeatures) -> Self {
+        self.functions.get_features = (name, f);
+        self
+    }
+
+    /// Runs modeling with this feval (named `name` in the stage's record).
+    pub fn with_feval(mut self, name: &'static str, f: Feval) -> Self {
+        self.functions.feval = (name, f);
+        self
     }
 
     /// The script's command line: its stage's flags and `Common`'s, named
@@ -217,7 +251,7 @@ impl<A: StageArgs> Script<A> {
 
     /// Runs the stage as the binary's subcommand does ([`StageArgs::run`]).
     pub fn run(&self, progress: &dyn Progress) -> Result<(StageRun, Vec<PathBuf>)> {
-        self.args.run(&self.common, progress)
+        self.args.run_with(&self.common, progress, self.functions)
     }
 
     /// The whole script: Ctrl-C and SIGTERM clean up as in the binary, the

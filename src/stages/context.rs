@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use super::download_data::DownloadOptions;
 use super::evaluation_result::EvaluationOptions;
-use super::feature_engineering::FeatureOptions;
+use super::feature_engineering::{FeatureOptions, GetFeatures};
+use super::modeling::Feval;
 use super::placed::PlacedFiles;
 use crate::files;
 use crate::model_params::ModelParams;
@@ -23,6 +24,9 @@ pub struct StageContext<'a> {
     pub model: ModelParams,
     /// evaluation_result: where its outputs go (the data path by default).
     pub evaluation: EvaluationOptions,
+    /// The lab functions the stages call: the crate's, or a notebook's
+    /// edited ones (a Rust lightweight component's).
+    pub functions: StageFunctions,
     /// Inputs and outputs at paths of their own (KFP's artifacts form);
     /// empty: all in the data path.
     pub placed: PlacedFiles,
@@ -40,6 +44,7 @@ impl<'a> StageContext<'a> {
             model: ModelParams::default(),
             evaluation: EvaluationOptions::default(),
             placed: PlacedFiles::default(),
+            functions: StageFunctions::default(),
             progress,
         }
     }
@@ -54,5 +59,37 @@ impl<'a> StageContext<'a> {
             _ => &None,
         };
         chosen.clone().unwrap_or_else(|| self.data_path.join(file))
+    }
+}
+
+/// The lab functions a run calls, each with the name it is known by (the
+/// crate's own, or the notebook function that replaced it): the record and
+/// the runs table say which ran.
+#[derive(Clone, Copy)]
+pub struct StageFunctions {
+    /// feature_engineering's `get_features` and its name.
+    pub get_features: (&'static str, GetFeatures),
+    /// modeling's feval (the lab's `weighted_correlation`) and its name.
+    pub feval: (&'static str, Feval),
+}
+
+impl Default for StageFunctions {
+    fn default() -> Self {
+        StageFunctions {
+            get_features: (CRATE_FUNCTION, super::feature_engineering::get_features),
+            feval: (CRATE_FUNCTION, crate::scoring::weighted_correlation),
+        }
+    }
+}
+
+/// The name a [`StageFunctions`] entry has while it is the crate's own.
+pub const CRATE_FUNCTION: &str = "crate";
+
+impl std::fmt::Debug for StageFunctions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StageFunctions")
+            .field("get_features", &self.get_features.0)
+            .field("feval", &self.feval.0)
+            .finish()
     }
 }

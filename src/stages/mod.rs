@@ -23,7 +23,7 @@ pub mod output;
 pub mod placed;
 pub mod registry;
 
-pub use context::StageContext;
+pub use context::{StageContext, StageFunctions};
 pub use output::{Outcome, StageOutput, StageRun};
 pub use placed::PlacedFiles;
 pub use registry::{

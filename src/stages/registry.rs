@@ -130,7 +130,8 @@ fn run_load_data(ctx: &StageContext) -> Result<StageOutput> {
 }
 
 fn run_feature_engineering(ctx: &StageContext) -> Result<StageOutput> {
-    feature_engineering::feature_engineering(&ctx.data_path, &ctx.features)
+    let get_features = ctx.functions.get_features.1;
+    feature_engineering::feature_engineering_with(&ctx.data_path, &ctx.features, get_features)
         .map(StageOutput::Features)
 }
 
@@ -139,7 +140,8 @@ fn run_merge_assets_features(ctx: &StageContext) -> Result<StageOutput> {
 }
 
 fn run_modeling(ctx: &StageContext) -> Result<StageOutput> {
-    let model = modeling::modeling(&ctx.data_path, &ctx.model, ctx.progress)?;
+    let feval = ctx.functions.feval.1;
+    let model = modeling::modeling_with(&ctx.data_path, &ctx.model, feval, ctx.progress)?;
     Ok(StageOutput::Trained(Box::new(model.history)))
 }
 
@@ -153,12 +155,22 @@ pub fn no_options(_: &StageContext) -> RecordOptions {
     RecordOptions::new()
 }
 
+/// A function other than the crate's is part of what a stage was made
+/// with (only then recorded, so the records of the crate's read as before).
+fn with_function(mut o: RecordOptions, key: &str, name: &str) -> RecordOptions {
+    if name != super::context::CRATE_FUNCTION {
+        o.insert(key.into(), name.to_string());
+    }
+    o
+}
+
 fn feature_options(ctx: &StageContext) -> RecordOptions {
-    ctx.features.record_options()
+    let name = ctx.functions.get_features.0;
+    with_function(ctx.features.record_options(), "get_features", name)
 }
 
 fn model_options(ctx: &StageContext) -> RecordOptions {
-    ctx.model.record_options()
+    with_function(ctx.model.record_options(), "feval", ctx.functions.feval.0)
 }
 
 fn evaluation_options(ctx: &StageContext) -> RecordOptions {

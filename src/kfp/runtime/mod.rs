@@ -2,7 +2,9 @@
 //! stages themselves: the volume form's check that the steps can write the
 //! shared claim, and the v1 pipeline's hand-over of it ([`volume`]), and KFP
 //! v2's executor protocol on the step's side
-//! ([`executor`]).
+//! ([`executor`]), and the build and run of a Rust lightweight component's
+//! program ([`script`]).
 
 pub mod executor;
+pub mod script;
 pub mod volume;

@@ -1,0 +1,177 @@
+//! A Rust lightweight component's program, built and run in its step.
+//!
+//! When a notebook's `get_features` or feval is edited, the export embeds
+//! the stage's script (the form of `scripts/<stage>.rs`: a rust-script file
+//! whose `main` runs the stage through [`crate::args::Script`]) with the
+//! edited function in it, as kfp embeds a lightweight Python component's
+//! source. The step runs `crypto-lab run-script FILE ARGS` in the dev image
+//! (the Dockerfile's `dev` target): rust-script makes the script's package,
+//! cargo builds it offline against the crate and its dependencies already
+//! built there (the project's one profile, `.cargo/config.toml`), so only the
+//! function's package is compiled and linked, and the program then runs with
+//! the stage's arguments. A compile error ends the step with the compiler's
+//! first error, not pages of cargo's output.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use crate::error::{printable, Error, Result};
+use crate::progress::Progress;
+
+/// Where the dev image keeps the crate's source, its `Cargo.lock`, its
+/// `.cargo/config.toml` and its built `target/`.
+pub const DEV_SOURCE: &str = "/opt/crypto-lab";
+/// Names another place for that layout (a checkout whose `target/` is
+/// built, as on a developer's machine or in the project's emulator).
+pub const SOURCE_ENV: &str = "CRYPTO_LAB_SOURCE";
+
+/// The crate's folder this step builds against: `$CRYPTO_LAB_SOURCE`, else
+/// [`DEV_SOURCE`]; checked to hold what the build needs.
+pub fn source_dir() -> Result<PathBuf> {
+    source_dir_from(std::env::var_os(SOURCE_ENV))
+}
+
+fn source_dir_from(var: Option<std::ffi::OsString>) -> Result<PathBuf> {
+    let dir = var
+        .filter(|v| !v.is_empty())
+        .map_or_else(|| PathBuf::from(DEV_SOURCE), PathBuf::from);
+    for needed in ["Cargo.toml", "Cargo.lock", ".cargo/config.toml", "target"] {
+        if !dir.join(needed).exists() {
+            return Err(Error::BadArgument(format!(
+                "{}: no {needed}: run-script builds against the crate as the dev image lays it \
+                 out (the Dockerfile's `dev` target: source, Cargo.lock, .cargo/config.toml and \
+                 a built target/ in {DEV_SOURCE}); elsewhere set {SOURCE_ENV} to a checkout \
+                 built with `cargo build`",
+                dir.display()
+            )));
+        }
+    }
+    Ok(dir)
+}
+
+/// The compiler's first error in cargo's `--message-format short` output:
+/// the first `error` line (with its location) and the line after an
+/// `error:` header that has none; `None` when there is no error line.
+pub fn first_error(cargo_output: &str) -> Option<String> {
+    let lines: Vec<&str> = cargo_output.lines().collect();
+    let at = lines.iter().position(|l| {
+        let t = l.trim_start();
+        (t.starts_with("error") && !t.starts_with("error: could not compile"))
+            || t.contains(": error")
+    })?;
+    Some(printable(lines[at].trim()))
+}
+
+fn run(cmd: &mut Command, what: &str) -> Result<std::process::Output> {
+    cmd.output().map_err(|e| {
+        Error::BadArgument(format!(
+            "cannot start {what}: {e} (the dev image has it on PATH; elsewhere install it: \
+             `.ci/setup`)"
+        ))
+    })
+}
+
+/// Builds the script `file` against the crate in [`source_dir`] and runs it
+/// with `args`; returns its exit status code. The script's dependency on
+/// the crate names [`DEV_SOURCE`]; where the source is elsewhere a copy of
+/// the script names that place instead.
+pub fn run_script(file: &Path, args: &[std::ffi::OsString], progress: &dyn Progress) -> Result<i32> {
+    let source = source_dir()?;
+    let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "cannot read", e))?;
+    let dev_path = format!("path = \"{DEV_SOURCE}\"");
+    let script = if text.contains(&dev_path) && source != Path::new(DEV_SOURCE) {
+        let moved = file.with_extension("local.rs");
+        let here = format!("path = \"{}\"", source.display());
+        std::fs::write(&moved, text.replace(&dev_path, &here))
+            .map_err(|e| Error::io(&moved, "cannot write", e))?;
+        moved
+    } else {
+        file.to_path_buf()
+    };
+    let made = run(
+        Command::new("rust-script").arg("--package").arg(&script),
+        "rust-script",
+    )?;
+    let stdout = String::from_utf8_lossy(&made.stdout);
+    let package = stdout.lines().last().map(str::trim).unwrap_or("");
+    if !made.status.success() || package.is_empty() {
+        return Err(Error::BadArgument(format!(
+            "{}: rust-script could not make its package: {}",
+            file.display(),
+            printable(String::from_utf8_lossy(&made.stderr).trim())
+        )));
+    }
+    let package = PathBuf::from(package);
+    let lock = package.join("Cargo.lock");
+    std::fs::copy(source.join("Cargo.lock"), &lock)
+        .map_err(|e| Error::io(&lock, "cannot pin the dependencies", e))?;
+    let cargo = |verb: &str| {
+        let mut c = Command::new("cargo");
+        c.arg(verb)
+            .arg("--offline")
+            .arg("--quiet")
+            .arg("--config")
+            .arg(source.join(".cargo/config.toml"))
+            .arg("--manifest-path")
+            .arg(package.join("Cargo.toml"));
+        c
+    };
+    let t = Instant::now();
+    let built = run(cargo("build").arg("--message-format=short"), "cargo")?;
+    if !built.status.success() {
+        let output = String::from_utf8_lossy(&built.stderr);
+        let error = first_error(&output).unwrap_or_else(|| {
+            printable(output.lines().last().unwrap_or("cargo build failed").trim())
+        });
+        return Err(Error::BadArgument(format!(
+            "the step's program does not compile: {error} (in {})",
+            file.display()
+        )));
+    }
+    progress.log(&format!(
+        "run-script: built {} against {} in {:.1}s",
+        file.display(),
+        source.display(),
+        t.elapsed().as_secs_f64()
+    ));
+    let status = cargo("run")
+        .arg("--")
+        .args(args)
+        .status()
+        .map_err(|e| Error::BadArgument(format!("cannot start cargo: {e}")))?;
+    Ok(status.code().unwrap_or(1))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_error_is_the_compilers_own_line() {
+        let output = "warning: unused import\n\
+            src/main.rs:14:20: error[E0425]: cannot find value `opn` in this scope\n\
+            src/main.rs:20:1: error[E0308]: mismatched types\n\
+            error: could not compile `feature_engineering` (bin) due to 2 previous errors\n";
+        assert_eq!(
+            first_error(output).as_deref(),
+            Some("src/main.rs:14:20: error[E0425]: cannot find value `opn` in this scope")
+        );
+        assert_eq!(first_error("warning: x\n"), None);
+        assert_eq!(
+            first_error("error: failed to select a version for `polars`\n").as_deref(),
+            Some("error: failed to select a version for `polars`")
+        );
+    }
+
+    #[test]
+    fn a_folder_without_the_dev_layout_is_named_with_the_fix() {
+        // The variable points at an empty folder: every check names it.
+        let dir = std::env::temp_dir().join(format!("crypto-lab-nodev-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let err = source_dir_from(Some(dir.clone().into())).expect_err("no layout");
+        assert!(err.to_string().contains("no Cargo.toml"), "{err}");
+        assert!(err.to_string().contains("`dev` target"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
