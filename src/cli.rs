@@ -76,6 +76,9 @@ pub fn main() -> Result<()> {
         Command::Submit(a) => submit(&a)?,
         Command::ExportKfp(a) => {
             let opts = a.options()?;
+            if !opts.code.is_empty() {
+                check_edited_builds(&opts, &term)?;
+            }
             let written = export_kfp(&a.out, &opts)?;
             term.log(&format!(
                 "export-kfp: wrote {} files under {}; upload {} in the KFP UI (or crypto-lab submit)",
@@ -278,5 +281,32 @@ fn print_summary(ctx: &StageContext, report: &PipelineRun, total: f64) -> Result
         total,
         metrics_path.display()
     );
+    Ok(())
+}
+
+/// Builds the programs of the steps that run a function of the user's
+/// against a built checkout ($CRYPTO_LAB_SOURCE, or the current folder), so
+/// a function that does not compile is caught before it reaches a cluster;
+/// says so when there is none to build against.
+fn check_edited_builds(opts: &crypto_lab::kfp::ExportOptions, term: &Terminal) -> Result<()> {
+    use crypto_lab::kfp::runtime::script;
+    let source = script::source_dir().or_else(|e| {
+        let here = std::env::current_dir().map_err(|_| e)?;
+        script::source_dir_from(Some(here.into()))
+    });
+    let Ok(source) = source else {
+        eprintln!(
+            "warning: your function was not built here (no built checkout: set {} to one); \
+             a compile error would show in the step on the cluster",
+            script::SOURCE_ENV
+        );
+        return Ok(());
+    };
+    for (step, secs) in crypto_lab::kfp::export::edited::check_builds(&opts.code, &source)? {
+        term.log(&format!(
+            "export-kfp: {step} runs your function in {}; its program builds ({secs:.1}s here)",
+            opts.dev_image
+        ));
+    }
     Ok(())
 }

@@ -81,3 +81,18 @@ pub mod prelude {
     /// variable holding one).
     pub use polars::prelude::DataFrame;
 }
+
+/// The notebook's edited functions as the pipeline's code
+/// ([`kfp::export::EditedCode`]), from their names:
+/// `notebook_functions!(get_features_rsi15, weighted_correlation)`. Each that
+/// computes something other than the crate's is shipped with its source as
+/// the notebook's kernel compiled it ([`notebook::edited_code`]).
+#[macro_export]
+macro_rules! notebook_functions {
+    ($get_features:ident, $feval:ident) => {
+        $crate::notebook::edited_code(
+            (stringify!($get_features), $get_features),
+            (stringify!($feval), $feval),
+        )
+    };
+}

@@ -6,6 +6,8 @@
 use std::path::PathBuf;
 
 use crate::args::DATA_ENV;
+use crate::error::{Error, Result};
+use crate::kfp::export::{EditedCode, EditedFunction};
 use crate::stages::feature_engineering::{
     get_features as crate_get_features, AssetBars, FeatureColumn, FeatureOptions, Features,
     GetFeatures,
@@ -85,6 +87,201 @@ pub fn edited_functions(
     edited
 }
 
+/// Where the kernel keeps the crate it compiles the notebook's cells into
+/// (notebooks/evcxr.toml's `tmpdir`, relative to the notebook's folder):
+/// its `src/lib.rs` holds every function the cells define, as compiled.
+pub const KERNEL_CRATE: &str = ".evcxr";
+
+/// A small, fixed set of bars to tell functions apart by what they compute.
+fn probe_bars() -> AssetBars {
+    let close: Vec<f64> = (0..400).map(|i| 50.0 + (i as f64 * 0.2).cos()).collect();
+    AssetBars {
+        asset_id: 1,
+        timestamp: (0..400).map(|i| 1_619_000_000 + 60 * i).collect(),
+        // Not a shift of close: an RSI over it differs from one over close.
+        open: (0..400)
+            .map(|i| close[i] + 0.05 * (i as f64 * 0.9).sin())
+            .collect(),
+        high: close.iter().map(|c| c + 0.3).collect(),
+        low: close.iter().map(|c| c - 0.3).collect(),
+        target: (0..400).map(|i| (i as f64 * 0.7).sin() * 1e-3).collect(),
+        close,
+    }
+}
+
+/// The pipeline's edited code from the notebook's functions: each that
+/// computes something other than the crate's (tried on fixed bars and rows)
+/// with its source and that of the notebook functions it calls, as the
+/// kernel compiled them. `(name, function)` pairs; the macro
+/// [`crate::notebook_functions`] writes them from the names.
+pub fn edited_code(get_features: (&str, GetFeatures), feval: (&str, Feval)) -> Result<EditedCode> {
+    edited_code_in(std::path::Path::new(KERNEL_CRATE), get_features, feval)
+}
+
+/// [`edited_code`] with the kernel's crate at `kernel_crate`.
+pub fn edited_code_in(
+    kernel_crate: &std::path::Path,
+    get_features: (&str, GetFeatures),
+    feval: (&str, Feval),
+) -> Result<EditedCode> {
+    let edited = edited_functions(get_features.1, feval.1, &probe_bars());
+    let lib = kernel_crate.join("src/lib.rs");
+    let mut code = EditedCode::default();
+    for (which, name) in [
+        ("get_features", get_features.0),
+        ("weighted_correlation", feval.0),
+    ] {
+        if !edited.contains(&which) {
+            continue;
+        }
+        let text = std::fs::read_to_string(&lib).map_err(|e| {
+            Error::io(
+                &lib,
+                "cannot read the kernel's crate (notebooks/evcxr.toml keeps it in .evcxr)",
+                e,
+            )
+        })?;
+        let f = Some(EditedFunction {
+            name: name.to_string(),
+            source: function_with_callees(&text, name).ok_or_else(|| {
+                Error::BadArgument(format!(
+                    "{}: no `fn {name}` in the kernel's crate: run its cell first",
+                    lib.display()
+                ))
+            })?,
+        });
+        match which {
+            "get_features" => code.get_features = f,
+            _ => code.feval = f,
+        }
+    }
+    Ok(code)
+}
+
+/// The names of the functions `source` defines at its top level.
+fn defined_functions(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .filter_map(|l| {
+            let l = l.strip_prefix("pub ").unwrap_or(l);
+            let rest = l.strip_prefix("fn ")?;
+            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+            Some(rest[..end].to_string())
+        })
+        .collect()
+}
+
+/// The text of `fn name` in `source` (its doc comments and attributes
+/// included), up to its closing brace; strings, characters and comments
+/// are skipped when counting braces.
+pub fn function_text(source: &str, name: &str) -> Option<String> {
+    let lines: Vec<&str> = source.lines().collect();
+    let at = lines.iter().position(|l| {
+        let l = l.strip_prefix("pub ").unwrap_or(l);
+        l.strip_prefix("fn ")
+            .and_then(|r| r.strip_prefix(name))
+            .is_some_and(|r| r.starts_with('(') || r.starts_with('<'))
+    })?;
+    let mut start = at;
+    while start > 0 {
+        let prev = lines[start - 1].trim_start();
+        if prev.starts_with("///") || prev.starts_with("#[") {
+            start -= 1;
+        } else {
+            break;
+        }
+    }
+    let offset: usize = lines[..at].iter().map(|l| l.len() + 1).sum();
+    let body = &source[offset..];
+    let bytes = body.as_bytes();
+    let (mut depth, mut i, mut opened) = (0usize, 0usize, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            // A character literal ('x', '\n'); a lifetime ('a) is left alone.
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') || bytes.get(i + 1) == Some(&b'\\') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'\'' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'{' => {
+                depth += 1;
+                opened = true;
+            }
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if opened && depth == 0 {
+                    let head: String = lines[start..at].iter().map(|l| format!("{l}\n")).collect();
+                    return Some(format!("{head}{}", &body[..=i]));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `fn name`'s text with that of every other function of `source` it
+/// calls, directly or not (a notebook's `get_features_rsi15` brings the
+/// notebook's `get_features`).
+pub fn function_with_callees(source: &str, name: &str) -> Option<String> {
+    let defined = defined_functions(source);
+    let mut taken = vec![name.to_string()];
+    let mut texts = vec![function_text(source, name)?];
+    let mut i = 0;
+    while i < texts.len() {
+        let calls: Vec<String> = defined
+            .iter()
+            .filter(|d| !taken.contains(d) && calls_function(&texts[i], d))
+            .cloned()
+            .collect();
+        for callee in calls {
+            if let Some(t) = function_text(source, &callee) {
+                taken.push(callee);
+                texts.push(t);
+            }
+        }
+        i += 1;
+    }
+    Some(texts.join("\n\n"))
+}
+
+/// Whether `text` names function `name` as a whole word before `(` or as a
+/// value (`, name)`).
+fn calls_function(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !word(before) && !word(after) && !text[..at].ends_with("fn ")
+    })
+}
+
 /// Whether two feature tables hold the same names and the same bits (NaN
 /// equal to NaN, as it is in a file).
 pub fn same_features(a: &Features, b: &Features) -> bool {
@@ -112,16 +309,7 @@ mod tests {
     use super::*;
 
     fn bars() -> AssetBars {
-        let close: Vec<f64> = (0..400).map(|i| 50.0 + (i as f64 * 0.2).cos()).collect();
-        AssetBars {
-            asset_id: 1,
-            timestamp: (0..400).map(|i| 1_619_000_000 + 60 * i).collect(),
-            open: close.iter().map(|c| c + 0.05).collect(),
-            high: close.iter().map(|c| c + 0.3).collect(),
-            low: close.iter().map(|c| c - 0.3).collect(),
-            target: vec![0.0; 400],
-            close,
-        }
+        probe_bars()
     }
 
     fn rsi_on_open(bars: &AssetBars, opts: &FeatureOptions) -> Features {
@@ -147,6 +335,68 @@ mod tests {
             edited_functions(crate_get_features, plain_correlation, &b),
             ["weighted_correlation"]
         );
+    }
+
+    const KERNEL_LIB: &str = "use crypto_lab::prelude::*;\n\
+/// The lab's get_features.\n\
+fn get_features(bars: &AssetBars, opts: &FeatureOptions) -> Features {\n\
+    let s = \"}{\"; // braces in a string\n\
+    let c = '}';\n\
+    crypto_lab::prelude::get_features(bars, opts)\n\
+}\n\
+\n\
+fn get_features_rsi15<'a>(bars: &'a AssetBars, opts: &FeatureOptions) -> Features {\n\
+    let mut df_feat = get_features(bars, opts);\n\
+    /* } */ df_feat.add(\"RSI_15\", rsi(&bars.close, 15));\n\
+    df_feat\n\
+}\n\
+fn unrelated() {}\n";
+
+    #[test]
+    fn a_function_is_taken_whole_with_the_notebook_functions_it_calls() {
+        let text = function_with_callees(KERNEL_LIB, "get_features_rsi15").expect("found");
+        assert!(text.starts_with("fn get_features_rsi15<'a>"), "{text}");
+        assert!(
+            text.contains("/// The lab's get_features.\nfn get_features("),
+            "{text}"
+        );
+        // (the constant's lines lose their indentation to the `\` line ends)
+        assert!(text.contains("let c = '}';\ncrypto_lab::prelude::get_features(bars, opts)\n}"));
+        assert!(!text.contains("unrelated"), "{text}");
+        assert_eq!(function_with_callees(KERNEL_LIB, "missing"), None);
+    }
+
+    #[test]
+    fn the_edited_code_names_only_the_functions_that_compute_otherwise() {
+        let dir = std::env::temp_dir().join(format!("crypto-lab-kernel-{}", std::process::id()));
+        std::fs::create_dir_all(dir.join("src")).expect("dir");
+        let lib =
+            KERNEL_LIB.replace("fn unrelated", "fn rsi_on_open") + "fn plain_correlation() {}\n";
+        std::fs::write(dir.join("src/lib.rs"), lib).expect("write");
+        let crate_feval: Feval = crate::scoring::weighted_correlation;
+        let code = edited_code_in(
+            &dir,
+            ("get_features", crate_get_features),
+            ("weighted_correlation", crate_feval),
+        )
+        .expect("code");
+        assert!(code.is_empty());
+        let code = edited_code_in(
+            &dir,
+            ("rsi_on_open", rsi_on_open),
+            ("plain_correlation", plain_correlation),
+        )
+        .expect("code");
+        assert_eq!(code.get_features.expect("edited").name, "rsi_on_open");
+        assert_eq!(code.feval.expect("edited").name, "plain_correlation");
+        let err = edited_code_in(
+            &dir.join("nowhere"),
+            ("rsi_on_open", rsi_on_open),
+            ("w", crate_feval),
+        )
+        .expect_err("no kernel crate");
+        assert!(err.to_string().contains(".evcxr"), "{err}");
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

@@ -606,3 +606,150 @@ fn the_emulated_image_user_is_the_dockerfiles() {
     );
     assert!(runtime.contains("useradd --create-home --uid 1000 lab"));
 }
+
+/// The dev image's layout on this machine, for the emulator: this checkout
+/// as its crate (source, Cargo.lock, .cargo/config.toml, the built target/),
+/// cargo and rust-script on its PATH. `None` (the test skips) without
+/// rust-script, except under CI.
+fn dev_layout() -> Option<Vec<String>> {
+    let home = PathBuf::from(std::env::var_os("HOME")?);
+    let cache = std::env::var_os("CRYPTO_LAB_CACHE")
+        .map_or_else(|| home.join(".cache/crypto-lab"), PathBuf::from);
+    let on_path = |name: &str| {
+        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+            .chain([cache.join("tools/bin")])
+            .find(|d| d.join(name).is_file())
+    };
+    let (Some(cargo), Some(script)) = (on_path("cargo"), on_path("rust-script")) else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs rust-script (.ci/setup)"
+        );
+        eprintln!("SKIP: no rust-script (run .ci/setup)");
+        return None;
+    };
+    let var = |name: &str, default: PathBuf| std::env::var_os(name).map_or(default, PathBuf::from);
+    Some(vec![
+        "--dev-image".into(),
+        DEV_IMAGE.into(),
+        "--dev-path".into(),
+        format!("{}:{}", cargo.display(), script.display()),
+        "--dev-env".into(),
+        format!("CRYPTO_LAB_SOURCE={}", env!("CARGO_MANIFEST_DIR")),
+        "--dev-env".into(),
+        format!(
+            "CARGO_HOME={}",
+            var("CARGO_HOME", home.join(".cargo")).display()
+        ),
+        "--dev-env".into(),
+        format!(
+            "RUSTUP_HOME={}",
+            var("RUSTUP_HOME", home.join(".rustup")).display()
+        ),
+    ])
+}
+
+const DEV_IMAGE: &str = "registry.example/crypto-lab-dev:test";
+
+/// The functions of tests/fixtures/edited_functions.rs, compiled here.
+mod edited {
+    #![allow(dead_code)]
+    include!("fixtures/edited_functions.rs");
+    pub const RSI_ON_OPEN: crypto_lab::stages::feature_engineering::GetFeatures = rsi_on_open;
+    pub const EQUAL_WEIGHTS: crypto_lab::stages::modeling::Feval = equal_weights;
+}
+
+#[test]
+fn edited_functions_run_as_rust_lightweight_components_and_give_the_local_numbers() {
+    use crypto_lab::kfp::export::edited::function_from_file;
+    use crypto_lab::kfp::export::EditedCode;
+    use crypto_lab::kfp::{export_kfp, ExportOptions};
+    use crypto_lab::prelude::*;
+    let Some(python) = python() else { return };
+    let Some(dev) = dev_layout() else { return };
+    let setup = Setup::new("kfp-edited");
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/edited_functions.rs");
+    let source = source.display().to_string();
+    let code = EditedCode {
+        get_features: Some(
+            function_from_file(&format!("{source}:rsi_on_open"), "").expect("get_features"),
+        ),
+        feval: Some(function_from_file(&format!("{source}:equal_weights"), "").expect("feval")),
+    };
+    let export = setup.root.path().join("kfp-edited");
+    let opts = ExportOptions {
+        image: IMAGE.into(),
+        dev_image: DEV_IMAGE.into(),
+        code,
+        ..ExportOptions::default()
+    };
+    export_kfp(&export, &opts).expect("export");
+    let mut extra: Vec<&str> = dev.iter().map(String::as_str).collect();
+    extra.extend(["--backend", "2.17.0"]);
+    let (ok, result, text) = setup.run(&python, &export.join("pipeline.yaml"), &extra);
+    assert!(ok, "{text}");
+    assert_artifacts_run(&result, &text, Some(0));
+    // Only the steps that call an edited function run in the dev image.
+    let images: Vec<(&str, &str)> = tasks(&result)
+        .iter()
+        .map(|t| {
+            (
+                t["task"].as_str().unwrap_or(""),
+                t["image"].as_str().unwrap_or(""),
+            )
+        })
+        .collect();
+    for (task, image) in &images {
+        let dev = matches!(*task, "feature-engineering" | "modeling");
+        assert_eq!(*image, if dev { DEV_IMAGE } else { IMAGE }, "{task}");
+    }
+    let log = result["logs"]["comp-feature-engineering"]
+        .as_str()
+        .unwrap_or("");
+    assert!(log.contains("run-script: built"), "{log}");
+    // The same functions run locally on the same data.
+    let local = setup.root.path().join("local");
+    std::fs::create_dir_all(&local).expect("local");
+    for f in ["train.csv", "asset_details.csv"] {
+        std::fs::copy(setup.root.path().join("synth").join(f), local.join(f)).expect("copy");
+    }
+    let mut ctx = StageContext::new(&local, &Silent);
+    ctx.functions.get_features = ("rsi_on_open", edited::RSI_ON_OPEN);
+    ctx.functions.feval = ("equal_weights", edited::EQUAL_WEIGHTS);
+    let run = run_pipeline(&ctx, &RunOptions::default()).expect("local run");
+    let m = run.metrics().expect("metrics");
+    let value = |name: &str| {
+        m.metrics
+            .iter()
+            .find(|x| x.name == name)
+            .map(|x| x.number_value)
+            .expect("metric")
+    };
+    assert_eq!(
+        metrics(&result),
+        (
+            value("root-mean-squared-error"),
+            value("weighted-correlation")
+        ),
+        "{text}"
+    );
+    let feature_df = result["outputs"]["feature-engineering"]["feature_df"]["path"]
+        .as_str()
+        .expect("feature_df artifact");
+    assert_eq!(
+        std::fs::read(feature_df).expect("artifact"),
+        std::fs::read(local.join("feature_df.parquet")).expect("local"),
+        "the pipeline's feature_df is the local run's, byte for byte"
+    );
+    // And the lab's own functions would have given other numbers.
+    let crate_ctx = StageContext::new(&local, &Silent);
+    let lab = run_pipeline(
+        &crate_ctx,
+        &RunOptions {
+            force: true,
+            ..RunOptions::default()
+        },
+    )
+    .expect("lab run");
+    assert_ne!(lab.metrics(), run.metrics());
+}

@@ -32,15 +32,45 @@ pub struct ExportKfpArgs {
     /// The defaults of the run parameters valid_from and keep_target_nan.
     #[command(flatten)]
     pub features: FeatureArgs,
+    /// Ship your own get_features: FILE[:NAME], a Rust file defining `fn
+    /// NAME` (default get_features) and any function it calls, as the
+    /// notebook's cell does. feature-engineering then runs it in
+    /// --dev-image; it is built here first when a built checkout is at hand
+    /// ($CRYPTO_LAB_SOURCE, or the current folder).
+    #[arg(long, value_name = "FILE[:NAME]")]
+    pub get_features: Option<String>,
+    /// Ship your own feval (the lab's weighted_correlation): FILE[:NAME];
+    /// modeling then runs it in --dev-image.
+    #[arg(long, value_name = "FILE[:NAME]")]
+    pub feval: Option<String>,
+    /// The image for a step with your own function: the Dockerfile's `dev`
+    /// target (toolchain, the crate's source and its build).
+    #[arg(long, value_name = "IMAGE", default_value_t = crate::kfp::ExportOptions::default().dev_image)]
+    pub dev_image: String,
 }
 
 impl ExportKfpArgs {
-    /// The export options: the cluster side, and the model's and the
-    /// features' flags as the run parameters' defaults.
+    /// The export options: the cluster side, the model's and the features'
+    /// flags as the run parameters' defaults, and any function of the user's.
     pub fn options(&self) -> crate::error::Result<crate::kfp::ExportOptions> {
+        use crate::kfp::export::edited::{function_from_file, EditedCode};
+        let code = EditedCode {
+            get_features: self
+                .get_features
+                .as_deref()
+                .map(|s| function_from_file(s, "get_features"))
+                .transpose()?,
+            feval: self
+                .feval
+                .as_deref()
+                .map(|s| function_from_file(s, "weighted_correlation"))
+                .transpose()?,
+        };
         Ok(crate::kfp::ExportOptions {
             model: self.model.params()?,
             features: self.features.options(),
+            code,
+            dev_image: self.dev_image.clone(),
             ..self.export.options()?
         })
     }
@@ -287,6 +317,10 @@ pub struct RunScriptArgs {
     #[arg(value_name = "FILE")]
     pub file: PathBuf,
     /// The arguments the program runs with (the stage's flags).
-    #[arg(value_name = "ARGS", trailing_var_arg = true, allow_hyphen_values = true)]
+    #[arg(
+        value_name = "ARGS",
+        trailing_var_arg = true,
+        allow_hyphen_values = true
+    )]
     pub args: Vec<std::ffi::OsString>,
 }

@@ -11,8 +11,8 @@ use crate::error::Result;
 use crate::progress::Progress;
 use crate::stages::feature_engineering::GetFeatures;
 use crate::stages::modeling::Feval;
-use crate::stages::{PlacedFiles, StageFunctions};
 use crate::stages::{self, Stage, StageContext, StageRun};
+use crate::stages::{PlacedFiles, StageFunctions};
 
 /// A lab stage's subcommand flags: what the binary's subcommand and the
 /// stage's script both parse, and how they become the stage's context.

@@ -80,6 +80,11 @@ kubeflow/pipelines' source, docs/kfp-backends.md):
 has to itself (its own filesystem); each step gets a fresh, world-writable (1777) folder there,
 bind-mounted like a claim (or its args rewritten without namespaces).
 
+--dev-image IMAGE (with --dev-path DIRS and --dev-env KEY=VALUE, repeatable): a second image
+the pipeline may run, the Dockerfile's `dev` target (Rust lightweight components): its steps
+find DIRS (the toolchain, rust-script) on PATH before --bin-dir and get the variables
+(CRYPTO_LAB_SOURCE: where its crate and built target/ are; CARGO_HOME and RUSTUP_HOME).
+
 --lose-pod TASK: that task's pod is lost half a second after its process starts (the
 process group is killed; whatever it wrote by then stays on the claim); a driver task
 (createpvc, deletepvc) fails before acting. The task fails, so the run fails and its
@@ -255,6 +260,9 @@ class Cluster:
         self.pipeline_root = os.path.join(self.work, "pipeline_root")
         self.bin_dir = os.path.abspath(args.bin_dir)
         self.image = args.image
+        self.dev_image = args.dev_image
+        self.dev_path = args.dev_path
+        self.dev_env = dict(e.split("=", 1) for e in args.dev_env)
         self.image_uid = args.image_uid
         self.image_gid = args.image_gid
         self.backend = Backend(args.backend, args.cluster)
@@ -310,6 +318,9 @@ def parse_args():
     p.add_argument("--lose-pod", metavar="TASK")
     p.add_argument("--cluster", choices=["kubeflow", "openshift", "vertex"], default="kubeflow")
     p.add_argument("--scratch", action="append", default=[])
+    p.add_argument("--dev-image")
+    p.add_argument("--dev-path", default="")
+    p.add_argument("--dev-env", action="append", default=[])
     args = p.parse_args()
     try:
         Backend(args.backend, args.cluster)
@@ -499,7 +510,7 @@ def run_container(client, image, command, volumes, **run_args):
         record.update(rc=0)
         print(f"deletepvc: claim {name} deleted")
         return 0
-    if image != cluster.image:
+    if image not in (cluster.image, cluster.dev_image):
         fail(record, f"runs image {image}, expected {cluster.image}")
         return 1
     cfg = cluster.config
@@ -532,6 +543,10 @@ def run_container(client, image, command, volumes, **run_args):
         binds.append((fresh, path))
     env = dict(run_args.get("environment") or {})
     env.update(PATH=cluster.bin_dir + ":/usr/local/bin:/usr/bin:/bin", HOME="/tmp")
+    if image == cluster.dev_image:
+        env.update(cluster.dev_env)
+        env["PATH"] = f"{cluster.dev_path}:{env['PATH']}"
+    record["image"] = image
     argv = step_command(cluster, record, cfg, binds, list(command), env)
     # The launcher's scratch space (outputs, artifacts) belongs to the pod's user.
     if cluster.root:

@@ -17,6 +17,7 @@
 //! - `v1/pipeline.yaml`: the pipeline as a KFP v1 Argo Workflow (the lab's
 //!   shared volume).
 
+pub mod edited;
 pub mod params;
 pub mod resources;
 pub mod v1;
@@ -36,6 +37,7 @@ use crate::model_params::ModelParams;
 use crate::stages::download_data::DEFAULT_DATASET;
 use crate::stages::feature_engineering::FeatureOptions;
 use crate::stages::{Stage, STAGES};
+pub use edited::{EditedCode, EditedFunction};
 pub use resources::{Resources, StepResources};
 
 /// The lab's pipeline name (also its description).
@@ -117,6 +119,12 @@ pub struct ExportOptions {
     pub features: FeatureOptions,
     /// CPU and memory requests and limits per step.
     pub resources: Resources,
+    /// The notebook's functions that replace the crate's in the steps that
+    /// call them (Rust lightweight components); empty: the crate's.
+    pub code: EditedCode,
+    /// The image a step with an edited function runs in: the Dockerfile's
+    /// `dev` target (toolchain, the crate's source and its build).
+    pub dev_image: String,
 }
 
 impl Default for ExportOptions {
@@ -134,6 +142,8 @@ impl Default for ExportOptions {
             model: ModelParams::default(),
             features: FeatureOptions::default(),
             resources: Resources::default(),
+            code: EditedCode::default(),
+            dev_image: format!("crypto-lab-dev:{}", crate::version::VERSION),
         }
     }
 }
@@ -148,6 +158,8 @@ impl ExportOptions {
             r.map_err(|e| Error::BadArgument(format!("--{name} {e}")))
         };
         flag(names::image(&self.image), "image")?;
+        flag(names::image(&self.dev_image), "dev-image")?;
+        self.code.validate()?;
         flag(names::volume_size(&self.pvc_size), "pvc-size")?;
         let name = |r: std::result::Result<(), String>| r.map_err(Error::BadArgument);
         // `""` is kfp's own value for a claim bound to a pre-made volume.
@@ -369,6 +381,11 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
             "run_parameters": defaults,
             "fixed_model_args": params::fixed_model_args(opts),
             "resources": resources,
+            "dev_image": opts.dev_image,
+            "edited": {
+                "get_features": opts.code.get_features.as_ref().map(|f| &f.name),
+                "feval": opts.code.feval.as_ref().map(|f| &f.name),
+            },
             "image_uid": volume::IMAGE_UID,
             "image_gid": volume::IMAGE_GID,
             "crypto_lab": crate::version::VERSION,

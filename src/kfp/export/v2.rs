@@ -252,11 +252,22 @@ fn executor(stage: &Stage, opts: &ExportOptions) -> Value {
         args.push(format!("--{EXECUTOR_INPUT_FLAG}"));
         args.push("{{$}}".into());
     }
-    let mut container = json!({
-        "args": args,
-        "command": ["crypto-lab"],
-        "image": opts.image,
-    });
+    // A step that calls an edited function runs its program in the dev
+    // image; every other step the slim image's binary.
+    let mut container = match opts.code.script(stage) {
+        // The program is the stage's script: its flags without the
+        // subcommand.
+        Some(program) => json!({
+            "args": args[1..],
+            "command": ["sh", "-ec", super::edited::runner(stage), program],
+            "image": opts.dev_image,
+        }),
+        None => json!({
+            "args": args,
+            "command": ["crypto-lab"],
+            "image": opts.image,
+        }),
+    };
     if let Some(r) = opts.resources.ir(stage.name, opts.kfp_version) {
         container["resources"] = r;
     }

@@ -32,7 +32,8 @@ pub fn source_dir() -> Result<PathBuf> {
     source_dir_from(std::env::var_os(SOURCE_ENV))
 }
 
-fn source_dir_from(var: Option<std::ffi::OsString>) -> Result<PathBuf> {
+/// [`source_dir`] for the folder `var` names (unset or empty: [`DEV_SOURCE`]).
+pub fn source_dir_from(var: Option<std::ffi::OsString>) -> Result<PathBuf> {
     let dir = var
         .filter(|v| !v.is_empty())
         .map_or_else(|| PathBuf::from(DEV_SOURCE), PathBuf::from);
@@ -72,12 +73,52 @@ fn run(cmd: &mut Command, what: &str) -> Result<std::process::Output> {
     })
 }
 
-/// Builds the script `file` against the crate in [`source_dir`] and runs it
-/// with `args`; returns its exit status code. The script's dependency on
-/// the crate names [`DEV_SOURCE`]; where the source is elsewhere a copy of
-/// the script names that place instead.
-pub fn run_script(file: &Path, args: &[std::ffi::OsString], progress: &dyn Progress) -> Result<i32> {
-    let source = source_dir()?;
+/// A script built by [`build_script`]: its package, ready for `cargo run`.
+#[derive(Debug, Clone)]
+pub struct Built {
+    source: PathBuf,
+    package: PathBuf,
+    /// Seconds the build took.
+    pub seconds: f64,
+}
+
+impl Built {
+    fn cargo(&self, verb: &str) -> Command {
+        cargo(verb, &self.source, &self.package)
+    }
+
+    /// Runs the built program with `args`; returns its exit status code.
+    pub fn run(&self, args: &[std::ffi::OsString]) -> Result<i32> {
+        let status = self
+            .cargo("run")
+            .arg("--")
+            .args(args)
+            .status()
+            .map_err(|e| Error::BadArgument(format!("cannot start cargo: {e}")))?;
+        Ok(status.code().unwrap_or(1))
+    }
+}
+
+fn cargo(verb: &str, source: &Path, package: &Path) -> Command {
+    let mut c = Command::new("cargo");
+    c.arg(verb)
+        .arg("--offline")
+        .arg("--quiet")
+        .arg("--config")
+        .arg(source.join(".cargo/config.toml"))
+        .arg("--manifest-path")
+        .arg(package.join("Cargo.toml"));
+    c
+}
+
+/// Builds the script `file` against the crate in `source` (see
+/// [`source_dir`]) as the scripts' shebang does: rust-script makes its
+/// package, the crate's `Cargo.lock` pins it, cargo builds it offline with
+/// the project's `.cargo/config.toml` into the crate's `target/`. The
+/// script's dependency on the crate names [`DEV_SOURCE`]; where the source
+/// is elsewhere a copy of the script names that place instead. A compile
+/// error is the compiler's first error.
+pub fn build_script(file: &Path, source: &Path) -> Result<Built> {
     let text = std::fs::read_to_string(file).map_err(|e| Error::io(file, "cannot read", e))?;
     let dev_path = format!("path = \"{DEV_SOURCE}\"");
     let script = if text.contains(&dev_path) && source != Path::new(DEV_SOURCE) {
@@ -106,19 +147,11 @@ pub fn run_script(file: &Path, args: &[std::ffi::OsString], progress: &dyn Progr
     let lock = package.join("Cargo.lock");
     std::fs::copy(source.join("Cargo.lock"), &lock)
         .map_err(|e| Error::io(&lock, "cannot pin the dependencies", e))?;
-    let cargo = |verb: &str| {
-        let mut c = Command::new("cargo");
-        c.arg(verb)
-            .arg("--offline")
-            .arg("--quiet")
-            .arg("--config")
-            .arg(source.join(".cargo/config.toml"))
-            .arg("--manifest-path")
-            .arg(package.join("Cargo.toml"));
-        c
-    };
     let t = Instant::now();
-    let built = run(cargo("build").arg("--message-format=short"), "cargo")?;
+    let built = run(
+        cargo("build", source, &package).arg("--message-format=short"),
+        "cargo",
+    )?;
     if !built.status.success() {
         let output = String::from_utf8_lossy(&built.stderr);
         let error = first_error(&output).unwrap_or_else(|| {
@@ -129,18 +162,29 @@ pub fn run_script(file: &Path, args: &[std::ffi::OsString], progress: &dyn Progr
             file.display()
         )));
     }
+    Ok(Built {
+        source: source.to_path_buf(),
+        package,
+        seconds: t.elapsed().as_secs_f64(),
+    })
+}
+
+/// Builds the script `file` against the crate in [`source_dir`] and runs it
+/// with `args`; returns its exit status code.
+pub fn run_script(
+    file: &Path,
+    args: &[std::ffi::OsString],
+    progress: &dyn Progress,
+) -> Result<i32> {
+    let source = source_dir()?;
+    let built = build_script(file, &source)?;
     progress.log(&format!(
         "run-script: built {} against {} in {:.1}s",
         file.display(),
         source.display(),
-        t.elapsed().as_secs_f64()
+        built.seconds
     ));
-    let status = cargo("run")
-        .arg("--")
-        .args(args)
-        .status()
-        .map_err(|e| Error::BadArgument(format!("cannot start cargo: {e}")))?;
-    Ok(status.code().unwrap_or(1))
+    built.run(args)
 }
 
 #[cfg(test)]

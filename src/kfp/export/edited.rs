@@ -1,0 +1,244 @@
+//! Rust lightweight components: a notebook's edited `get_features` or feval
+//! shipped inside the component of the step that calls it, as kfp embeds a
+//! lightweight Python component's source.
+//!
+//! The embedded program is the stage's script (the form of
+//! `scripts/<stage>.rs`) with the edited function in it and handed to the
+//! stage ([`crate::args::Script::with_get_features`]); the step writes it to a
+//! file and runs `crypto-lab run-script` in the dev image
+//! ([`crate::kfp::runtime::script`]). Steps that call no edited function keep
+//! the slim image and its plain `crypto-lab <stage>` command.
+
+use crate::error::{printable, Error, Result};
+use crate::kfp::runtime::script::DEV_SOURCE;
+use crate::stages::Stage;
+
+/// One edited function: the name the stage calls it by and its source, with
+/// the source of the notebook's functions it calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EditedFunction {
+    /// The function the stage calls (`get_features_rsi15`).
+    pub name: String,
+    /// Its text and that of the functions it calls, as the notebook's kernel
+    /// compiled them (or as a file holds them).
+    pub source: String,
+}
+
+/// The notebook's functions that replace the crate's in the pipeline.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct EditedCode {
+    /// feature_engineering's `get_features`.
+    pub get_features: Option<EditedFunction>,
+    /// modeling's feval (the lab's `weighted_correlation`).
+    pub feval: Option<EditedFunction>,
+}
+
+/// The step that calls each function: (stage, the [`crate::args::Script`]
+/// method that hands it over, the stage's flags type).
+const CALLERS: [(&str, &str, &str); 2] = [
+    (
+        "feature_engineering",
+        "with_get_features",
+        "FeatureEngineeringArgs",
+    ),
+    ("modeling", "with_feval", "ModelingArgs"),
+];
+
+impl EditedCode {
+    /// Whether no function is edited (every step runs the crate's).
+    pub fn is_empty(&self) -> bool {
+        self.get_features.is_none() && self.feval.is_none()
+    }
+
+    /// The edited function `stage` calls, if any.
+    pub fn for_stage(&self, stage: &Stage) -> Option<&EditedFunction> {
+        match stage.name {
+            "feature_engineering" => self.get_features.as_ref(),
+            "modeling" => self.feval.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Fails unless each function's name is a Rust identifier that its
+    /// source defines.
+    pub fn validate(&self) -> Result<()> {
+        for (what, f) in [("get_features", &self.get_features), ("feval", &self.feval)] {
+            let Some(f) = f else { continue };
+            let ident = !f.name.is_empty()
+                && f.name
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && !f.name.starts_with(|c: char| c.is_ascii_digit());
+            if !ident {
+                return Err(Error::BadArgument(format!(
+                    "{what}: `{}` is not a Rust function name",
+                    printable(&f.name)
+                )));
+            }
+            if !defines(&f.source, &f.name) {
+                return Err(Error::BadArgument(format!(
+                    "{what}: the source given does not define `fn {}`",
+                    f.name
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The program `stage`'s step runs when it calls an edited function:
+    /// its script with the function in it.
+    pub fn script(&self, stage: &Stage) -> Option<String> {
+        let f = self.for_stage(stage)?;
+        let (_, method, args) = CALLERS.iter().find(|(s, _, _)| *s == stage.name)?;
+        Some(format!(
+            "//! Lab stage {stage} with the notebook's `{name}`: a Rust lightweight component's \
+             program,\n\
+             //! exported by crypto-lab {version}; `crypto-lab run-script` builds it against the \
+             crate and runs it.\n\
+             //! ```cargo\n\
+             //! [package]\n\
+             //! edition = \"2021\"\n\
+             //!\n\
+             //! [dependencies]\n\
+             //! crypto-lab = {{ path = \"{DEV_SOURCE}\" }}\n\
+             //! ```\n\
+             #![allow(unused_imports, dead_code)]\n\
+             \n\
+             use crypto_lab::args::{{{args}, Script}};\n\
+             use crypto_lab::plots::Chart;\n\
+             use crypto_lab::prelude::*;\n\
+             use std::path::PathBuf;\n\
+             use std::time::Instant;\n\
+             \n\
+             {source}\n\
+             \n\
+             fn main() -> std::process::ExitCode {{\n    \
+             Script::<{args}>::from_env()\n        \
+             .{method}(\"{name}\", {name})\n        \
+             .main()\n\
+             }}\n",
+            stage = stage.name,
+            name = f.name,
+            version = crate::version::VERSION,
+            source = f.source.trim_end(),
+        ))
+    }
+}
+
+/// One function from a file a user edits outside the notebook
+/// (`export-kfp --get-features FILE[:NAME]`): `fn NAME` and the functions of
+/// the file it calls; NAME is `default` unless given after the last `:`.
+pub fn function_from_file(spec: &str, default: &str) -> Result<EditedFunction> {
+    let (file, name) = match spec.rsplit_once(':') {
+        Some((f, n)) if !n.is_empty() && n.chars().all(|c| c.is_alphanumeric() || c == '_') => {
+            (f, n)
+        }
+        _ => (spec, default),
+    };
+    let path = std::path::Path::new(file);
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
+    let source = crate::notebook::function_with_callees(&text, name).ok_or_else(|| {
+        Error::BadArgument(format!(
+            "{}: defines no `fn {name}` (give FILE:NAME for another function's name)",
+            path.display()
+        ))
+    })?;
+    Ok(EditedFunction {
+        name: name.to_string(),
+        source,
+    })
+}
+
+/// Builds every edited step's program of `code` against the crate in
+/// `source` (a checkout whose `target/` is built), as the dev image will:
+/// a function that does not compile is caught here, not on the cluster.
+/// Returns each step with the seconds its build took.
+pub fn check_builds(code: &EditedCode, source: &std::path::Path) -> Result<Vec<(String, f64)>> {
+    let dir = std::env::temp_dir().join(format!("crypto-lab-check-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "cannot create", e))?;
+    let mut done = Vec::new();
+    for stage in crate::stages::STAGES {
+        let Some(program) = code.script(stage) else {
+            continue;
+        };
+        let file = dir.join(format!("{}.rs", stage.name));
+        std::fs::write(&file, program).map_err(|e| Error::io(&file, "cannot write", e))?;
+        let built = crate::kfp::runtime::script::build_script(&file, source)?;
+        done.push((stage.command.to_string(), built.seconds));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(done)
+}
+
+/// Whether `source` defines `fn name` (at the start of a line, perhaps
+/// `pub`).
+fn defines(source: &str, name: &str) -> bool {
+    source.lines().any(|l| {
+        let l = l.trim_start();
+        let l = l.strip_prefix("pub ").unwrap_or(l);
+        l.strip_prefix("fn ")
+            .and_then(|rest| rest.strip_prefix(name))
+            .is_some_and(|rest| rest.starts_with('(') || rest.starts_with('<'))
+    })
+}
+
+/// The shell program a step with an edited function runs: it writes the
+/// program given as its first argument to a file and hands that to
+/// `crypto-lab run-script` with the stage's arguments (kfp's lightweight
+/// components write their source the same way).
+pub fn runner(stage: &Stage) -> String {
+    format!(
+        "dir=$(mktemp -d)\nprintf '%s' \"$0\" > \"$dir/{name}.rs\"\nexec crypto-lab run-script \
+         \"$dir/{name}.rs\" \"$@\"\n",
+        name = stage.name
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::stages::{FEATURE_ENGINEERING, LOAD_DATA, MODELING};
+
+    fn rsi15() -> EditedFunction {
+        EditedFunction {
+            name: "get_features_rsi15".into(),
+            source:
+                "fn get_features_rsi15(bars: &AssetBars, opts: &FeatureOptions) -> Features {\n    \
+                     get_features(bars, opts)\n}"
+                    .into(),
+        }
+    }
+
+    #[test]
+    fn only_the_calling_step_gets_a_program_and_it_hands_the_function_over() {
+        let code = EditedCode {
+            get_features: Some(rsi15()),
+            feval: None,
+        };
+        assert!(code.validate().is_ok());
+        assert!(code.script(&LOAD_DATA).is_none() && code.script(&MODELING).is_none());
+        let script = code.script(&FEATURE_ENGINEERING).expect("script");
+        assert!(script.contains("crypto-lab = { path = \"/opt/crypto-lab\" }"));
+        assert!(script.contains(".with_get_features(\"get_features_rsi15\", get_features_rsi15)"));
+        assert!(script.contains("Script::<FeatureEngineeringArgs>::from_env()"));
+    }
+
+    #[test]
+    fn a_name_the_source_does_not_define_is_refused() {
+        let mut f = rsi15();
+        f.name = "get_features_rsi30".into();
+        let code = EditedCode {
+            get_features: Some(f),
+            feval: None,
+        };
+        assert!(code.validate().is_err());
+        let bad = EditedCode {
+            get_features: None,
+            feval: Some(EditedFunction {
+                name: "x; rm -rf /".into(),
+                source: String::new(),
+            }),
+        };
+        assert!(bad.validate().is_err());
+    }
+}
