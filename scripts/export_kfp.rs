@@ -17,7 +17,7 @@ fn main() -> Result<(), crypto_lab::Error> {
         "scripts/export_kfp.rs",
         "KFP component and pipeline YAML for every stage (as `crypto-lab export-kfp`).",
     );
-    let written = crypto_lab::kfp::export_kfp(&args.out, &args.export.options())?;
+    let written = crypto_lab::kfp::export_kfp(&args.out, &args.options()?)?;
     println!(
         "export_kfp: wrote {} files under {}",
         written.len(),

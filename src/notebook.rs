@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use crate::args::DATA_ENV;
 use crate::error::{Error, Result};
+use crate::kfp::export::edited::function_with_callees;
 use crate::kfp::export::{EditedCode, EditedFunction};
 use crate::stages::feature_engineering::{
     get_features as crate_get_features, AssetBars, FeatureColumn, FeatureOptions, Features,
@@ -44,6 +45,9 @@ pub struct KubeflowSettings {
     pub image: String,
     /// `KFP_STORAGE_CLASS`: the storage class of the pipeline's volume.
     pub storage_class: Option<String>,
+    /// `CRYPTO_LAB_DEV_IMAGE`: the image for steps that run an edited
+    /// function (the Dockerfile's `dev` target).
+    pub dev_image: String,
 }
 
 impl KubeflowSettings {
@@ -62,15 +66,16 @@ impl KubeflowSettings {
             image: get("CRYPTO_LAB_IMAGE")
                 .unwrap_or_else(|| crate::kfp::ExportOptions::default().image),
             storage_class: get("KFP_STORAGE_CLASS"),
+            dev_image: get("CRYPTO_LAB_DEV_IMAGE")
+                .unwrap_or_else(|| crate::kfp::ExportOptions::default().dev_image),
         }
     }
 }
 
 /// Which of the notebook's functions compute something other than the
 /// crate's, tried on `bars` (get_features) and on a fixed set of rows
-/// (the feval): the names of those that differ. A pipeline exported to
-/// Kubeflow runs the crate's functions, so an edit made in a cell ships
-/// only once it is moved into the crate and the image is rebuilt.
+/// (the feval): the names of those that differ, which [`edited_code`] ships
+/// in the pipeline as Rust lightweight components.
 pub fn edited_functions(
     get_features: GetFeatures,
     feval: Feval,
@@ -156,130 +161,6 @@ pub fn edited_code_in(
         }
     }
     Ok(code)
-}
-
-/// The names of the functions `source` defines at its top level.
-fn defined_functions(source: &str) -> Vec<String> {
-    source
-        .lines()
-        .filter_map(|l| {
-            let l = l.strip_prefix("pub ").unwrap_or(l);
-            let rest = l.strip_prefix("fn ")?;
-            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
-            Some(rest[..end].to_string())
-        })
-        .collect()
-}
-
-/// The text of `fn name` in `source` (its doc comments and attributes
-/// included), up to its closing brace; strings, characters and comments
-/// are skipped when counting braces.
-pub fn function_text(source: &str, name: &str) -> Option<String> {
-    let lines: Vec<&str> = source.lines().collect();
-    let at = lines.iter().position(|l| {
-        let l = l.strip_prefix("pub ").unwrap_or(l);
-        l.strip_prefix("fn ")
-            .and_then(|r| r.strip_prefix(name))
-            .is_some_and(|r| r.starts_with('(') || r.starts_with('<'))
-    })?;
-    let mut start = at;
-    while start > 0 {
-        let prev = lines[start - 1].trim_start();
-        if prev.starts_with("///") || prev.starts_with("#[") {
-            start -= 1;
-        } else {
-            break;
-        }
-    }
-    let offset: usize = lines[..at].iter().map(|l| l.len() + 1).sum();
-    let body = &source[offset..];
-    let bytes = body.as_bytes();
-    let (mut depth, mut i, mut opened) = (0usize, 0usize, false);
-    while i < bytes.len() {
-        match bytes[i] {
-            b'/' if bytes.get(i + 1) == Some(&b'/') => {
-                while i < bytes.len() && bytes[i] != b'\n' {
-                    i += 1;
-                }
-            }
-            b'/' if bytes.get(i + 1) == Some(&b'*') => {
-                i += 2;
-                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
-                    i += 1;
-                }
-                i += 1;
-            }
-            b'"' => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'"' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            // A character literal ('x', '\n'); a lifetime ('a) is left alone.
-            b'\'' if bytes.get(i + 2) == Some(&b'\'') || bytes.get(i + 1) == Some(&b'\\') => {
-                i += 1;
-                while i < bytes.len() && bytes[i] != b'\'' {
-                    if bytes[i] == b'\\' {
-                        i += 1;
-                    }
-                    i += 1;
-                }
-            }
-            b'{' => {
-                depth += 1;
-                opened = true;
-            }
-            b'}' => {
-                depth = depth.checked_sub(1)?;
-                if opened && depth == 0 {
-                    let head: String = lines[start..at].iter().map(|l| format!("{l}\n")).collect();
-                    return Some(format!("{head}{}", &body[..=i]));
-                }
-            }
-            _ => {}
-        }
-        i += 1;
-    }
-    None
-}
-
-/// `fn name`'s text with that of every other function of `source` it
-/// calls, directly or not (a notebook's `get_features_rsi15` brings the
-/// notebook's `get_features`).
-pub fn function_with_callees(source: &str, name: &str) -> Option<String> {
-    let defined = defined_functions(source);
-    let mut taken = vec![name.to_string()];
-    let mut texts = vec![function_text(source, name)?];
-    let mut i = 0;
-    while i < texts.len() {
-        let calls: Vec<String> = defined
-            .iter()
-            .filter(|d| !taken.contains(d) && calls_function(&texts[i], d))
-            .cloned()
-            .collect();
-        for callee in calls {
-            if let Some(t) = function_text(source, &callee) {
-                taken.push(callee);
-                texts.push(t);
-            }
-        }
-        i += 1;
-    }
-    Some(texts.join("\n\n"))
-}
-
-/// Whether `text` names function `name` as a whole word before `(` or as a
-/// value (`, name)`).
-fn calls_function(text: &str, name: &str) -> bool {
-    text.match_indices(name).any(|(at, _)| {
-        let before = text[..at].chars().next_back();
-        let after = text[at + name.len()..].chars().next();
-        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
-        !word(before) && !word(after) && !text[..at].ends_with("fn ")
-    })
 }
 
 /// Whether two feature tables hold the same names and the same bits (NaN

@@ -579,3 +579,150 @@ fn flags_that_would_break_the_yaml_or_the_driver_are_refused_before_writing() {
         "the empty class is written"
     );
 }
+
+/// rust-script, for the tests that build a step's program; `None` (the test
+/// skips) without it, except under CI.
+fn rust_script() -> Option<std::path::PathBuf> {
+    let home = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .chain([home.join(".cache/crypto-lab/tools/bin")])
+        .find(|d| d.join("rust-script").is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs rust-script (.ci/setup)"
+        );
+        eprintln!("SKIP: no rust-script (run .ci/setup)");
+    }
+    found
+}
+
+#[test]
+fn a_function_that_does_not_compile_is_refused_with_the_compilers_first_error() {
+    let Some(tools) = rust_script() else { return };
+    let dir = TempDir::new("kfp-edited-bad");
+    let file = dir.path().join("mine.rs");
+    std::fs::write(
+        &file,
+        "use crypto_lab::prelude::*;\n\n\
+         fn get_features(bars: &AssetBars, opts: &FeatureOptions) -> Features {\n    \
+         get_feature(bars, opts)\n}\n",
+    )
+    .expect("write");
+    let out = dir.path().join("kfp");
+    let path = format!(
+        "{}:{}",
+        tools.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new(crypto_lab_bin())
+        .args(["export-kfp", "--out"])
+        .arg(&out)
+        .arg("--get-features")
+        .arg(&file)
+        .env("PATH", path)
+        .env("CRYPTO_LAB_SOURCE", env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("export");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("does not compile") && err.contains("error[E0425]"),
+        "{err}"
+    );
+    assert!(err.contains("get_feature"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line, not cargo's pages: {err}");
+    assert!(!out.exists(), "nothing written");
+    // A file without the function is named.
+    let empty = dir.path().join("empty.rs");
+    std::fs::write(&empty, "// nothing\n").expect("write");
+    fails(
+        &[
+            "export-kfp",
+            "--out",
+            &out.display().to_string(),
+            "--feval",
+            &format!("{}:mine", empty.display()),
+        ],
+        &["defines no `fn mine`"],
+    );
+}
+
+#[test]
+fn the_dev_image_is_laid_out_as_run_script_expects() {
+    use crypto_lab::kfp::runtime::script::{DEV_SOURCE, SOURCE_ENV};
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dockerfile = std::fs::read_to_string(root.join("Dockerfile")).expect("Dockerfile");
+    let dev = dockerfile
+        .split("\nFROM ")
+        .find(|s| s.starts_with("toolchain AS dev"))
+        .expect("a dev stage built on the toolchain");
+    assert!(dev.contains(&format!("ENV {SOURCE_ENV}={DEV_SOURCE} HOME=/tmp")));
+    assert!(dev.contains(&format!("WORKDIR {DEV_SOURCE}")));
+    for copied in [
+        "Cargo.toml Cargo.lock",
+        ".cargo .cargo",
+        "src src",
+        "scripts scripts",
+    ] {
+        assert!(dev.contains(&format!("COPY {copied}")), "{copied}");
+    }
+    // rust-script, the binary, the scripts' packages built, writable by any uid.
+    for step in [
+        "cargo install --locked rust-script@",
+        "cp target/*/debug/crypto-lab /usr/local/bin/crypto-lab",
+        "rust-script --package \"$s\"",
+        "chmod -R a+rwX /opt/crypto-lab/target /usr/local/cargo",
+    ] {
+        assert!(dev.contains(step), "{step}");
+    }
+    let ignored = std::fs::read_to_string(root.join(".dockerignore")).expect(".dockerignore");
+    for needed in [".cargo", "scripts", "src", "Cargo.lock"] {
+        assert!(
+            !ignored.lines().any(|l| l.trim() == needed),
+            "{needed} is ignored"
+        );
+    }
+    // The component image stays the last stage (docker build's default).
+    assert!(dockerfile
+        .rsplit("\nFROM ")
+        .next()
+        .expect("last")
+        .starts_with("debian:"));
+}
+
+#[test]
+fn an_edited_step_runs_its_program_in_the_dev_image_and_the_others_stay_slim() {
+    use crypto_lab::kfp::export::{v2, EditedCode, EditedFunction};
+    use crypto_lab::kfp::ExportOptions;
+    let opts = ExportOptions {
+        code: EditedCode {
+            get_features: None,
+            feval: Some(EditedFunction {
+                name: "equal_weights".into(),
+                source: "fn equal_weights(a: &[f64], b: &[f32], w: &[f64]) -> f64 {\n    \
+                         weighted_correlation(a, b, &vec![1.0; w.len()])\n}"
+                    .into(),
+            }),
+        },
+        ..ExportOptions::default()
+    };
+    let (spec, _) = v2::pipeline(&opts);
+    let execs = spec["deploymentSpec"]["executors"]
+        .as_object()
+        .expect("executors");
+    for (name, exec) in execs {
+        let c = &exec["container"];
+        if name == "exec-modeling" {
+            assert_eq!(c["image"], opts.dev_image);
+            assert_eq!(c["command"][0], "sh");
+            let program = c["command"][3].as_str().expect("program");
+            assert!(program.contains(".with_feval(\"equal_weights\", equal_weights)"));
+            // The script's flags: no subcommand first.
+            assert_eq!(c["args"][0], "--data-path");
+        } else {
+            assert_eq!(c["image"], opts.image, "{name}");
+            assert_eq!(c["command"], serde_json::json!(["crypto-lab"]), "{name}");
+        }
+    }
+}

@@ -194,7 +194,7 @@ pub enum Command {
     /// Write KFP component YAML (v2 IR and v1) for every stage and the lab's
     /// pipeline (v2 IR with its Kubernetes platform spec, and a v1 Argo
     /// Workflow). Upload DIR/pipeline.yaml in the KFP UI, or use `submit`.
-    ExportKfp(ExportKfpArgs),
+    ExportKfp(Box<ExportKfpArgs>),
     /// Send the pipeline to a Kubeflow Pipelines API and start a run, as
     /// kfp.Client does; --wait follows it to its end.
     #[command(long_about = submit_about())]

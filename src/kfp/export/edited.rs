@@ -137,7 +137,7 @@ pub fn function_from_file(spec: &str, default: &str) -> Result<EditedFunction> {
     };
     let path = std::path::Path::new(file);
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, "cannot read", e))?;
-    let source = crate::notebook::function_with_callees(&text, name).ok_or_else(|| {
+    let source = function_with_callees(&text, name).ok_or_else(|| {
         Error::BadArgument(format!(
             "{}: defines no `fn {name}` (give FILE:NAME for another function's name)",
             path.display()
@@ -170,6 +170,32 @@ pub fn check_builds(code: &EditedCode, source: &std::path::Path) -> Result<Vec<(
     Ok(done)
 }
 
+/// What each step of `opts`'s pipeline runs, in words, for the notebook's
+/// export cell and `export-kfp`: the steps with an edited function and the
+/// image they run in, or that every step runs the crate's.
+pub fn describe(opts: &super::ExportOptions) -> Vec<String> {
+    let lines: Vec<String> = opts
+        .stages()
+        .into_iter()
+        .filter_map(|s| {
+            opts.code.for_stage(s).map(|f| {
+                format!(
+                    "{} runs your `{}` in {} (built there first)",
+                    s.command, f.name, opts.dev_image
+                )
+            })
+        })
+        .collect();
+    if lines.is_empty() {
+        vec![format!(
+            "every step runs the crate's functions in {}",
+            opts.image
+        )]
+    } else {
+        lines
+    }
+}
+
 /// Whether `source` defines `fn name` (at the start of a line, perhaps
 /// `pub`).
 fn defines(source: &str, name: &str) -> bool {
@@ -179,6 +205,130 @@ fn defines(source: &str, name: &str) -> bool {
         l.strip_prefix("fn ")
             .and_then(|rest| rest.strip_prefix(name))
             .is_some_and(|rest| rest.starts_with('(') || rest.starts_with('<'))
+    })
+}
+
+/// The names of the functions `source` defines at its top level.
+fn defined_functions(source: &str) -> Vec<String> {
+    source
+        .lines()
+        .filter_map(|l| {
+            let l = l.strip_prefix("pub ").unwrap_or(l);
+            let rest = l.strip_prefix("fn ")?;
+            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+            Some(rest[..end].to_string())
+        })
+        .collect()
+}
+
+/// The text of `fn name` in `source` (its doc comments and attributes
+/// included), up to its closing brace; strings, characters and comments
+/// are skipped when counting braces.
+pub fn function_text(source: &str, name: &str) -> Option<String> {
+    let lines: Vec<&str> = source.lines().collect();
+    let at = lines.iter().position(|l| {
+        let l = l.strip_prefix("pub ").unwrap_or(l);
+        l.strip_prefix("fn ")
+            .and_then(|r| r.strip_prefix(name))
+            .is_some_and(|r| r.starts_with('(') || r.starts_with('<'))
+    })?;
+    let mut start = at;
+    while start > 0 {
+        let prev = lines[start - 1].trim_start();
+        if prev.starts_with("///") || prev.starts_with("#[") {
+            start -= 1;
+        } else {
+            break;
+        }
+    }
+    let offset: usize = lines[..at].iter().map(|l| l.len() + 1).sum();
+    let body = &source[offset..];
+    let bytes = body.as_bytes();
+    let (mut depth, mut i, mut opened) = (0usize, 0usize, false);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'/' if bytes.get(i + 1) == Some(&b'/') => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            b'/' if bytes.get(i + 1) == Some(&b'*') => {
+                i += 2;
+                while i + 1 < bytes.len() && !(bytes[i] == b'*' && bytes[i + 1] == b'/') {
+                    i += 1;
+                }
+                i += 1;
+            }
+            b'"' => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'"' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            // A character literal ('x', '\n'); a lifetime ('a) is left alone.
+            b'\'' if bytes.get(i + 2) == Some(&b'\'') || bytes.get(i + 1) == Some(&b'\\') => {
+                i += 1;
+                while i < bytes.len() && bytes[i] != b'\'' {
+                    if bytes[i] == b'\\' {
+                        i += 1;
+                    }
+                    i += 1;
+                }
+            }
+            b'{' => {
+                depth += 1;
+                opened = true;
+            }
+            b'}' => {
+                depth = depth.checked_sub(1)?;
+                if opened && depth == 0 {
+                    let head: String = lines[start..at].iter().map(|l| format!("{l}\n")).collect();
+                    return Some(format!("{head}{}", &body[..=i]));
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
+}
+
+/// `fn name`'s text with that of every other function of `source` it
+/// calls, directly or not (a notebook's `get_features_rsi15` brings the
+/// notebook's `get_features`).
+pub fn function_with_callees(source: &str, name: &str) -> Option<String> {
+    let defined = defined_functions(source);
+    let mut taken = vec![name.to_string()];
+    let mut texts = vec![function_text(source, name)?];
+    let mut i = 0;
+    while i < texts.len() {
+        let calls: Vec<String> = defined
+            .iter()
+            .filter(|d| !taken.contains(d) && calls_function(&texts[i], d))
+            .cloned()
+            .collect();
+        for callee in calls {
+            if let Some(t) = function_text(source, &callee) {
+                taken.push(callee);
+                texts.push(t);
+            }
+        }
+        i += 1;
+    }
+    Some(texts.join("\n\n"))
+}
+
+/// Whether `text` names function `name` as a whole word before `(` or as a
+/// value (`, name)`).
+fn calls_function(text: &str, name: &str) -> bool {
+    text.match_indices(name).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + name.len()..].chars().next();
+        let word = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_');
+        !word(before) && !word(after) && !text[..at].ends_with("fn ")
     })
 }
 
