@@ -32,6 +32,8 @@ pub struct ExportKfpArgs {
     /// The defaults of the run parameters valid_from and keep_target_nan.
     #[command(flatten)]
     pub features: FeatureArgs,
+    // The brackets are the help text's notation, not doc links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// Ship your own get_features: FILE[:NAME], a Rust file defining `fn
     /// NAME` (default get_features) and any function it calls, as the
     /// notebook's cell does. feature-engineering then runs it in
@@ -39,6 +41,7 @@ pub struct ExportKfpArgs {
     /// ($CRYPTO_LAB_SOURCE, or the current folder).
     #[arg(long, value_name = "FILE[:NAME]")]
     pub get_features: Option<String>,
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// Ship your own feval (the lab's weighted_correlation): FILE[:NAME];
     /// modeling then runs it in --dev-image.
     #[arg(long, value_name = "FILE[:NAME]")]

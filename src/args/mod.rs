@@ -192,8 +192,10 @@ pub enum Command {
     /// curves, feature importance, predicted against actual) as PNG and SVG.
     Plot(PlotArgs),
     /// Write KFP component YAML (v2 IR and v1) for every stage and the lab's
-    /// pipeline (v2 IR with its Kubernetes platform spec, and a v1 Argo
-    /// Workflow). Upload DIR/pipeline.yaml in the KFP UI, or use `submit`.
+    /// pipeline: pipeline.yaml (KFP 2: the files as artifacts between steps,
+    /// the model and feature choices as run parameters, cached), vertex/
+    /// (Vertex AI), v1/ (a KFP 1.x Argo Workflow). Upload DIR/pipeline.yaml in
+    /// the KFP UI, or use `submit`.
     ExportKfp(Box<ExportKfpArgs>),
     /// Send the pipeline to a Kubeflow Pipelines API and start a run, as
     /// kfp.Client does; --wait follows it to its end.
@@ -206,7 +208,7 @@ pub enum Command {
     /// write there.
     PrepareVolume(PrepareVolumeArgs),
     /// Build a stage's script (a Rust lightweight component's program: the
-    /// form of scripts/<stage>.rs with a notebook's edited function) against
+    /// form of scripts/STAGE.rs with a notebook's edited function) against
     /// the crate in the dev image (or $CRYPTO_LAB_SOURCE), offline, and run it
     /// with ARGS; a compile error ends with the compiler's first error.
     RunScript(RunScriptArgs),

@@ -304,11 +304,14 @@ pub struct ExportArgs {
     /// keeps it).
     #[arg(long)]
     pub keep_volume: bool,
+    // The brackets are the help text's notation, not doc links.
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// CPU request and limit of a step, STEP=REQUEST[:LIMIT] (STEP: a
     /// stage or `all`; an empty part unsets it), e.g. --cpu modeling=4.
     /// Defaults: 1 core, 2 for modeling, no limit. Repeatable.
     #[arg(long, value_name = "STEP=REQ[:LIM]")]
     pub cpu: Vec<String>,
+    #[allow(rustdoc::broken_intra_doc_links)]
     /// Memory request and limit of a step, STEP=REQUEST[:LIMIT], e.g.
     /// --memory modeling=6Gi:12Gi. Defaults from the stages' measured peaks
     /// at full size (modeling 4Gi:8Gi). Repeatable.
