@@ -121,7 +121,7 @@ pub fn main() -> Result<()> {
                 .unwrap_or(cwd);
             let opts = doctor::DoctorOptions {
                 project,
-                data_path: a.data_path,
+                data_path: a.data.data_path,
                 kaggle_api: a.kaggle.kaggle_api,
                 dataset: a.kaggle.dataset,
                 secret_dir: a.kaggle.secret_dir,

@@ -98,13 +98,16 @@ pub enum Error {
         /// ", did you mean `...`?" or empty.
         suggestion: String,
     },
-    /// A stage failed; `source` says why.
-    #[error("{stage} failed: {source}")]
+    /// A stage failed; `cause` says why. The cause is part of this error's
+    /// text and deliberately not its `source()`: a report that prints the
+    /// chain (the binary's `{:#}`) would otherwise say it twice, and one that
+    /// prints only the top (a script's `main`) would drop it.
+    #[error("{stage} failed: {cause}")]
     StageFailed {
         /// The lab stage.
         stage: &'static str,
         /// What went wrong.
-        source: Box<Error>,
+        cause: Box<Error>,
     },
     /// A remote service (the KFP API) refused or failed a request; the
     /// message says what to do about it.
@@ -198,7 +201,7 @@ impl Error {
             Error::Inconsistent(_) | Error::ChangedArtifact { .. } => Remedy::RerunStage,
             Error::Io { .. } | Error::DiskFull { .. } | Error::Chart(_) => Remedy::FixEnvironment,
             Error::Internal(_) | Error::Polars(_) => Remedy::Report,
-            Error::StageFailed { source, .. } => source.remedy(),
+            Error::StageFailed { cause, .. } => cause.remedy(),
             Error::Remote { remedy, .. } => *remedy,
         }
     }
@@ -265,9 +268,12 @@ mod tests {
         assert_eq!(busy.remedy().exit_code(), 75);
         let failed = Error::StageFailed {
             stage: "download_data",
-            source: Box::new(Error::Network("cut".into())),
+            cause: Box::new(Error::Network("cut".into())),
         };
         assert_eq!(failed.remedy(), Remedy::RetryLater);
+        // Its cause is said once, whether the chain is printed or not.
+        assert!(std::error::Error::source(&failed).is_none());
+        assert_eq!(failed.to_string(), "download_data failed: cut");
         assert_eq!(Error::BadArgument("x".into()).remedy(), Remedy::FixInput);
         assert_eq!(Error::BadArgument("x".into()).remedy().exit_code(), 1);
     }

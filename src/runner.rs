@@ -64,7 +64,7 @@ pub struct RunOptions {
 pub fn run_stage(stage: &Stage, ctx: &StageContext, wait_lock: bool) -> Result<StageRun> {
     let failed = |e| Error::StageFailed {
         stage: stage.name,
-        source: Box::new(e),
+        cause: Box::new(e),
     };
     ctx.placed.check(stage).map_err(failed)?;
     let _lock = lock_data_path(&ctx.data_path, wait_lock, ctx.progress)?;

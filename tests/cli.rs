@@ -397,3 +397,29 @@ fn a_failed_stage_leaves_earlier_artifacts_untouched() {
     let after = std::fs::read(dir.path().join("df_train.parquet")).expect("df_train");
     assert_eq!(before, after, "df_train.parquet changed by a failed run");
 }
+
+#[test]
+fn a_failed_stage_says_its_cause_once() {
+    let dir = TempDir::new("cli-cause-once");
+    let d = dir.path().display().to_string();
+    let line = fails(&["load-data", "--data-path", &d], &["load_data failed: "]);
+    assert_eq!(line.matches("file not found").count(), 1, "{line}");
+}
+
+#[test]
+fn doctor_checks_the_data_path_the_stages_use() {
+    // CRYPTO_LAB_DATA is the stages' data path, so doctor's disk check is too.
+    let dir = TempDir::new("cli-doctor-data");
+    let out = std::process::Command::new(crypto_lab_bin())
+        .args(["doctor", "--timeout", "1"])
+        .env("CRYPTO_LAB_DATA", dir.path().join("data"))
+        .current_dir(std::env::temp_dir())
+        .output()
+        .expect("doctor");
+    let text = stdout(&out);
+    let disk = text
+        .lines()
+        .find(|l| l.contains(" disk "))
+        .unwrap_or_else(|| panic!("no disk line:\n{text}"));
+    assert!(disk.contains(&dir.path().display().to_string()), "{disk}");
+}

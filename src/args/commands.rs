@@ -216,9 +216,10 @@ pub struct DoctorArgs {
     /// The crypto-lab checkout [default: the one holding the current folder].
     #[arg(long, value_name = "DIR")]
     pub project: Option<PathBuf>,
-    /// Where the lab's data would go (free disk is checked there).
-    #[arg(long, value_name = "DIR", default_value = "data")]
-    pub data_path: PathBuf,
+    /// Where the lab's data would go (free disk is checked there): the
+    /// stages' --data-path, $CRYPTO_LAB_DATA included.
+    #[command(flatten)]
+    pub data: DataPath,
     /// The competition whose rules are checked, and the credentials.
     #[command(flatten)]
     pub kaggle: KaggleArgs,
