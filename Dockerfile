@@ -33,9 +33,10 @@ RUN cargo build --release --locked --bin crypto-lab
 #   /usr/local/bin/crypto-lab       the binary (`crypto-lab run-script FILE ARGS`)
 #   /usr/local/cargo/bin/rust-script  makes a script's package
 # A step writes its program to a fresh folder under /tmp, rust-script's
-# package to $HOME/.cache (HOME=/tmp) and the build into target/; both are
-# writable by any uid, as OpenShift runs a pod as a uid of the namespace's
-# range (each pod has its own copy of the image's files).
+# package to $HOME/.cache (HOME=/tmp) and the build into target/: target/
+# and the cargo home belong to group 0 with the owner's rights, as OpenShift
+# runs a pod as a uid of the namespace's range with gid 0 (its usual image
+# convention); elsewhere steps run as the image's user, root.
 FROM toolchain AS dev
 ENV CRYPTO_LAB_SOURCE=/opt/crypto-lab HOME=/tmp
 WORKDIR /opt/crypto-lab
@@ -50,7 +51,8 @@ RUN cargo install --locked rust-script@0.36.0 \
       p=$(rust-script --package "$s") && cp Cargo.lock "$p/" \
       && cargo build --offline --config .cargo/config.toml --manifest-path "$p/Cargo.toml" || exit 1; \
     done \
- && chmod -R a+rwX /opt/crypto-lab/target /usr/local/cargo /tmp
+ && chgrp -R 0 /opt/crypto-lab/target /usr/local/cargo \
+ && chmod -R g=u /opt/crypto-lab/target /usr/local/cargo
 CMD ["crypto-lab", "--help"]
 
 # Runtime (the default target, the slim image): the binary, OpenMP for

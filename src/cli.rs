@@ -92,10 +92,8 @@ pub fn main() -> Result<()> {
             }
         }
         Command::RunScript(a) => {
-            let code = crypto_lab::kfp::runtime::script::run_script(&a.file, &a.args, &term)?;
-            if code != 0 {
-                std::process::exit(code);
-            }
+            // Returns only when the program could not be built or started.
+            match crypto_lab::kfp::runtime::script::run_script(&a.file, &a.args, &term)? {}
         }
         Command::PrepareVolume(a) if a.check => {
             let path = &a.data.data_path;
@@ -290,10 +288,14 @@ fn print_summary(ctx: &StageContext, report: &PipelineRun, total: f64) -> Result
 /// says so when there is none to build against.
 fn check_edited_builds(opts: &crypto_lab::kfp::ExportOptions, term: &Terminal) -> Result<()> {
     use crypto_lab::kfp::runtime::script;
-    let source = script::source_dir().or_else(|e| {
-        let here = std::env::current_dir().map_err(|_| e)?;
-        script::source_dir_from(Some(here.into()))
-    });
+    // $CRYPTO_LAB_SOURCE when set (a wrong one is an error), else the
+    // current folder when it is a built checkout.
+    let source = match std::env::var_os(script::SOURCE_ENV).filter(|v| !v.is_empty()) {
+        Some(v) => Ok(script::source_dir_from(Some(v))?),
+        None => std::env::current_dir()
+            .map_err(|e| anyhow::anyhow!(e))
+            .and_then(|here| Ok(script::source_dir_from(Some(here.into()))?)),
+    };
     let Ok(source) = source else {
         eprintln!(
             "warning: your function was not built here (no built checkout: set {} to one); \

@@ -119,8 +119,23 @@ fn probe_bars() -> AssetBars {
 /// with its source and that of the notebook functions it calls, as the
 /// kernel compiled them. `(name, function)` pairs; the macro
 /// [`crate::notebook_functions`] writes them from the names.
+///
+/// Each edited step's program is then built here against the checkout
+/// (the kernel runs in `notebooks/`, beside it), as the dev image will build
+/// it: a function whose text does not compile as a step's program is caught
+/// in the notebook, not on the cluster. Without rust-script on PATH that
+/// check is left to the step.
 pub fn edited_code(get_features: (&str, GetFeatures), feval: (&str, Feval)) -> Result<EditedCode> {
-    edited_code_in(std::path::Path::new(KERNEL_CRATE), get_features, feval)
+    let code = edited_code_in(std::path::Path::new(KERNEL_CRATE), get_features, feval)?;
+    let has_rust_script = std::process::Command::new("rust-script")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !code.is_empty() && has_rust_script {
+        let source = crate::kfp::runtime::script::source_dir_from(Some("..".into()))?;
+        crate::kfp::export::edited::check_builds(&code, &source)?;
+    }
+    Ok(code)
 }
 
 /// [`edited_code`] with the kernel's crate at `kernel_crate`.

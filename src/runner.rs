@@ -70,10 +70,11 @@ pub fn run_stage(stage: &Stage, ctx: &StageContext, wait_lock: bool) -> Result<S
     let _lock = lock_data_path(&ctx.data_path, wait_lock, ctx.progress)?;
     ctx.placed.link_inputs(&ctx.data_path).map_err(failed)?;
     let run = stage.execute(ctx).map_err(failed)?;
-    after(&run, ctx)?;
+    // The outputs in place before KFP is told the step finished.
     ctx.placed
         .move_outputs(|f| ctx.path_of(f))
         .map_err(failed)?;
+    after(&run, ctx)?;
     Ok(run)
 }
 

@@ -672,7 +672,8 @@ fn the_dev_image_is_laid_out_as_run_script_expects() {
         "cargo install --locked rust-script@",
         "cp target/*/debug/crypto-lab /usr/local/bin/crypto-lab",
         "rust-script --package \"$s\"",
-        "chmod -R a+rwX /opt/crypto-lab/target /usr/local/cargo",
+        "chgrp -R 0 /opt/crypto-lab/target /usr/local/cargo",
+        "chmod -R g=u /opt/crypto-lab/target /usr/local/cargo",
     ] {
         assert!(dev.contains(step), "{step}");
     }

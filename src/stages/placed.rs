@@ -25,17 +25,12 @@ pub struct PlacedFiles {
 }
 
 impl PlacedFiles {
-    /// Whether every file stays in the data path.
-    pub fn is_empty(&self) -> bool {
-        self.inputs.is_empty() && self.outputs.is_empty()
-    }
-
     /// From `--in`/`--out` values, given as NAME PATH pairs in a flat list
     /// (clap collects two values per occurrence).
     pub fn from_pairs(inputs: &[String], outputs: &[String]) -> Self {
         let pairs = |flat: &[String]| {
-            flat.chunks(2)
-                .filter(|c| c.len() == 2)
+            // clap gives two values per occurrence.
+            flat.chunks_exact(2)
                 .map(|c| (c[0].clone(), PathBuf::from(&c[1])))
                 .collect()
         };
@@ -73,6 +68,13 @@ impl PlacedFiles {
                         printable(name)
                     )));
                 }
+                if given[..i].iter().any(|(_, p)| p == path) {
+                    return Err(Error::BadArgument(format!(
+                        "{flag} {}: {} is already another file's path",
+                        printable(name),
+                        path.display()
+                    )));
+                }
                 if path.as_os_str().is_empty() {
                     return Err(Error::BadArgument(format!(
                         "{flag} {}: the path is empty",
@@ -98,6 +100,11 @@ impl PlacedFiles {
     pub fn link_inputs(&self, data_path: &Path) -> Result<()> {
         for (name, path) in &self.inputs {
             let at = data_path.join(name);
+            let same = |a: &Path, b: &Path| matches!((a.canonicalize(), b.canonicalize()), (Ok(x), Ok(y)) if x == y);
+            if same(&at, path) {
+                // The data path's own file, named explicitly.
+                continue;
+            }
             match std::fs::symlink_metadata(&at) {
                 Ok(m) if m.file_type().is_symlink() => std::fs::remove_file(&at)
                     .map_err(|e| Error::io(&at, "cannot replace the link", e))?,

@@ -75,6 +75,14 @@ impl EditedCode {
                     printable(&f.name)
                 )));
             }
+            if f.source.contains("{{$") {
+                // KFP's launcher replaces its placeholders in every word of
+                // the command, the embedded program included.
+                return Err(Error::BadArgument(format!(
+                    "{what}: the source holds `{{{{$`, which KFP would replace as one of its \
+                     placeholders; write it another way (\"{{{{\" then \"$\")"
+                )));
+            }
             if !defines(&f.source, &f.name) {
                 return Err(Error::BadArgument(format!(
                     "{what}: the source given does not define `fn {}`",
@@ -154,8 +162,26 @@ pub fn function_from_file(spec: &str, default: &str) -> Result<EditedFunction> {
 /// a function that does not compile is caught here, not on the cluster.
 /// Returns each step with the seconds its build took.
 pub fn check_builds(code: &EditedCode, source: &std::path::Path) -> Result<Vec<(String, f64)>> {
-    let dir = std::env::temp_dir().join(format!("crypto-lab-check-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, "cannot create", e))?;
+    // A folder of its own, made here (create_dir, not create_dir_all: one
+    // planted beforehand fails instead of being used).
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    let dir = std::env::temp_dir().join(format!(
+        "crypto-lab-check-{}-{nanos:09}",
+        std::process::id()
+    ));
+    std::fs::create_dir(&dir).map_err(|e| Error::io(&dir, "cannot create", e))?;
+    let result = build_each(code, source, &dir);
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+fn build_each(
+    code: &EditedCode,
+    source: &std::path::Path,
+    dir: &std::path::Path,
+) -> Result<Vec<(String, f64)>> {
     let mut done = Vec::new();
     for stage in crate::stages::STAGES {
         let Some(program) = code.script(stage) else {
@@ -166,7 +192,6 @@ pub fn check_builds(code: &EditedCode, source: &std::path::Path) -> Result<Vec<(
         let built = crate::kfp::runtime::script::build_script(&file, source)?;
         done.push((stage.command.to_string(), built.seconds));
     }
-    let _ = std::fs::remove_dir_all(&dir);
     Ok(done)
 }
 
@@ -192,59 +217,88 @@ pub fn describe(opts: &super::ExportOptions) -> Vec<String> {
             opts.image
         )]
     } else {
+        let mut lines = lines;
+        lines.push("(v1/pipeline.yaml, for KFP 1.x, runs the crate's functions)".into());
         lines
     }
 }
 
-/// Whether `source` defines `fn name` (at the start of a line, perhaps
-/// `pub`).
+/// Whether `source` defines `fn name`.
 fn defines(source: &str, name: &str) -> bool {
-    source.lines().any(|l| {
-        let l = l.trim_start();
-        let l = l.strip_prefix("pub ").unwrap_or(l);
-        l.strip_prefix("fn ")
-            .and_then(|rest| rest.strip_prefix(name))
-            .is_some_and(|rest| rest.starts_with('(') || rest.starts_with('<'))
-    })
+    source.lines().any(|l| defined_on(l) == Some(name))
 }
 
-/// The names of the functions `source` defines at its top level.
+/// The function a line defines, if it does: `fn NAME(`, `fn NAME<` after
+/// any indentation, visibility (`pub`, `pub(crate)`, ...) and qualifiers
+/// (`const`, `async`, `unsafe`, `extern "C"`).
+fn defined_on(line: &str) -> Option<&str> {
+    let mut rest = line.trim_start();
+    if let Some(r) = rest.strip_prefix("pub") {
+        rest = match r.strip_prefix('(') {
+            Some(inner) => inner.split_once(')')?.1,
+            None => r,
+        }
+        .trim_start();
+    }
+    loop {
+        let before = rest;
+        for q in ["const ", "async ", "unsafe "] {
+            rest = rest.strip_prefix(q).unwrap_or(rest).trim_start();
+        }
+        if let Some(r) = rest.strip_prefix("extern ") {
+            let r = r.trim_start();
+            rest = match r.strip_prefix('"') {
+                Some(abi) => abi.split_once('"')?.1.trim_start(),
+                None => r,
+            };
+        }
+        if rest == before {
+            break;
+        }
+    }
+    let name = rest.strip_prefix("fn ")?.trim_start();
+    let end = name.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+    name[end..]
+        .trim_start()
+        .starts_with(['(', '<'])
+        .then(|| &name[..end])
+}
+
+/// The names of the functions `source` defines.
 fn defined_functions(source: &str) -> Vec<String> {
     source
         .lines()
-        .filter_map(|l| {
-            let l = l.strip_prefix("pub ").unwrap_or(l);
-            let rest = l.strip_prefix("fn ")?;
-            let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
-            Some(rest[..end].to_string())
-        })
+        .filter_map(defined_on)
+        .map(String::from)
         .collect()
 }
 
 /// The text of `fn name` in `source` (its doc comments and attributes
-/// included), up to its closing brace; strings, characters and comments
-/// are skipped when counting braces.
+/// included), up to its closing brace; strings (raw ones too), characters
+/// and comments are skipped when counting braces, and braces in the
+/// signature (a const generic's) are not the body's.
 pub fn function_text(source: &str, name: &str) -> Option<String> {
-    let lines: Vec<&str> = source.lines().collect();
-    let at = lines.iter().position(|l| {
-        let l = l.strip_prefix("pub ").unwrap_or(l);
-        l.strip_prefix("fn ")
-            .and_then(|r| r.strip_prefix(name))
-            .is_some_and(|r| r.starts_with('(') || r.starts_with('<'))
-    })?;
-    let mut start = at;
-    while start > 0 {
-        let prev = lines[start - 1].trim_start();
+    // Each line with the byte offset it starts at (CRLF or LF).
+    let mut starts = vec![0];
+    starts.extend(source.match_indices('\n').map(|(i, _)| i + 1));
+    let line = |i: usize| {
+        let end = starts.get(i + 1).copied().unwrap_or(source.len());
+        source[starts[i]..end].trim_end_matches(['\n', '\r'])
+    };
+    let count = starts.len();
+    let at = (0..count).find(|&i| defined_on(line(i)) == Some(name))?;
+    let mut first = at;
+    while first > 0 {
+        let prev = line(first - 1).trim_start();
         if prev.starts_with("///") || prev.starts_with("#[") {
-            start -= 1;
+            first -= 1;
         } else {
             break;
         }
     }
-    let offset: usize = lines[..at].iter().map(|l| l.len() + 1).sum();
-    let body = &source[offset..];
+    let body = &source[starts[at]..];
     let bytes = body.as_bytes();
-    let (mut depth, mut i, mut opened) = (0usize, 0usize, false);
+    let (mut depth, mut nesting, mut i, mut opened) = (0usize, 0usize, 0usize, false);
     while i < bytes.len() {
         match bytes[i] {
             b'/' if bytes.get(i + 1) == Some(&b'/') => {
@@ -258,6 +312,22 @@ pub fn function_text(source: &str, name: &str) -> Option<String> {
                     i += 1;
                 }
                 i += 1;
+            }
+            // A raw string: r"..." or r#"..."#, no escapes inside.
+            b'r' if matches!(bytes.get(i + 1), Some(b'"' | b'#'))
+                && (i == 0 || !(bytes[i - 1].is_ascii_alphanumeric() || bytes[i - 1] == b'_')) =>
+            {
+                let hashes = bytes[i + 1..].iter().take_while(|&&b| b == b'#').count();
+                if bytes.get(i + 1 + hashes) == Some(&b'"') {
+                    let close: Vec<u8> = std::iter::once(b'"')
+                        .chain(std::iter::repeat_n(b'#', hashes))
+                        .collect();
+                    let from = i + 2 + hashes;
+                    let end = bytes[from..]
+                        .windows(close.len())
+                        .position(|w| w == close.as_slice())?;
+                    i = from + end + close.len() - 1;
+                }
             }
             b'"' => {
                 i += 1;
@@ -278,15 +348,17 @@ pub fn function_text(source: &str, name: &str) -> Option<String> {
                     i += 1;
                 }
             }
-            b'{' => {
+            // The signature's brackets: a brace inside them is a type's.
+            b'(' | b'[' if !opened => nesting += 1,
+            b')' | b']' if !opened => nesting = nesting.saturating_sub(1),
+            b'{' if opened || nesting == 0 => {
                 depth += 1;
                 opened = true;
             }
-            b'}' => {
+            b'}' if opened => {
                 depth = depth.checked_sub(1)?;
-                if opened && depth == 0 {
-                    let head: String = lines[start..at].iter().map(|l| format!("{l}\n")).collect();
-                    return Some(format!("{head}{}", &body[..=i]));
+                if depth == 0 {
+                    return Some(source[starts[first]..starts[at] + i + 1].to_string());
                 }
             }
             _ => {}
@@ -371,6 +443,38 @@ mod tests {
         assert!(script.contains("crypto-lab = { path = \"/opt/crypto-lab\" }"));
         assert!(script.contains(".with_get_features(\"get_features_rsi15\", get_features_rsi15)"));
         assert!(script.contains("Script::<FeatureEngineeringArgs>::from_env()"));
+    }
+
+    #[test]
+    fn functions_are_found_in_any_form_and_taken_whole() {
+        let source = "use x::*;\r\n/// Doc.\r\npub(crate) const fn f<const N: usize>(a: [u8; { N }]) -> u8 {\r\n    \
+                      let s = r#\"}\"{\"#;\r\n    let c = '{';\r\n    g(a[0])\r\n}\r\nfn g(x: u8) -> u8 { x }\r\n\
+                      fn unused() {}\r\n";
+        assert_eq!(defined_functions(source), ["f", "g", "unused"]);
+        let f = function_text(source, "f").expect("f");
+        assert!(f.starts_with("/// Doc.\r\npub(crate) const fn f<"), "{f}");
+        assert!(f.ends_with("g(a[0])\r\n}"), "{f}");
+        let all = function_with_callees(source, "f").expect("f and g");
+        assert!(
+            all.contains("fn g(x: u8) -> u8 { x }") && !all.contains("unused"),
+            "{all}"
+        );
+        assert!(function_text("fn é() {}\nfn h() { \"ü\" }", "h").is_some());
+    }
+
+    #[test]
+    fn a_placeholder_in_the_source_is_refused() {
+        let mut f = rsi15();
+        f.source = f.source.replace(
+            "get_features(bars, opts)",
+            "{ let _ = \"{{$}}\"; get_features(bars, opts) }",
+        );
+        let code = EditedCode {
+            get_features: Some(f),
+            feval: None,
+        };
+        let err = code.validate().expect_err("placeholder");
+        assert!(err.to_string().contains("placeholder"), "{err}");
     }
 
     #[test]

@@ -117,7 +117,10 @@ impl Resources {
             })?;
             vec![stage.name]
         };
-        let (request, limit) = values.split_once(':').unwrap_or((values, ""));
+        let (request, limit) = match values.split_once(':') {
+            Some((r, l)) => (r, Some(l)),
+            None => (values, None),
+        };
         let check = |q: &str| match kind {
             Kind::Cpu => cpu_quantity(q),
             Kind::Memory => names::volume_size(q),
@@ -129,13 +132,33 @@ impl Resources {
             check(q).map_err(bad)?;
             Ok(Some(q.to_string()))
         };
-        let (request, limit) = (value(request)?, value(limit)?);
+        let request = value(request)?;
+        let given_limit = limit.map(value).transpose()?;
+        let amount = |q: &Option<String>| {
+            q.as_deref().and_then(|q| match kind {
+                Kind::Cpu => cpu_cores(q),
+                Kind::Memory => memory_gb(q),
+            })
+        };
         for stage in stages {
             let r = self.0.entry(stage.to_string()).or_default();
-            match kind {
-                Kind::Cpu => (r.cpu_request, r.cpu_limit) = (request.clone(), limit.clone()),
-                Kind::Memory => {
-                    (r.memory_request, r.memory_limit) = (request.clone(), limit.clone())
+            let (req, lim) = match kind {
+                Kind::Cpu => (&mut r.cpu_request, &mut r.cpu_limit),
+                Kind::Memory => (&mut r.memory_request, &mut r.memory_limit),
+            };
+            *req = request.clone();
+            match &given_limit {
+                Some(l) => *lim = l.clone(),
+                // A request alone keeps the limit, raised to it if below.
+                None if amount(lim) < amount(req) && lim.is_some() => *lim = req.clone(),
+                None => {}
+            }
+            if let (Some(a), Some(b)) = (amount(req), amount(lim)) {
+                if a > b {
+                    return Err(bad(format!(
+                        "`{}`: the request is above the limit; Kubernetes refuses such a pod",
+                        crate::error::printable(spec)
+                    )));
                 }
             }
         }
@@ -225,7 +248,18 @@ mod tests {
         assert_eq!(m.memory_request.as_deref(), Some("6Gi"));
         assert_eq!(m.memory_limit.as_deref(), Some("12Gi"));
         assert_eq!(r.0["load_data"].cpu_request.as_deref(), Some("500m"));
-        for bad in ["modeling", "nope=1Gi", "modeling=16GB", "modeling=x:1Gi"] {
+        // A request alone keeps the limit, raised to it when below.
+        r.set(Kind::Memory, "modeling=16Gi").expect("request");
+        assert_eq!(r.0["modeling"].memory_limit.as_deref(), Some("16Gi"));
+        r.set(Kind::Memory, "load_data=1Gi").expect("request");
+        assert_eq!(r.0["load_data"].memory_limit.as_deref(), Some("3Gi"));
+        for bad in [
+            "modeling",
+            "nope=1Gi",
+            "modeling=16GB",
+            "modeling=x:1Gi",
+            "modeling=16Gi:8Gi",
+        ] {
             assert!(r.set(Kind::Memory, bad).is_err(), "{bad}");
         }
         assert!(r.set(Kind::Cpu, "modeling=0").is_err());

@@ -14,6 +14,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+
 use std::time::Instant;
 
 use crate::error::{printable, Error, Result};
@@ -48,12 +49,14 @@ pub fn source_dir_from(var: Option<std::ffi::OsString>) -> Result<PathBuf> {
             )));
         }
     }
-    Ok(dir)
+    // Absolute: the script's manifest names it from another folder.
+    dir.canonicalize()
+        .map_err(|e| Error::io(&dir, "cannot resolve the crate's folder", e))
 }
 
-/// The compiler's first error in cargo's `--message-format short` output:
-/// the first `error` line (with its location) and the line after an
-/// `error:` header that has none; `None` when there is no error line.
+/// The first error line in cargo's text output (what it says on standard
+/// error when it fails before the compiler, e.g. resolving a dependency);
+/// `None` when there is none.
 pub fn first_error(cargo_output: &str) -> Option<String> {
     let lines: Vec<&str> = cargo_output.lines().collect();
     let at = lines.iter().position(|l| {
@@ -73,29 +76,23 @@ fn run(cmd: &mut Command, what: &str) -> Result<std::process::Output> {
     })
 }
 
-/// A script built by [`build_script`]: its package, ready for `cargo run`.
+/// A script built by [`build_script`]: its program, ready to run.
 #[derive(Debug, Clone)]
 pub struct Built {
-    source: PathBuf,
-    package: PathBuf,
-    /// Seconds the build took.
+    /// The program cargo built.
+    pub executable: PathBuf,
+    /// Seconds the build took (cargo's, after rust-script made the package).
     pub seconds: f64,
 }
 
 impl Built {
-    fn cargo(&self, verb: &str) -> Command {
-        cargo(verb, &self.source, &self.package)
-    }
-
-    /// Runs the built program with `args`; returns its exit status code.
-    pub fn run(&self, args: &[std::ffi::OsString]) -> Result<i32> {
-        let status = self
-            .cargo("run")
-            .arg("--")
-            .args(args)
-            .status()
-            .map_err(|e| Error::BadArgument(format!("cannot start cargo: {e}")))?;
-        Ok(status.code().unwrap_or(1))
+    /// Runs the program with `args` in place of this process (so the step's
+    /// signals reach it, and its exit status is the step's); returns only
+    /// if it could not be started.
+    pub fn exec(&self, args: &[std::ffi::OsString]) -> Error {
+        use std::os::unix::process::CommandExt;
+        let e = Command::new(&self.executable).args(args).exec();
+        Error::io(&self.executable, "cannot run the built program", e)
     }
 }
 
@@ -109,6 +106,27 @@ fn cargo(verb: &str, source: &Path, package: &Path) -> Command {
         .arg("--manifest-path")
         .arg(package.join("Cargo.toml"));
     c
+}
+
+/// From cargo's `--message-format=json-diagnostic-short` output: the
+/// program built (its `executable`) and the compiler's first error.
+fn read_messages(stdout: &str) -> (Option<PathBuf>, Option<String>) {
+    let (mut executable, mut error) = (None, None);
+    for line in stdout.lines() {
+        let Ok(m) = serde_json::from_str::<serde_json::Value>(line) else {
+            continue;
+        };
+        if let Some(exe) = m.get("executable").and_then(serde_json::Value::as_str) {
+            executable = Some(PathBuf::from(exe));
+        }
+        let message = &m["message"];
+        if error.is_none() && message["level"] == "error" {
+            error = message["rendered"]
+                .as_str()
+                .map(|r| printable(r.lines().next().unwrap_or(r).trim()));
+        }
+    }
+    (executable, error)
 }
 
 /// Builds the script `file` against the crate in `source` (see
@@ -149,33 +167,42 @@ pub fn build_script(file: &Path, source: &Path) -> Result<Built> {
         .map_err(|e| Error::io(&lock, "cannot pin the dependencies", e))?;
     let t = Instant::now();
     let built = run(
-        cargo("build", source, &package).arg("--message-format=short"),
+        cargo("build", source, &package).arg("--message-format=json-diagnostic-short"),
         "cargo",
     )?;
+    let (executable, compiler_error) = read_messages(&String::from_utf8_lossy(&built.stdout));
     if !built.status.success() {
-        let output = String::from_utf8_lossy(&built.stderr);
-        let error = first_error(&output).unwrap_or_else(|| {
-            printable(output.lines().last().unwrap_or("cargo build failed").trim())
-        });
+        let stderr = String::from_utf8_lossy(&built.stderr);
+        let error = compiler_error
+            .or_else(|| first_error(&stderr))
+            .unwrap_or_else(|| {
+                printable(stderr.lines().last().unwrap_or("cargo build failed").trim())
+            });
         return Err(Error::BadArgument(format!(
             "the step's program does not compile: {error} (in {})",
             file.display()
         )));
     }
+    let executable = executable.ok_or_else(|| {
+        Error::Internal(format!(
+            "cargo built {} but named no program",
+            file.display()
+        ))
+    })?;
     Ok(Built {
-        source: source.to_path_buf(),
-        package,
+        executable,
         seconds: t.elapsed().as_secs_f64(),
     })
 }
 
 /// Builds the script `file` against the crate in [`source_dir`] and runs it
-/// with `args`; returns its exit status code.
+/// with `args` in place of this process: returns only with why it could
+/// not (the build failed, or the program would not start).
 pub fn run_script(
     file: &Path,
     args: &[std::ffi::OsString],
     progress: &dyn Progress,
-) -> Result<i32> {
+) -> Result<std::convert::Infallible> {
     let source = source_dir()?;
     let built = build_script(file, &source)?;
     progress.log(&format!(
@@ -184,12 +211,30 @@ pub fn run_script(
         source.display(),
         built.seconds
     ));
-    built.run(args)
+    Err(built.exec(args))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cargos_messages_give_the_program_and_the_compilers_first_error() {
+        let ok = r#"{"reason":"compiler-artifact","executable":"/t/debug/step"}"#;
+        assert_eq!(
+            read_messages(ok),
+            (Some(PathBuf::from("/t/debug/step")), None)
+        );
+        let failed = concat!(
+            r#"{"reason":"compiler-message","message":{"level":"warning","rendered":"w"}}"#,
+            "\n",
+            r#"{"reason":"compiler-message","message":{"level":"error","rendered":"src/main.rs:3:5: error[E0425]: cannot find function `x`\nmore"}}"#,
+        );
+        assert_eq!(
+            read_messages(failed).1.as_deref(),
+            Some("src/main.rs:3:5: error[E0425]: cannot find function `x`")
+        );
+    }
 
     #[test]
     fn the_first_error_is_the_compilers_own_line() {
