@@ -228,11 +228,16 @@ fn defines(source: &str, name: &str) -> bool {
     source.lines().any(|l| defined_on(l) == Some(name))
 }
 
-/// The function a line defines, if it does: `fn NAME(`, `fn NAME<` after
-/// any indentation, visibility (`pub`, `pub(crate)`, ...) and qualifiers
-/// (`const`, `async`, `unsafe`, `extern "C"`).
+/// The free function a line defines, if it does: `fn NAME(` or `fn NAME<`
+/// at the line's start, after visibility (`pub`, `pub(crate)`, ...) and
+/// qualifiers (`const`, `async`, `unsafe`, `extern "C"`). An indented `fn`
+/// is a method or a nested function (the kernel's own `VariableStore::new`,
+/// say), never one a cell defines.
 fn defined_on(line: &str) -> Option<&str> {
-    let mut rest = line.trim_start();
+    if line.starts_with(char::is_whitespace) {
+        return None;
+    }
+    let mut rest = line;
     if let Some(r) = rest.strip_prefix("pub") {
         rest = match r.strip_prefix('(') {
             Some(inner) => inner.split_once(')')?.1,
@@ -460,6 +465,12 @@ mod tests {
             "{all}"
         );
         assert!(function_text("fn é() {}\nfn h() { \"ü\" }", "h").is_some());
+        // A method of the kernel's own (indented) is no function of the cells.
+        let kernel = "fn a() -> X { X::new() }\nimpl X {\n    pub fn new() -> X { X }\n}\n";
+        assert_eq!(
+            function_with_callees(kernel, "a").as_deref(),
+            Some("fn a() -> X { X::new() }")
+        );
     }
 
     #[test]
