@@ -727,3 +727,49 @@ fn an_edited_step_runs_its_program_in_the_dev_image_and_the_others_stay_slim() {
         }
     }
 }
+
+#[test]
+fn a_step_whose_program_does_not_compile_fails_with_the_compilers_first_error() {
+    use crypto_lab::kfp::export::{EditedCode, EditedFunction};
+    let Some(tools) = rust_script() else { return };
+    // What a step in the dev image runs, with a function the export's check
+    // never saw (written by hand into a component, say).
+    let code = EditedCode {
+        get_features: Some(EditedFunction {
+            name: "mine".into(),
+            source: "fn mine(bars: &AssetBars, opts: &FeatureOptions) -> Features {\n    \
+                     let n: u8 = \"x\";\n    get_features(bars, opts)\n}"
+                .into(),
+        }),
+        feval: None,
+    };
+    let program = code
+        .script(&crypto_lab::stages::FEATURE_ENGINEERING)
+        .expect("program");
+    let dir = TempDir::new("kfp-step-bad");
+    let file = dir.path().join("feature_engineering.rs");
+    std::fs::write(&file, program).expect("write");
+    let path = format!(
+        "{}:{}",
+        tools.display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let o = Command::new(crypto_lab_bin())
+        .arg("run-script")
+        .arg(&file)
+        .args([
+            "--data-path",
+            &dir.path().join("data").display().to_string(),
+        ])
+        .env("PATH", path)
+        .env("CRYPTO_LAB_SOURCE", env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run-script");
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("does not compile") && err.contains("error[E0308]: mismatched types"),
+        "{err}"
+    );
+    assert_eq!(err.lines().count(), 1, "one line, not cargo's pages: {err}");
+}

@@ -88,19 +88,7 @@ fn writable_by(meta: &std::fs::Metadata, uid: u32, gid: u32) -> bool {
 /// when that is not allowed (the step did not run as root, or without
 /// CAP_CHOWN).
 pub fn prepare_volume(path: &Path, uid: u32, gid: u32) -> Result<Prepared> {
-    let meta = std::fs::metadata(path).map_err(|e| {
-        Error::io(
-            path,
-            "cannot read the mounted volume (is the claim mounted here?)",
-            e,
-        )
-    })?;
-    if !meta.is_dir() {
-        return Err(Error::BadArgument(format!(
-            "{}: not a folder; prepare-volume takes the volume's mount path",
-            path.display()
-        )));
-    }
+    let meta = mounted_folder(path)?;
     if writable_by(&meta, uid, gid) {
         return Ok(Prepared::AlreadyWritable);
     }
@@ -119,10 +107,8 @@ pub fn prepare_volume(path: &Path, uid: u32, gid: u32) -> Result<Prepared> {
     Ok(Prepared::Chowned)
 }
 
-/// Fails unless this process can create files in `path` (the mounted
-/// claim), naming who it is, who owns the folder and the fixes. Changes
-/// nothing: the probe file it makes is removed at once.
-pub fn check_writable(path: &Path) -> Result<()> {
+/// The mount path's status: a folder, or an error saying what is wrong.
+fn mounted_folder(path: &Path) -> Result<std::fs::Metadata> {
     let meta = std::fs::metadata(path).map_err(|e| {
         Error::io(
             path,
@@ -136,6 +122,14 @@ pub fn check_writable(path: &Path) -> Result<()> {
             path.display()
         )));
     }
+    Ok(meta)
+}
+
+/// Fails unless this process can create files in `path` (the mounted
+/// claim), naming who it is, who owns the folder and the fixes. Changes
+/// nothing: the probe file it makes is removed at once.
+pub fn check_writable(path: &Path) -> Result<()> {
+    let meta = mounted_folder(path)?;
     let probe = path.join(format!(".crypto-lab-write-check-{}", std::process::id()));
     let created = std::fs::OpenOptions::new()
         .write(true)
