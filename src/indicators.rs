@@ -32,16 +32,19 @@ pub fn rsi(close: &[f64], period: usize) -> Vec<f64> {
     }
     let x = &close[begin..];
     let p = period as f64;
+    // TA-Lib's step: a fall adds to the losses, anything else to the gains.
+    let add = |d: f64, gain: &mut f64, loss: &mut f64| {
+        if d < 0.0 {
+            *loss -= d;
+        } else {
+            *gain += d;
+        }
+    };
     let mut prev = x[0];
     let (mut gain, mut loss) = (0.0, 0.0);
     for &v in &x[1..=period] {
-        let d = v - prev;
+        add(v - prev, &mut gain, &mut loss);
         prev = v;
-        if d < 0.0 {
-            loss -= d;
-        } else {
-            gain += d;
-        }
     }
     loss /= p;
     gain /= p;
@@ -55,15 +58,10 @@ pub fn rsi(close: &[f64], period: usize) -> Vec<f64> {
     };
     out[begin + period] = value(gain, loss);
     for (k, &v) in x.iter().enumerate().skip(period + 1) {
-        let d = v - prev;
-        prev = v;
         loss *= p - 1.0;
         gain *= p - 1.0;
-        if d < 0.0 {
-            loss -= d;
-        } else {
-            gain += d;
-        }
+        add(v - prev, &mut gain, &mut loss);
+        prev = v;
         loss /= p;
         gain /= p;
         out[begin + k] = value(gain, loss);
