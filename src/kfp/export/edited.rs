@@ -33,16 +33,25 @@ pub struct EditedCode {
     pub feval: Option<EditedFunction>,
 }
 
-/// The step that calls each function: (stage, the [`crate::args::Script`]
-/// method that hands it over, the stage's flags type).
-const CALLERS: [(&str, &str, &str); 2] = [
-    (
-        "feature_engineering",
-        "with_get_features",
-        "FeatureEngineeringArgs",
-    ),
-    ("modeling", "with_feval", "ModelingArgs"),
-];
+/// The step that calls each function, with the [`crate::args::Script`]
+/// method that hands it over and the stage's flags type.
+struct Caller {
+    stage: &'static str,
+    method: &'static str,
+    args: &'static str,
+}
+
+const GET_FEATURES_CALLER: Caller = Caller {
+    stage: "feature_engineering",
+    method: "with_get_features",
+    args: "FeatureEngineeringArgs",
+};
+
+const FEVAL_CALLER: Caller = Caller {
+    stage: "modeling",
+    method: "with_feval",
+    args: "ModelingArgs",
+};
 
 impl EditedCode {
     /// Whether no function is edited (every step runs the crate's).
@@ -52,11 +61,17 @@ impl EditedCode {
 
     /// The edited function `stage` calls, if any.
     pub fn for_stage(&self, stage: &Stage) -> Option<&EditedFunction> {
-        match stage.name {
-            "feature_engineering" => self.get_features.as_ref(),
-            "modeling" => self.feval.as_ref(),
-            _ => None,
-        }
+        self.caller(stage).map(|(f, _)| f)
+    }
+
+    fn caller(&self, stage: &Stage) -> Option<(&EditedFunction, &'static Caller)> {
+        [
+            (&self.get_features, &GET_FEATURES_CALLER),
+            (&self.feval, &FEVAL_CALLER),
+        ]
+        .into_iter()
+        .find(|(_, c)| c.stage == stage.name)
+        .and_then(|(f, c)| f.as_ref().map(|f| (f, c)))
     }
 
     /// Fails unless each function's name is a Rust identifier that its
@@ -96,8 +111,7 @@ impl EditedCode {
     /// The program `stage`'s step runs when it calls an edited function:
     /// its script with the function in it.
     pub fn script(&self, stage: &Stage) -> Option<String> {
-        let f = self.for_stage(stage)?;
-        let (_, method, args) = CALLERS.iter().find(|(s, _, _)| *s == stage.name)?;
+        let (f, Caller { method, args, .. }) = self.caller(stage)?;
         Some(format!(
             "//! Lab stage {stage} with the notebook's `{name}`: a Rust lightweight component's \
              program,\n\

@@ -347,20 +347,6 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
     write_yaml(&path, &[v1::pipeline(opts, &v1_components)], &header)?;
     written.push(path);
     // What the files were made with, for checks and for the record.
-    let resources: serde_json::Map<String, Value> = opts
-        .resources
-        .0
-        .iter()
-        .map(|(stage, r)| {
-            (
-                stage.clone(),
-                serde_json::json!({
-                    "cpu_request": r.cpu_request, "cpu_limit": r.cpu_limit,
-                    "memory_request": r.memory_request, "memory_limit": r.memory_limit,
-                }),
-            )
-        })
-        .collect();
     let defaults: serde_json::Map<String, Value> = params::RUN_PARAMS
         .iter()
         .map(|p| (p.name.to_string(), params::default_of(opts, p.name)))
@@ -380,7 +366,7 @@ pub fn export_kfp(out: &Path, opts: &ExportOptions) -> Result<Vec<PathBuf>> {
             "keep_volume": opts.keep_volume,
             "run_parameters": defaults,
             "fixed_model_args": params::fixed_model_args(opts),
-            "resources": resources,
+            "resources": opts.resources,
             "dev_image": opts.dev_image,
             "edited": {
                 "get_features": opts.code.get_features.as_ref().map(|f| &f.name),

@@ -20,7 +20,7 @@ use crate::kfp::names;
 use crate::stages::STAGES;
 
 /// One step's requests and limits (Kubernetes quantities; `None`: unset).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct StepResources {
     /// CPU request (`1`, `500m`).
     pub cpu_request: Option<String>,
@@ -33,7 +33,7 @@ pub struct StepResources {
 }
 
 /// Every step's resources, by the lab's stage name.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Resources(pub BTreeMap<String, StepResources>);
 
 fn step(cpu: &str, memory: &str, limit: &str) -> StepResources {

@@ -152,13 +152,11 @@ fn artifact_type(title: &str) -> Value {
     json!({"artifactType": {"schemaTitle": title, "schemaVersion": "0.0.1"}})
 }
 
-/// The files a stage's component takes and gives as artifacts: in the
-/// artifacts form all of them; in the volume form evaluation_result's
-/// published outputs only.
-fn artifacts(stage: &Stage, opts: &ExportOptions) -> (Vec<&'static str>, Vec<Value>) {
+/// A stage's input artifacts: (name, type); only in the artifacts form.
+fn inputs_of(stage: &Stage, opts: &ExportOptions) -> Vec<(&'static str, &'static str)> {
     match opts.data {
-        DataForm::Artifacts => (stage.inputs.to_vec(), vec![]),
-        DataForm::Volume => (vec![], vec![]),
+        DataForm::Artifacts => stage.inputs.iter().map(|f| artifact_of(f)).collect(),
+        DataForm::Volume => vec![],
     }
 }
 
@@ -183,24 +181,27 @@ fn artifact_defs(list: &[(&str, &str)]) -> Value {
     Value::Object(m)
 }
 
-/// The component's interface (`components.comp-<stage>`).
-fn component(stage: &Stage, opts: &ExportOptions) -> Value {
+/// What a stage's component takes (`inputDefinitions`, the same in the
+/// pipeline's component and in its file): its input artifacts and its
+/// parameters, without defaults; `None` when nothing.
+fn input_definitions(stage: &Stage, opts: &ExportOptions) -> Option<Value> {
     let mut inputs = Map::new();
-    let (files_in, _) = artifacts(stage, opts);
-    if !files_in.is_empty() {
-        let list: Vec<(&str, &str)> = files_in.iter().map(|f| artifact_of(f)).collect();
-        inputs.insert("artifacts".into(), artifact_defs(&list));
+    let files = inputs_of(stage, opts);
+    if !files.is_empty() {
+        inputs.insert("artifacts".into(), artifact_defs(&files));
     }
-    let ps: Map<String, Value> = params(stage, opts)
-        .iter()
-        .map(|p| (p.to_string(), json!({"parameterType": param_type(p).ir()})))
-        .collect();
+    let ps = root_parameters(stage, opts, false);
     if !ps.is_empty() {
         inputs.insert("parameters".into(), Value::Object(ps));
     }
+    (!inputs.is_empty()).then_some(Value::Object(inputs))
+}
+
+/// The component's interface (`components.comp-<stage>`).
+fn component(stage: &Stage, opts: &ExportOptions) -> Value {
     let mut c = json!({"executorLabel": executor_key(stage)});
-    if !inputs.is_empty() {
-        c["inputDefinitions"] = Value::Object(inputs);
+    if let Some(inputs) = input_definitions(stage, opts) {
+        c["inputDefinitions"] = inputs;
     }
     let outs = outputs_of(stage, opts);
     if !outs.is_empty() {
@@ -236,7 +237,7 @@ fn executor(stage: &Stage, opts: &ExportOptions) -> Value {
         args.push(Stage::flag(p));
         args.push(format!("{{{{$.inputs.parameters['{p}']}}}}"));
     }
-    if stage.kind == StageKind::Transform && stage.name == "modeling" {
+    if stage.name == "modeling" {
         args.extend(params::fixed_model_args(opts));
     }
     if stage.kind == StageKind::Evaluate {
@@ -363,19 +364,9 @@ fn task(stage: &Stage, opts: &ExportOptions, dependent: &[String], pipeline: boo
 
 /// A stage as a standalone component file (IR form, one document).
 pub fn component_file(stage: &Stage, opts: &ExportOptions) -> Value {
-    let mut inputs = Map::new();
-    let (files_in, _) = artifacts(stage, opts);
-    if !files_in.is_empty() {
-        let list: Vec<(&str, &str)> = files_in.iter().map(|f| artifact_of(f)).collect();
-        inputs.insert("artifacts".into(), artifact_defs(&list));
-    }
-    let ps = root_parameters(stage, opts, false);
-    if !ps.is_empty() {
-        inputs.insert("parameters".into(), Value::Object(ps));
-    }
     let mut root = json!({"dag": {"tasks": {stage.command: task(stage, opts, &[], false)}}});
-    if !inputs.is_empty() {
-        root["inputDefinitions"] = Value::Object(inputs);
+    if let Some(inputs) = input_definitions(stage, opts) {
+        root["inputDefinitions"] = inputs;
     }
     let outs = outputs_of(stage, opts);
     if !outs.is_empty() {
