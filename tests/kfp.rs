@@ -401,7 +401,6 @@ fn the_volume_form_fixes_data_path_to_the_mount_and_checks_the_volume_first() {
 /// `{{inputs.parameters.data_path}}`) replaced by the kind of value KFP puts
 /// there at run time.
 fn exported_arg_lists(opts: &crypto_lab::kfp::ExportOptions) -> Vec<Vec<String>> {
-    use crypto_lab::kfp::export::params;
     use crypto_lab::kfp::{export::v1, export::v2, runtime::volume};
     use serde_json::Value;
     let concrete = |v: &Value| -> String {
@@ -412,11 +411,7 @@ fn exported_arg_lists(opts: &crypto_lab::kfp::ExportOptions) -> Vec<Vec<String>>
                 let name = s
                     .trim_start_matches("{{$.inputs.parameters['")
                     .trim_end_matches("']}}");
-                match params::default_of(opts, name) {
-                    Value::String(text) => text,
-                    Value::Null => "/mnt/value".to_string(),
-                    other => other.to_string(),
-                }
+                opts.default_of(name)
             }
             Value::String(s) if s.contains("{{") => "/mnt/value".to_string(),
             Value::String(s) => s.clone(),
@@ -580,26 +575,11 @@ fn flags_that_would_break_the_yaml_or_the_driver_are_refused_before_writing() {
     );
 }
 
-/// rust-script, for the tests that build a step's program; `None` (the test
-/// skips) without it, except under CI.
-fn rust_script() -> Option<std::path::PathBuf> {
-    let home = std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
-    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-        .chain([home.join(".cache/crypto-lab/tools/bin")])
-        .find(|d| d.join("rust-script").is_file());
-    if found.is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs rust-script (.ci/setup)"
-        );
-        eprintln!("SKIP: no rust-script (run .ci/setup)");
-    }
-    found
-}
-
 #[test]
 fn a_function_that_does_not_compile_is_refused_with_the_compilers_first_error() {
-    let Some(tools) = rust_script() else { return };
+    let Some(tools) = tool_dir("rust-script") else {
+        return;
+    };
     let dir = TempDir::new("kfp-edited-bad");
     let file = dir.path().join("mine.rs");
     std::fs::write(
@@ -731,7 +711,9 @@ fn an_edited_step_runs_its_program_in_the_dev_image_and_the_others_stay_slim() {
 #[test]
 fn a_step_whose_program_does_not_compile_fails_with_the_compilers_first_error() {
     use crypto_lab::kfp::export::{EditedCode, EditedFunction};
-    let Some(tools) = rust_script() else { return };
+    let Some(tools) = tool_dir("rust-script") else {
+        return;
+    };
     // What a step in the dev image runs, with a function the export's check
     // never saw (written by hand into a component, say).
     let code = EditedCode {

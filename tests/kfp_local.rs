@@ -627,21 +627,7 @@ fn the_emulated_image_user_is_the_dockerfiles() {
 /// rust-script, except under CI.
 fn dev_layout() -> Option<Vec<String>> {
     let home = PathBuf::from(std::env::var_os("HOME")?);
-    let cache = std::env::var_os("CRYPTO_LAB_CACHE")
-        .map_or_else(|| home.join(".cache/crypto-lab"), PathBuf::from);
-    let on_path = |name: &str| {
-        std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
-            .chain([cache.join("tools/bin")])
-            .find(|d| d.join(name).is_file())
-    };
-    let (Some(cargo), Some(script)) = (on_path("cargo"), on_path("rust-script")) else {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI needs rust-script (.ci/setup)"
-        );
-        eprintln!("SKIP: no rust-script (run .ci/setup)");
-        return None;
-    };
+    let (cargo, script) = (tool_dir("cargo")?, tool_dir("rust-script")?);
     let var = |name: &str, default: PathBuf| std::env::var_os(name).map_or(default, PathBuf::from);
     Some(vec![
         "--dev-image".into(),

@@ -124,6 +124,27 @@ pub fn kfp_python(var: &str, venv: &str) -> Option<PathBuf> {
     None
 }
 
+/// The folder holding `tool` (rust-script, cargo): on PATH, else in
+/// `.ci/setup`'s tools (`$CRYPTO_LAB_CACHE`, default `~/.cache/crypto-lab`).
+/// Without it the caller skips and says so, except under CI, where a
+/// missing tool fails the test.
+pub fn tool_dir(tool: &str) -> Option<PathBuf> {
+    let home = PathBuf::from(std::env::var_os("HOME").unwrap_or_default());
+    let cache = std::env::var_os("CRYPTO_LAB_CACHE")
+        .map_or_else(|| home.join(".cache/crypto-lab"), PathBuf::from);
+    let found = std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())
+        .chain([cache.join("tools/bin")])
+        .find(|d| d.join(tool).is_file());
+    if found.is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs {tool} (.ci/setup)"
+        );
+        eprintln!("SKIPPED: no {tool} (run bash .ci/setup)");
+    }
+    found
+}
+
 /// Runs `tests/kfp/<script>` with a kfp venv's Python; returns whether it
 /// succeeded and what it printed (stdout, then stderr).
 pub fn run_kfp_script<S: AsRef<std::ffi::OsStr>>(

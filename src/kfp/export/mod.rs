@@ -34,7 +34,6 @@ use crate::kfp::backend::KfpVersion;
 use crate::kfp::names;
 use crate::kfp::runtime::volume;
 use crate::model_params::ModelParams;
-use crate::stages::download_data::DEFAULT_DATASET;
 use crate::stages::feature_engineering::FeatureOptions;
 use crate::stages::{Stage, STAGES};
 pub use edited::{EditedCode, EditedFunction};
@@ -235,13 +234,15 @@ impl ExportOptions {
             .collect()
     }
 
-    /// The pipeline default of a lab parameter.
+    /// The pipeline default of a lab parameter as text (the v1 pipeline's
+    /// form): `data_path` the mount path, a run parameter its default
+    /// ([`params::default_of`]) as KFP's launcher writes it.
     pub fn default_of(&self, param: &str) -> String {
-        match param {
-            "dataset" => DEFAULT_DATASET.to_string(),
-            "source" => "kaggle".to_string(),
-            "data_path" => self.data_path.clone(),
-            other => other.to_string(),
+        match (param, params::default_of(self, param)) {
+            ("data_path", _) => self.data_path.clone(),
+            (_, Value::String(text)) => text,
+            (other, Value::Null) => other.to_string(),
+            (_, value) => value.to_string(),
         }
     }
 }

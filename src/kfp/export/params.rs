@@ -137,10 +137,7 @@ mod tests {
             let mut argv = vec!["crypto-lab".to_string(), stage.command.to_string()];
             for p in of_stage(stage) {
                 argv.push(Stage::flag(p.name));
-                argv.push(match default_of(&opts, p.name) {
-                    Value::String(s) => s,
-                    other => other.to_string(),
-                });
+                argv.push(opts.default_of(p.name));
             }
             let cli = parse_from(&argv).unwrap_or_else(|e| panic!("{argv:?}: {e}"));
             match cli.command {
