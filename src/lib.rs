@@ -22,18 +22,15 @@
 
 pub mod args;
 pub mod artifact;
-pub mod asset_details_csv;
 pub mod calendar;
 pub mod columns;
 pub mod contract;
-pub mod credentials;
 pub mod doctor;
 pub mod error;
 pub mod files;
 pub mod hash;
 pub mod indicators;
 pub mod kfp;
-pub mod lgbm;
 pub mod lock;
 pub mod model_params;
 pub mod notebook;
@@ -46,7 +43,6 @@ pub mod scoring;
 pub mod stages;
 pub mod synth;
 pub mod table;
-pub mod train_csv;
 pub mod version;
 
 pub use error::{Error, Result};

@@ -1,12 +1,10 @@
 //! The `crypto-lab` binary: every subcommand, and every kind of bad input
 //! giving a one-line error, a non-zero exit and untouched earlier artifacts.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
 fn dp(dir: &Path) -> String {
     dir.display().to_string()
@@ -172,7 +170,7 @@ fn runs_lists_every_modeling_run_with_what_changed() {
 
 #[test]
 fn run_makes_synthetic_data_then_skips_up_to_date_stages() {
-    let dir = TempDir::new("cli-run");
+    let dir = temp_dir("cli-run");
     let d = dp(dir.path());
     let out = ok(&[
         "run",
@@ -206,8 +204,8 @@ fn run_makes_synthetic_data_then_skips_up_to_date_stages() {
 
 #[test]
 fn synth_is_deterministic_and_in_the_kaggle_schema() {
-    let a = TempDir::new("synth-a");
-    let b = TempDir::new("synth-b");
+    let a = temp_dir("synth-a");
+    let b = temp_dir("synth-b");
     for dir in [&a, &b] {
         ok(&[
             "synth",
@@ -261,7 +259,7 @@ fn synth_is_deterministic_and_in_the_kaggle_schema() {
 
 #[test]
 fn missing_input_file() {
-    let dir = TempDir::new("bad-missing");
+    let dir = temp_dir("bad-missing");
     fails(
         &["load-data", "--data-path", &dp(dir.path())],
         &["asset_details.csv", "not found"],
@@ -370,7 +368,7 @@ fn asset_outside_the_competition() {
 
 #[test]
 fn data_path_that_cannot_be_written() {
-    let dir = TempDir::new("bad-dir");
+    let dir = temp_dir("bad-dir");
     let file = dir.path().join("a-file");
     std::fs::write(&file, "x").expect("file");
     let inside = file.join("data");
@@ -400,7 +398,7 @@ fn a_failed_stage_leaves_earlier_artifacts_untouched() {
 
 #[test]
 fn a_failed_stage_says_its_cause_once() {
-    let dir = TempDir::new("cli-cause-once");
+    let dir = temp_dir("cli-cause-once");
     let d = dir.path().display().to_string();
     let line = fails(&["load-data", "--data-path", &d], &["load_data failed: "]);
     assert_eq!(line.matches("file not found").count(), 1, "{line}");
@@ -409,7 +407,7 @@ fn a_failed_stage_says_its_cause_once() {
 #[test]
 fn doctor_checks_the_data_path_the_stages_use() {
     // CRYPTO_LAB_DATA is the stages' data path, so doctor's disk check is too.
-    let dir = TempDir::new("cli-doctor-data");
+    let dir = temp_dir("cli-doctor-data");
     let out = std::process::Command::new(crypto_lab_bin())
         .args(["doctor", "--timeout", "1"])
         .env("CRYPTO_LAB_DATA", dir.path().join("data"))

@@ -3,15 +3,13 @@
 //! make one too old), fonts, credentials and the checkout's target/ are
 //! temp files, and loopback HTTP servers stand in for Kaggle and a KFP host.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use common::http::{Behaviour, Server};
-use common::{basic_auth, crypto_lab_bin, stderr, stdout, TempDir};
+use crate::common::http::{Behaviour, Server};
+use crate::common::{basic_auth, crypto_lab_bin, stderr, stdout, temp_dir, TempDir};
 
 const HOST: &str = "x86_64-unknown-linux-gnu";
 const USER: &str = "lab-user";
@@ -31,7 +29,7 @@ impl World {
     /// Every tool present and new enough, a font, libclang, the Rust kernel
     /// registered, a checkout with a warm target/, no credentials.
     fn ready(tag: &str) -> World {
-        let dir = TempDir::new(tag);
+        let dir = temp_dir(tag);
         let root = dir.path().to_path_buf();
         for sub in [
             "bin",

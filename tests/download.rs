@@ -2,18 +2,16 @@
 //! Kaggle (API + redirect to a storage host), with archives built here from
 //! synthetic data.
 
-mod common;
-
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::http::{Behaviour, Server};
-use common::{basic_auth, crypto_lab_bin, TempDir};
-use crypto_lab::credentials::{self, Auth, Lookup};
+use crate::common::http::{Behaviour, Server};
+use crate::common::{basic_auth, crypto_lab_bin, temp_dir};
 use crypto_lab::prelude::*;
+use crypto_lab::stages::download_data::credentials::{self, Auth, Lookup};
 use zip::write::SimpleFileOptions;
 use zip::CompressionMethod;
 
@@ -31,7 +29,7 @@ fn synthetic_members() -> Vec<(String, Vec<u8>)> {
 
 /// The same with another seed: other content under the same names.
 fn synthetic_members_of(seed: u64) -> Vec<(String, Vec<u8>)> {
-    let dir = TempDir::new(&format!("dl-synth-{seed}"));
+    let dir = temp_dir(&format!("dl-synth-{seed}"));
     let opts = SynthOptions {
         start: crypto_lab::calendar::parse_instant("2021-04-29").expect("date"),
         end: crypto_lab::calendar::parse_instant("2021-05-03").expect("date"),
@@ -158,7 +156,7 @@ fn no_temp_files(dir: &Path) {
 #[test]
 fn downloads_follows_the_redirect_without_credentials_and_extracts() {
     let k = Kaggle::start();
-    let dir = TempDir::new("dl-ok");
+    let dir = temp_dir("dl-ok");
     let report = download_data(dir.path(), &k.options(), &Silent).expect("download");
     assert_eq!(report.downloaded_bytes, k.archive.len() as u64);
     k.assert_extracted(dir.path());
@@ -196,7 +194,7 @@ fn downloads_follows_the_redirect_without_credentials_and_extracts() {
 fn a_cut_connection_resumes_with_range_and_gives_identical_bytes() {
     let k = Kaggle::start();
     k.storage.set(|b| b.cut = Some((2, 20_000)));
-    let dir = TempDir::new("dl-resume");
+    let dir = temp_dir("dl-resume");
     let report = download_data(dir.path(), &k.options(), &Silent).expect("download");
     assert!(report.resumed);
     assert_eq!(
@@ -228,7 +226,7 @@ fn without_range_support_a_cut_download_starts_over() {
         b.cut = Some((1, 5_000));
         b.ranges = false;
     });
-    let dir = TempDir::new("dl-norange");
+    let dir = temp_dir("dl-norange");
     let report = download_data(dir.path(), &k.options(), &Silent).expect("download");
     assert!(!report.resumed);
     k.assert_extracted(dir.path());
@@ -237,7 +235,7 @@ fn without_range_support_a_cut_download_starts_over() {
 #[test]
 fn http_errors_say_what_to_do() {
     let k = Kaggle::start();
-    let dir = TempDir::new("dl-errors");
+    let dir = temp_dir("dl-errors");
     let wrong = DownloadOptions {
         lookup: env_lookup(&[("KAGGLE_USERNAME", USER), ("KAGGLE_KEY", "wrong")]),
         ..k.options()
@@ -296,7 +294,7 @@ fn unsafe_archives_are_refused_and_removed() {
         members.clone(),
         zip_bytes(&evil, CompressionMethod::Deflated),
     );
-    let outer = TempDir::new("dl-evil");
+    let outer = temp_dir("dl-evil");
     let dir = outer.path().join("data");
     let e = err_text(download_data(&dir, &k.options(), &Silent));
     assert!(
@@ -333,7 +331,7 @@ fn corrupt_and_truncated_archives_are_errors_naming_the_archive() {
     // Flip a byte inside train.csv's data (after its 30-byte header and name).
     stored[30 + "train.csv".len() + 100] ^= 0x55;
     let k = Kaggle::serving(members.clone(), stored);
-    let dir = TempDir::new("dl-crc");
+    let dir = temp_dir("dl-crc");
     let e = err_text(download_data(dir.path(), &k.options(), &Silent));
     assert!(
         e.contains("g-research-crypto-forecasting.zip") && e.contains("damaged"),
@@ -345,7 +343,7 @@ fn corrupt_and_truncated_archives_are_errors_naming_the_archive() {
     let whole = zip_bytes(&members, CompressionMethod::Deflated);
     let truncated = whole[..whole.len() - 200].to_vec();
     let k = Kaggle::serving(members, truncated);
-    let dir = TempDir::new("dl-trunc");
+    let dir = temp_dir("dl-trunc");
     let e = err_text(download_data(dir.path(), &k.options(), &Silent));
     assert!(
         e.contains("g-research-crypto-forecasting.zip") && e.contains("not a readable zip"),
@@ -356,7 +354,7 @@ fn corrupt_and_truncated_archives_are_errors_naming_the_archive() {
 #[test]
 fn a_mirror_url_or_a_local_zip_work_the_same_and_get_no_credentials() {
     let k = Kaggle::start();
-    let dir = TempDir::new("dl-mirror");
+    let dir = temp_dir("dl-mirror");
     let mirror = DownloadOptions {
         source: Source::Url(format!("{}/mirror/g.zip", k.storage.url)),
         ..k.options()
@@ -368,7 +366,7 @@ fn a_mirror_url_or_a_local_zip_work_the_same_and_get_no_credentials() {
 
     let zip_path = dir.path().join("copy.zip");
     std::fs::write(&zip_path, &k.archive).expect("zip");
-    let other = TempDir::new("dl-local");
+    let other = temp_dir("dl-local");
     let local = DownloadOptions {
         source: Source::Zip(zip_path),
         files: vec!["asset_details.csv".into()],
@@ -392,7 +390,7 @@ fn a_mirror_url_or_a_local_zip_work_the_same_and_get_no_credentials() {
 #[test]
 fn a_dataset_that_is_not_a_slug_is_refused_before_any_file_is_touched() {
     let k = Kaggle::start();
-    let parent = TempDir::new("dl-dataset");
+    let parent = temp_dir("dl-dataset");
     let data = parent.path().join("data");
     // A file beside the data path, where `--dataset ../x` would point.
     let beside = parent.path().join("x.zip");
@@ -441,7 +439,7 @@ fn write(path: &Path, text: &str) {
 
 #[test]
 fn credential_sources_in_order() {
-    let home = TempDir::new("cred-home");
+    let home = temp_dir("cred-home");
     let json = |u: &str| format!("{{\"username\": \"{u}\", \"key\": \"k-{u}\"}}");
     let mut lookup = Lookup {
         env: HashMap::new(),
@@ -527,7 +525,7 @@ fn credential_sources_in_order() {
 #[test]
 fn a_kaggle_json_readable_by_others_is_warned_about() {
     use std::os::unix::fs::PermissionsExt;
-    let home = TempDir::new("cred-perm");
+    let home = temp_dir("cred-perm");
     let path = home.path().join(".kaggle/kaggle.json");
     write(&path, "{\"username\": \"u\", \"key\": \"k\"}");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
@@ -552,7 +550,7 @@ fn a_kaggle_json_readable_by_others_is_warned_about() {
 fn bearer_tokens_are_sent_as_bearer() {
     let k = Kaggle::start();
     k.api.set(|b| b.expect_auth = Some("Bearer tok-123".into()));
-    let dir = TempDir::new("dl-bearer");
+    let dir = temp_dir("dl-bearer");
     let opts = DownloadOptions {
         lookup: env_lookup(&[("KAGGLE_API_TOKEN", "tok-123")]),
         ..k.options()
@@ -564,8 +562,8 @@ fn bearer_tokens_are_sent_as_bearer() {
 #[test]
 fn cli_download_then_run_from_kaggle_without_leaking_the_key() {
     let k = Kaggle::start();
-    let dir = TempDir::new("dl-cli");
-    let home = TempDir::new("dl-cli-home");
+    let dir = temp_dir("dl-cli");
+    let home = temp_dir("dl-cli-home");
     let api = format!("{}/api/v1", k.api.url);
     let out = Command::new(crypto_lab_bin())
         .args([
@@ -605,7 +603,7 @@ fn cli_download_then_run_from_kaggle_without_leaking_the_key() {
     assert!(dir.path().join("mlpipeline-metrics.json").is_file());
 
     // No credentials anywhere: a clear error, non-zero exit.
-    let empty = TempDir::new("dl-cli-none");
+    let empty = temp_dir("dl-cli-none");
     let out = Command::new(crypto_lab_bin())
         .args(["download-data", "--kaggle-api", &api])
         .arg("--data-path")
@@ -625,7 +623,7 @@ fn cli_download_then_run_from_kaggle_without_leaking_the_key() {
 #[test]
 fn cli_download_says_wrote_only_when_it_wrote() {
     let k = Kaggle::start();
-    let dir = TempDir::new("dl-cli-twice");
+    let dir = temp_dir("dl-cli-twice");
     let zip_path = dir.path().join("g.zip");
     std::fs::write(&zip_path, &k.archive).expect("zip");
     let data = dir.path().join("data");
@@ -656,7 +654,7 @@ fn cli_download_says_wrote_only_when_it_wrote() {
 #[test]
 fn another_source_downloads_again_and_the_stages_after_it_rerun() {
     let k = Kaggle::start();
-    let dir = TempDir::new("dl-cli-other-source");
+    let dir = temp_dir("dl-cli-other-source");
     let first_zip = dir.path().join("first.zip");
     std::fs::write(&first_zip, &k.archive).expect("zip");
     // The same members, other content: another seed's synthetic data.
@@ -727,7 +725,7 @@ fn replace_all(bytes: &mut [u8], from: &[u8], to: &[u8]) {
 fn two_members_of_one_name_are_refused() {
     let mut members = synthetic_members();
     members.push(("trainXcsv".into(), b"timestamp\n".to_vec()));
-    let dir = TempDir::new("dl-dup");
+    let dir = temp_dir("dl-dup");
     let opts = local_zip(dir.path(), &members, |b| {
         replace_all(b, b"trainXcsv", b"train.csv")
     });
@@ -740,7 +738,7 @@ fn two_members_of_one_name_are_refused() {
 #[test]
 fn a_member_declaring_a_terabyte_is_refused_before_anything_is_written() {
     let members = synthetic_members();
-    let dir = TempDir::new("dl-huge");
+    let dir = temp_dir("dl-huge");
     // Zip64 sizes, so the central directory can declare any size: the
     // member's uncompressed size is patched to 1 TiB there.
     let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
@@ -787,7 +785,7 @@ fn a_member_declaring_a_terabyte_is_refused_before_anything_is_written() {
 fn a_changed_remote_file_is_fetched_again_not_spliced() {
     let k = Kaggle::start();
     k.storage.set(|b| b.cut = Some((1, 20_000)));
-    let dir = TempDir::new("dl-changed");
+    let dir = temp_dir("dl-changed");
     let once = DownloadOptions {
         retries: 0,
         ..k.options()
@@ -820,7 +818,7 @@ fn a_changed_remote_file_is_fetched_again_not_spliced() {
 fn a_stalled_mirror_is_given_up_within_the_idle_timeout_and_its_retries() {
     let k = Kaggle::start();
     k.storage.set(|b| b.stall_after = Some(10_000));
-    let dir = TempDir::new("dl-stall");
+    let dir = temp_dir("dl-stall");
     let opts = DownloadOptions {
         retries: 1,
         idle_timeout: Duration::from_secs(1),
@@ -843,7 +841,7 @@ fn a_stalled_mirror_is_given_up_within_the_idle_timeout_and_its_retries() {
 #[test]
 fn an_archive_larger_than_max_bytes_is_refused_declared_or_streamed() {
     let k = Kaggle::start();
-    let dir = TempDir::new("dl-max");
+    let dir = temp_dir("dl-max");
     let opts = DownloadOptions {
         max_bytes: k.archive.len() as u64 / 2,
         ..k.options()
@@ -862,7 +860,7 @@ fn an_archive_larger_than_max_bytes_is_refused_declared_or_streamed() {
 
 #[test]
 fn credentials_never_go_over_plain_http_off_this_machine() {
-    let dir = TempDir::new("dl-plain-http");
+    let dir = temp_dir("dl-plain-http");
     let opts = DownloadOptions {
         source: Source::Kaggle {
             // A non-routable address: the refusal comes before any connection.

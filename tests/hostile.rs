@@ -2,15 +2,13 @@
 //! would show them: a 300 MB line, escape sequences in cells, a KFP server
 //! that redirects elsewhere, and every secret-bearing type under `{:?}`.
 
-mod common;
-
 use std::io::{BufRead, BufReader, Write};
 use std::net::TcpListener;
 use std::path::Path;
 use std::process::Command;
 
+use crate::common::*;
 use clap::Parser;
-use common::*;
 
 const KEY: &str = "kaggle-key-5f4dcc3b5aa765d61d83";
 const TOKEN: &str = "kfp-token-e99a18c428cb38d5f260";
@@ -24,9 +22,9 @@ fn assert_hidden(text: &str, what: &str) {
 
 #[test]
 fn no_secret_bearing_type_prints_its_secret() {
-    use crypto_lab::credentials::Lookup;
     use crypto_lab::kfp::client::auth::Given;
     use crypto_lab::kfp::client::Credentials;
+    use crypto_lab::stages::download_data::credentials::Lookup;
     let lookup = Lookup {
         env: [
             ("KAGGLE_USERNAME".to_string(), "lab".to_string()),
@@ -67,7 +65,9 @@ fn no_secret_bearing_type_prints_its_secret() {
     )
     .expect("credentials");
     let given = Given::Value(KEY.into());
-    let found = crypto_lab::credentials::require(&lookup).expect("found").0;
+    let found = crypto_lab::stages::download_data::credentials::require(&lookup)
+        .expect("found")
+        .0;
     for (what, debug, pretty) in [
         ("Lookup", format!("{lookup:?}"), format!("{lookup:#?}")),
         (
@@ -98,7 +98,7 @@ fn no_secret_bearing_type_prints_its_secret() {
 
 #[test]
 fn a_token_on_the_command_line_is_warned_about_and_a_file_is_not() {
-    let dir = TempDir::new("hostile-token-file");
+    let dir = temp_dir("hostile-token-file");
     let file = dir.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).expect("token");
     // Port 9 (discard) on loopback: refused, after the flags are read.
@@ -148,43 +148,39 @@ fn synth_days(dir: &Path) {
 /// Peak resident memory of `cmd` (its own, from wait4), and its output.
 // Reaped by wait4, which reports the child's own peak; `Child::wait` would
 // not.
-#[allow(clippy::zombie_processes)]
-fn peak_rss(cmd: &mut Command) -> (u64, std::process::Output) {
-    use std::os::unix::process::ExitStatusExt;
-    let child = cmd
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let pid = child.id() as libc::pid_t;
-    let mut stdout = child.stdout.expect("stdout");
-    let mut stderr = child.stderr.expect("stderr");
-    let out_thread = std::thread::spawn(move || {
-        let mut v = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut v).ok();
-        v
-    });
-    let mut err = Vec::new();
-    std::io::Read::read_to_end(&mut stderr, &mut err).ok();
-    let mut status = 0;
-    let mut usage = std::mem::MaybeUninit::<libc::rusage>::zeroed();
-    // SAFETY: pid is our child, not yet waited for; status and usage are
-    // valid buffers wait4 fills.
-    let rc = unsafe { libc::wait4(pid, &mut status, 0, usage.as_mut_ptr()) };
-    assert_eq!(rc, pid, "wait4");
-    // SAFETY: wait4 succeeded, so it filled `usage`.
-    let usage = unsafe { usage.assume_init() };
-    let out = std::process::Output {
-        status: std::process::ExitStatus::from_raw(status),
-        stdout: out_thread.join().expect("stdout thread"),
-        stderr: err,
-    };
-    (usage.ru_maxrss as u64 * 1024, out)
+/// Runs `crypto-lab ARGS` and returns its peak resident memory and its
+/// output. Measured through a small Python parent: Linux counts the
+/// memory of the process that spawned a child into the child's peak
+/// (`ru_maxrss` keeps the spawner's high-water mark across exec), and this
+/// test process, holding every other test's data, is not small.
+fn peak_rss(args: &[&str]) -> (u64, std::process::Output) {
+    const MEASURE: &str = "import resource, subprocess, sys
+ran = subprocess.run(sys.argv[2:])
+peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+open(sys.argv[1], 'w').write(str(peak))
+sys.exit(ran.returncode if ran.returncode >= 0 else 128 - ran.returncode)";
+    let dir = temp_dir("peak-rss");
+    let report = dir.path().join("peak");
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(MEASURE)
+        .arg(&report)
+        .arg(crypto_lab_bin())
+        .args(args)
+        .env_remove("CRYPTO_LAB_DIE_AFTER")
+        .output()
+        .expect("python3 runs crypto-lab");
+    let kib: u64 = std::fs::read_to_string(&report)
+        .expect("peak written")
+        .trim()
+        .parse()
+        .expect("peak in KiB");
+    (kib * 1024, out)
 }
 
 #[test]
 fn a_300_mb_line_is_refused_with_its_number_in_bounded_memory() {
-    let dir = TempDir::new("hostile-long-line");
+    let dir = temp_dir("hostile-long-line");
     let data = dir.path();
     synth_days(data);
     let train = data.join("train.csv");
@@ -199,11 +195,7 @@ fn a_300_mb_line_is_refused_with_its_number_in_bounded_memory() {
         f.write_all(&chunk).expect("write");
     }
     drop(f);
-    let (peak, out) = peak_rss(Command::new(crypto_lab_bin()).args([
-        "load-data",
-        "--data-path",
-        &data.display().to_string(),
-    ]));
+    let (peak, out) = peak_rss(&["load-data", "--data-path", &data.display().to_string()]);
     let err = stderr(&out);
     assert!(!out.status.success());
     assert!(err.contains("line 3: longer than 1048576 bytes"), "{err}");
@@ -219,7 +211,7 @@ fn a_300_mb_line_is_refused_with_its_number_in_bounded_memory() {
         &["line 1: longer than"],
     );
     // And asset_details.csv, read by another parser.
-    let other = TempDir::new("hostile-long-assets");
+    let other = temp_dir("hostile-long-assets");
     let d = other.path().display().to_string();
     synth_days(other.path());
     let mut f = std::fs::File::create(other.path().join("asset_details.csv")).expect("assets");
@@ -236,7 +228,7 @@ fn a_300_mb_line_is_refused_with_its_number_in_bounded_memory() {
 
 #[test]
 fn escape_sequences_in_cells_never_reach_the_terminal() {
-    let dir = TempDir::new("hostile-esc");
+    let dir = temp_dir("hostile-esc");
     let data = dir.path().display().to_string();
     synth_days(dir.path());
     let assets = dir.path().join("asset_details.csv");
@@ -303,7 +295,7 @@ fn the_kfp_client_follows_no_redirect_to_another_origin() {
 
 #[test]
 fn a_date_out_of_range_names_the_range() {
-    let dir = TempDir::new("hostile-date");
+    let dir = temp_dir("hostile-date");
     fails(
         &[
             "synth",

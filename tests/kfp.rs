@@ -6,16 +6,15 @@
 //! and CRYPTO_LAB_KFP1_PYTHON). Without them the SDK checks say so and pass,
 //! except under CI (CI=true), where a missing SDK fails the test.
 
-mod common;
-
 use std::path::Path;
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 
-fn crypto_lab(args: &[&str]) -> std::process::Output {
-    let out = Command::new(crypto_lab_bin())
-        .args(args)
+/// `crypto-lab ARGS`, which must succeed, with Kaggle credentials in its
+/// environment (none may reach an exported file).
+fn crypto_lab_with_secrets(args: &[&str]) -> std::process::Output {
+    let out = crypto_lab_cmd(args)
         .env("KAGGLE_USERNAME", "exporter-user")
         .env("KAGGLE_KEY", "exporter-secret-key")
         .output()
@@ -44,12 +43,12 @@ fn export(dir: &Path, extra: &[&str]) {
         "registry.example/crypto-lab:test",
     ];
     args.extend_from_slice(extra);
-    crypto_lab(&args);
+    crypto_lab_with_secrets(&args);
 }
 
 #[test]
 fn exported_files_name_every_stage_and_hold_no_secret() {
-    let dir = TempDir::new("kfp-files");
+    let dir = temp_dir("kfp-files");
     export(dir.path(), &[]);
     for stage in &crypto_lab::stages::STAGES {
         for file in [
@@ -90,7 +89,7 @@ fn the_kfp_sdks_accept_every_exported_file() {
     // What evaluation-result publishes through KFP v2's executor protocol.
     let data = fixture_data_path("kfp-eval");
     let d = data.path().display().to_string();
-    crypto_lab(&["run", "--data-path", &d]);
+    crypto_lab_with_secrets(&["run", "--data-path", &d]);
     let output_file = data.path().join("kfp/outputs/output_metadata.json");
     let executor_input = serde_json::json!({
         "inputs": {"parameterValues": {"data_path": d}},
@@ -107,7 +106,7 @@ fn the_kfp_sdks_accept_every_exported_file() {
     let art = data.path().join("kfp/artifacts");
     let metrics_file = art.join("metrics");
     let ui_file = art.join("mlpipeline_ui_metadata");
-    crypto_lab(&[
+    crypto_lab_with_secrets(&[
         "evaluation-result",
         "--data-path",
         &d,
@@ -205,7 +204,7 @@ fn the_kfp_sdks_accept_every_exported_file() {
             ][..],
         ),
     ] {
-        let dir = TempDir::new(&format!("kfp-sdk-{tag}"));
+        let dir = temp_dir(&format!("kfp-sdk-{tag}"));
         export(dir.path(), extra);
         if let Some(py) = &kfp2 {
             check(py, "check_v2.py", &[dir.path(), &output_file]);
@@ -379,7 +378,7 @@ fn the_volume_form_fixes_data_path_to_the_mount_and_checks_the_volume_first() {
     assert!(tasks["createpvc"]["inputs"]["parameters"]
         .get("storage_class_name")
         .is_none());
-    let dir = TempDir::new("kfp-note");
+    let dir = temp_dir("kfp-note");
     let out = Command::new(crypto_lab_bin())
         .args(["export-kfp", "--quiet", "--data", "volume", "--out"])
         .arg(dir.path())
@@ -490,7 +489,7 @@ fn every_exported_container_parses_with_the_real_command_line() {
 #[test]
 fn the_pipelines_steps_are_what_the_build_cell_lists() {
     use crypto_lab::kfp::{export_kfp, pipeline_yaml, ExportOptions};
-    let dir = TempDir::new("kfp-steps");
+    let dir = temp_dir("kfp-steps");
     let opts = ExportOptions {
         steps: ["download_data", "load_data", "feature_engineering"]
             .map(String::from)
@@ -531,7 +530,7 @@ fn the_pipelines_steps_are_what_the_build_cell_lists() {
 
 #[test]
 fn flags_that_would_break_the_yaml_or_the_driver_are_refused_before_writing() {
-    let dir = TempDir::new("kfp-bad-flags");
+    let dir = temp_dir("kfp-bad-flags");
     let out = dir.path().join("kfp");
     let o = out.display().to_string();
     for (flag, value, needle) in [
@@ -580,7 +579,7 @@ fn a_function_that_does_not_compile_is_refused_with_the_compilers_first_error() 
     let Some(tools) = tool_dir("rust-script") else {
         return;
     };
-    let dir = TempDir::new("kfp-edited-bad");
+    let dir = temp_dir("kfp-edited-bad");
     let file = dir.path().join("mine.rs");
     std::fs::write(
         &file,
@@ -728,7 +727,7 @@ fn a_step_whose_program_does_not_compile_fails_with_the_compilers_first_error() 
     let program = code
         .script(&crypto_lab::stages::FEATURE_ENGINEERING)
         .expect("program");
-    let dir = TempDir::new("kfp-step-bad");
+    let dir = temp_dir("kfp-step-bad");
     let file = dir.path().join("feature_engineering.rs");
     std::fs::write(&file, program).expect("write");
     let path = format!(

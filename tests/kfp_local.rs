@@ -13,13 +13,11 @@
 //! mount namespaces the steps' args name the folders instead of the mount
 //! paths; without root they run as the current user.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 /// The stages' tasks in the order KFP runs them.
@@ -87,7 +85,7 @@ const IMAGE: &str = "registry.example/crypto-lab:test";
 
 impl Setup {
     fn new(tag: &str) -> Self {
-        let root = TempDir::new(tag);
+        let root = temp_dir(tag);
         // Readable by the steps' users: the image (binary) and the archive.
         std::fs::set_permissions(root.path(), std::fs::Permissions::from_mode(0o755))
             .expect("chmod");

@@ -4,13 +4,11 @@
 //! Kubernetes flags take any text and answer with a value or an error, and
 //! no error carries a raw control character to the terminal.
 
-mod common;
-
-use common::TempDir;
+use crate::common::temp_dir;
 use crypto_lab::calendar::{format_instant, parse_instant, YEARS};
 use crypto_lab::model_params::ModelParams;
+use crypto_lab::stages::load_data::train_csv::read_train_csv_from;
 use crypto_lab::synth::SynthOptions;
-use crypto_lab::train_csv::read_train_csv_from;
 use proptest::prelude::*;
 
 const HEADER: &str = "timestamp,Asset_ID,Count,Open,High,Low,Close,Volume,VWAP,Target\n";
@@ -58,14 +56,14 @@ proptest! {
         // Only the size check runs: ranges past it are refused before any work.
         let opts = SynthOptions { start, end, seed: 1 };
         if end.checked_sub(start).is_none_or(|d| d <= 0 || d / 60 > crypto_lab::synth::MAX_MINUTES) {
-            let dir = TempDir::new("prop-synth");
+            let dir = temp_dir("prop-synth");
             prop_assert!(crypto_lab::synth::synth(dir.path(), &opts, &crypto_lab::progress::Silent).is_err());
         }
     }
 
     #[test]
     fn train_csv_lines_of_any_bytes_are_read_or_refused(line in proptest::collection::vec(any::<u8>(), 0..120)) {
-        let dir = TempDir::new("prop-csv");
+        let dir = temp_dir("prop-csv");
         let path = dir.path().join("train.csv");
         let mut bytes = HEADER.as_bytes().to_vec();
         bytes.extend(&line);
@@ -93,12 +91,12 @@ proptest! {
 
     #[test]
     fn asset_details_of_any_bytes_are_read_or_refused(body in proptest::collection::vec(any::<u8>(), 0..400)) {
-        let dir = TempDir::new("prop-assets");
+        let dir = temp_dir("prop-assets");
         let path = dir.path().join("asset_details.csv");
         let mut bytes = b"Asset_ID,Weight,Asset_Name\n".to_vec();
         bytes.extend(&body);
         std::fs::write(&path, &bytes).unwrap();
-        if let Err(e) = crypto_lab::asset_details_csv::read_asset_details_csv(&path) {
+        if let Err(e) = crypto_lab::stages::load_data::asset_details_csv::read_asset_details_csv(&path) {
             prop_assert!(printable(&e.to_string()), "{}", e);
         }
     }
@@ -106,7 +104,7 @@ proptest! {
     #[test]
     fn zip_members_of_any_name_are_extracted_or_refused(name in "[\\PC\\x00-\\x1f]{1,40}") {
         use std::io::Write;
-        let dir = TempDir::new("prop-zip");
+        let dir = temp_dir("prop-zip");
         let zip_path = dir.path().join("any.zip");
         let mut w = zip::ZipWriter::new(std::fs::File::create(&zip_path).unwrap());
         let opts = zip::write::SimpleFileOptions::default();
@@ -132,7 +130,7 @@ proptest! {
 
     #[test]
     fn archives_of_any_bytes_are_refused_without_panic(bytes in proptest::collection::vec(any::<u8>(), 0..2000)) {
-        let dir = TempDir::new("prop-zip-bytes");
+        let dir = temp_dir("prop-zip-bytes");
         let zip_path = dir.path().join("bytes.zip");
         let mut b = b"PK\x03\x04".to_vec();
         b.extend(bytes);
@@ -147,7 +145,7 @@ proptest! {
 
     #[test]
     fn executor_input_of_any_text_is_used_or_refused(text in "\\PC{0,200}", artifacts in "\\PC{0,60}") {
-        let dir = TempDir::new("prop-executor");
+        let dir = temp_dir("prop-executor");
         let metrics = crypto_lab::contract::Metrics { metrics: Vec::new() };
         let _ = crypto_lab::kfp::runtime::executor::write_metrics_output(&text, &metrics);
         // Well-formed around, anything inside.
@@ -192,9 +190,13 @@ proptest! {
 
     #[test]
     fn package_text_and_flags_of_any_text_are_checked(text in "[\\PC\\n]{0,300}") {
-        use crypto_lab::kfp::{backend, names};
-        let _ = backend::platform_keys_in_text(&text);
-        let _ = backend::root_tasks_in_text(&text);
+        use crypto_lab::kfp::{backend, names, package::PackageSpec};
+        match PackageSpec::parse(text.as_bytes()) {
+            Ok(spec) => {
+                let _ = (spec.platform_keys(), spec.root_tasks(), spec.declared_parameters());
+            }
+            Err(e) => prop_assert!(!e.is_empty()),
+        }
         let _ = text.parse::<backend::KfpVersion>();
         for r in [names::image(&text), names::volume_size(&text), names::dns_label("x", &text), names::dns_subdomain("x", &text)] {
             if let Err(e) = r {

@@ -3,8 +3,6 @@
 //! and a function of the notebook's shape, edited, changes what the stages
 //! make (feature_df, the model, its metrics).
 
-mod common;
-
 use std::path::{Path, PathBuf};
 
 use crypto_lab::prelude::*;
@@ -170,8 +168,8 @@ fn metrics_of(
 }
 
 /// A data path holding twelve synthetic days, loaded.
-fn loaded_data(tag: &str) -> common::TempDir {
-    let dir = common::TempDir::new(tag);
+fn loaded_data(tag: &str) -> crate::common::TempDir {
+    let dir = crate::common::temp_dir(tag);
     let opts = SynthOptions {
         start: crypto_lab::calendar::parse_instant("2021-04-24").expect("date"),
         end: crypto_lab::calendar::parse_instant("2021-05-06").expect("date"),

@@ -1,8 +1,6 @@
 //! Every chart renders a non-empty PNG and SVG from the fixture data.
 
-mod common;
-
-use common::*;
+use crate::common::*;
 use crypto_lab::plots::{lab_charts, save_all, Chart};
 use crypto_lab::prelude::*;
 
@@ -515,7 +513,7 @@ fn pipeline_chart_draws_every_registered_stage_in_order() {
 
 #[test]
 fn price_chart_from_records_says_synthetic_only_for_synth_data() {
-    let dir = TempDir::new("plots-synthetic");
+    let dir = temp_dir("plots-synthetic");
     let data = dir.path();
     let opts = SynthOptions {
         start: crypto_lab::calendar::parse_instant("2021-04-29").expect("date"),

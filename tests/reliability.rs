@@ -5,24 +5,16 @@
 //!
 //! Every test drives the real binary on a few days of synthetic data.
 
-mod common;
-
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::OnceLock;
 use std::time::{Duration, Instant};
 
-use common::*;
+use crate::common::*;
 
 /// Model flags that keep every run to a second or two.
 const QUICK: [&str; 4] = ["--n-estimators", "12", "--num-threads", "1"];
-
-fn cmd(args: &[&str]) -> Command {
-    let mut c = Command::new(crypto_lab_bin());
-    c.args(args).env_remove("CRYPTO_LAB_DIE_AFTER");
-    c
-}
 
 fn output(mut c: Command) -> Output {
     c.output().expect("run crypto-lab")
@@ -65,7 +57,7 @@ fn seed_data() -> &'static Path {
 }
 
 fn data_dir(tag: &str) -> TempDir {
-    let dir = TempDir::new(tag);
+    let dir = temp_dir(tag);
     for f in ["train.csv", "asset_details.csv"] {
         std::fs::copy(seed_data().join(f), dir.path().join(f)).expect("copy seed data");
     }
@@ -165,7 +157,7 @@ fn content_changed_under_an_old_mtime_is_noticed() {
     let train = dir.path().join("train.csv");
     let old = std::fs::metadata(&train).unwrap().modified().unwrap();
     // Other bars of the same size, written in place, the old mtime put back.
-    let other = TempDir::new("mtime-other");
+    let other = temp_dir("mtime-other");
     ok(&[
         "synth",
         "-q",
@@ -271,7 +263,7 @@ fn kill_at_any_write_point_then_run_gives_the_uninterrupted_metrics() {
                     if stage != "load_data" {
                         run(&d, &["--n-estimators", "6", "--valid-from", "2021-05-02"]);
                     }
-                    let mut c = cmd(&run_args(&d, &["-q"]));
+                    let mut c = crypto_lab_cmd(&run_args(&d, &["-q"]));
                     c.env("CRYPTO_LAB_DIE_AFTER", format!("{stage}:{n}"));
                     let killed = output(c);
                     use std::os::unix::process::ExitStatusExt;
@@ -314,7 +306,7 @@ fn wait_for(what: &str, mut f: impl FnMut() -> bool) {
 fn stopped_in_modeling(d: &str, extra: &[&str]) -> Child {
     let mut args = run_args(d, &["-q"]);
     args.extend(extra);
-    let mut c = cmd(&args);
+    let mut c = crypto_lab_cmd(&args);
     c.env("CRYPTO_LAB_DIE_AFTER", "modeling:1:wait")
         .stdout(Stdio::null())
         .stderr(Stdio::piped());
@@ -419,18 +411,18 @@ fn one_writer_per_data_path() {
     assert!(line.contains(&format!("pid {})", first.id())), "{line}");
     fails(&["synth", "--data-path", &d], &["is in use by crypto-lab"]);
     // Its exit status says "try again later" (EX_TEMPFAIL), not "fix it".
-    let busy = output(cmd(&["load-data", "--data-path", &d]));
+    let busy = output(crypto_lab_cmd(&["load-data", "--data-path", &d]));
     assert_eq!(busy.status.code(), Some(75), "{}", text(&busy.stderr));
     // A reader does not lock.
-    let plots = TempDir::new("lock-plots");
+    let plots = temp_dir("lock-plots");
     ok(&["plot", "-q", "--data-path", &d, "--out", &s(plots.path())]);
     // --wait-lock waits for the holder, then runs. Its stderr goes to a file
     // so the kill below comes only once it says it is waiting: a fixed 300 ms
     // sleep was a race on a loaded machine (the waiter not started yet, it
     // would take the freed lock without waiting and the check would fail).
-    let logs = TempDir::new("lock-waiting");
+    let logs = temp_dir("lock-waiting");
     let waiting_log = logs.path().join("waiting.log");
-    let mut waiting = cmd(&run_args(&d, &["--wait-lock"]));
+    let mut waiting = crypto_lab_cmd(&run_args(&d, &["--wait-lock"]));
     waiting
         .stdout(Stdio::null())
         .stderr(std::fs::File::create(&waiting_log).unwrap());
@@ -455,7 +447,7 @@ fn two_concurrent_runs_one_waits_and_both_report_the_same_metrics() {
     let dir = data_dir("concurrent");
     let d = s(dir.path());
     let spawn = || {
-        let mut c = cmd(&run_args(&d, &["--wait-lock"]));
+        let mut c = crypto_lab_cmd(&run_args(&d, &["--wait-lock"]));
         c.stdout(Stdio::piped()).stderr(Stdio::piped());
         c.spawn().unwrap()
     };
@@ -644,7 +636,7 @@ fn data_without_bitcoin_still_gets_its_evaluation() {
 
 #[test]
 fn dates_are_real_and_synthetic_sizes_bounded() {
-    let dir = TempDir::new("dates");
+    let dir = temp_dir("dates");
     let d = s(dir.path());
     fails(
         &["synth", "--data-path", &d, "--start", "2021-02-31"],

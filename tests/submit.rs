@@ -4,13 +4,11 @@
 //!
 //! Needs the kfp 2 venv (`.ci/setup`; skipped without it except under CI).
 
-mod common;
-
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
-use common::*;
+use crate::common::*;
 use serde_json::Value;
 
 const TOKEN: &str = "kfp-test-token-5d41402abc4b2a76";
@@ -366,7 +364,7 @@ fn a_task_whose_pod_does_not_start_gets_a_hint() {
 
 #[test]
 fn the_server_release_decides_the_export_and_refuses_a_package_it_cannot_run() {
-    let dir = TempDir::new("submit-backends");
+    let dir = temp_dir("submit-backends");
     let newer = dir.path().join("kfp-2.17");
     crypto_lab(&[
         "export-kfp",
@@ -495,7 +493,7 @@ fn names_and_flags_are_checked_before_anything_is_sent() {
 }
 
 #[test]
-fn parameters_are_checked_before_and_by_the_server() {
+fn parameters_are_checked_against_the_package_before_anything_is_sent() {
     let Some(api) = Api::start(&[]) else {
         return;
     };
@@ -511,8 +509,9 @@ fn parameters_are_checked_before_and_by_the_server() {
     );
     assert!(api.requests().is_empty(), "nothing is sent");
 
-    // A package from a file: the server's 400 is passed on.
-    let dir = TempDir::new("submit-package");
+    // A package from a file: its own declared parameters and types are
+    // read from its bytes and checked the same way, before anything is sent.
+    let dir = temp_dir("submit-package");
     let package = dir.path().join("pipeline.yaml");
     let opts = crypto_lab::kfp::ExportOptions::default();
     std::fs::write(
@@ -521,19 +520,29 @@ fn parameters_are_checked_before_and_by_the_server() {
     )
     .expect("write");
     let p = package.display().to_string();
-    let o = submit(
-        &base(&api, &["--package", &p, "--param", "data_path=/data/lab"]),
-        &[],
-    );
+    for (param, needle) in [
+        ("data_path=/data/lab", "no parameter `data_path`"),
+        (
+            "learning_rate=fast",
+            "--param learning_rate=fast: expected a number (NUMBER_DOUBLE)",
+        ),
+    ] {
+        let o = submit(&base(&api, &["--package", &p, "--param", param]), &[]);
+        assert_eq!(o.code, 1);
+        assert!(o.stderr.contains(needle), "{}", o.stderr);
+    }
+    // A file that is not a pipeline package: named, nothing sent.
+    let junk = dir.path().join("junk.yaml");
+    std::fs::write(&junk, "root: [unclosed").expect("write");
+    let j = junk.display().to_string();
+    let o = submit(&base(&api, &["--package", &j]), &[]);
     assert_eq!(o.code, 1);
     assert!(
-        o.stderr
-            .contains("creating the run: the KFP API answered 400 Bad Request: ")
-            && o.stderr
-                .contains("parameter(s) provided are not required by pipeline: data_path"),
+        o.stderr.contains("junk.yaml: not a pipeline package"),
         "{}",
         o.stderr
     );
+    assert!(api.requests().is_empty(), "nothing is sent");
 }
 
 #[test]
@@ -597,7 +606,7 @@ fn credentials_come_from_the_flag_the_environment_or_the_token_file_and_are_neve
     );
     assert!(!o.stderr.contains(wrong));
     // The ServiceAccount token file, as in a notebook pod.
-    let dir = TempDir::new("submit-token");
+    let dir = temp_dir("submit-token");
     let file = dir.path().join("token");
     std::fs::write(&file, format!("{TOKEN}\n")).expect("token file");
     let f = file.display().to_string();

@@ -144,7 +144,7 @@ pub struct SubmitArgs {
 impl SubmitArgs {
     /// The credentials as given: a flag's value or a file, each at most
     /// one (clap refuses both); the warning a flag's value deserves.
-    pub fn credentials(&self) -> (Option<Given>, Option<Given>, Vec<String>) {
+    fn credentials(&self) -> (Option<Given>, Option<Given>, Vec<String>) {
         let mut warnings = Vec::new();
         for (flag, set, file) in [
             (
@@ -174,8 +174,59 @@ impl SubmitArgs {
         )
     }
 
+    /// Everything `submit` is asked, resolved and checked before anything
+    /// is sent: the package (read from `--package`, or the export these
+    /// flags give), the options, the client with its credentials, and the
+    /// warnings to print first.
+    pub fn resolve(&self) -> Result<Submission> {
+        use crate::kfp::client::{Credentials, KfpClient, Package, SubmitOptions};
+        let mut warnings = Vec::new();
+        let package = match &self.package {
+            Some(path) => {
+                let bytes =
+                    std::fs::read(path).map_err(|e| Error::io(path, "cannot read --package", e))?;
+                // Its parameters and fields are read from these bytes by submit.
+                let name = path.display().to_string();
+                Package::File { name, bytes }
+            }
+            None => {
+                let export = self.export.options()?;
+                export.validate()?;
+                if export.data == crate::kfp::export::DataForm::Volume
+                    && export.storage_class.is_none()
+                {
+                    warnings.push(crate::kfp::runtime::volume::STORAGE_CLASS_NOTE.to_string());
+                }
+                Package::Export(export)
+            }
+        };
+        let poll = self.poll()?;
+        let (token, cookie, given) = self.credentials();
+        warnings.extend(given);
+        let credentials = Credentials::lookup_given(token, cookie)?;
+        let client = KfpClient::new(&self.host, credentials)?;
+        let options = SubmitOptions {
+            pipeline_name: self.pipeline_name.clone(),
+            experiment: self.experiment.clone(),
+            run_name: self.run_name.clone(),
+            namespace: self.namespace.clone(),
+            params: self.params.clone(),
+            wait: self.wait,
+            timeout: self.timeout.map(Duration::from_secs),
+            poll,
+            kfp_version: self.export.kfp_version,
+            pending_hint: Duration::from_secs(self.pending_hint),
+        };
+        Ok(Submission {
+            client,
+            package,
+            options,
+            warnings,
+        })
+    }
+
     /// Seconds between polls, checked.
-    pub fn poll(&self) -> Result<Duration> {
+    fn poll(&self) -> Result<Duration> {
         if !(self.poll_interval > 0.0 && self.poll_interval.is_finite()) {
             return Err(Error::BadArgument(
                 "--poll-interval must be a positive number of seconds".into(),
@@ -183,6 +234,19 @@ impl SubmitArgs {
         }
         Ok(Duration::from_secs_f64(self.poll_interval))
     }
+}
+
+/// What `crypto-lab submit` was asked, resolved ([`SubmitArgs::resolve`]).
+pub struct Submission {
+    /// The KFP API, with the credentials found.
+    pub client: crate::kfp::client::KfpClient,
+    /// What is uploaded.
+    pub package: crate::kfp::client::Package,
+    /// How: names, run parameters, waiting.
+    pub options: crate::kfp::client::SubmitOptions,
+    /// Said before anything is sent (a token on the command line, a volume
+    /// without a storage class).
+    pub warnings: Vec<String>,
 }
 
 /// `crypto-lab plot`.
@@ -197,6 +261,15 @@ pub struct PlotArgs {
     /// Output folder [default: DIR/plots].
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
+}
+
+impl PlotArgs {
+    /// Where the charts go.
+    pub fn out_dir(&self) -> PathBuf {
+        self.out
+            .clone()
+            .unwrap_or_else(|| self.data.data_path.join("plots"))
+    }
 }
 
 /// `crypto-lab runs`.
@@ -229,6 +302,29 @@ pub struct DoctorArgs {
     /// Seconds each HTTP request may take.
     #[arg(long, value_name = "SECS", default_value_t = crate::doctor::DoctorOptions::default().timeout.as_secs())]
     pub timeout: u64,
+}
+
+impl DoctorArgs {
+    /// The checks asked for: the project is `--project`, else the checkout
+    /// holding the current folder, else the current folder.
+    pub fn options(&self) -> Result<crate::doctor::DoctorOptions> {
+        let cwd = std::env::current_dir().map_err(|e| Error::io(".", "cannot read", e))?;
+        let project = self
+            .project
+            .clone()
+            .or_else(|| crate::doctor::find_project(&cwd))
+            .unwrap_or(cwd);
+        Ok(crate::doctor::DoctorOptions {
+            project,
+            data_path: self.data.data_path.clone(),
+            kaggle_api: self.kaggle.kaggle_api.clone(),
+            dataset: self.kaggle.dataset.clone(),
+            secret_dir: self.kaggle.secret_dir.clone(),
+            kfp_host: self.kfp_host.clone(),
+            timeout: Duration::from_secs(self.timeout.max(1)),
+            env: crate::doctor::Env::from_process(),
+        })
+    }
 }
 
 /// `crypto-lab prepare-volume`.

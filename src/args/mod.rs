@@ -18,60 +18,25 @@ mod stage;
 
 pub use commands::{
     DoctorArgs, ExportKfpArgs, PlotArgs, PrepareVolumeArgs, RunArgs, RunScriptArgs, RunsArgs,
-    SubmitArgs, SynthCommandArgs,
+    Submission, SubmitArgs, SynthCommandArgs,
 };
 use help::{submit_about, DOCTOR_ABOUT, DOWNLOAD_ABOUT};
-pub use options::{
-    DownloadArgs, EvaluationArgs, ExportArgs, FeatureArgs, KaggleArgs, ModelArgs, SynthArgs,
-};
+pub use options::{DownloadArgs, ExportArgs, FeatureArgs, KaggleArgs, ModelArgs, SynthArgs};
 pub use stage::{
     parse_script, DownloadDataArgs, EvaluationResultArgs, FeatureEngineeringArgs, LoadDataArgs,
     MergeAssetsFeaturesArgs, ModelingArgs, Script, StageArgs,
 };
 
-/// Commands that are not lab stages, in the order `--help` lists them
-/// after the stages (and `synth` before them).
-const OTHER_COMMANDS: [(&str, &str); 8] = [
-    (
-        "run",
-        "every stage in order (synthetic data if there is no train.csv)",
-    ),
-    (
-        "runs",
-        "the modeling runs made in DIR side by side: what changed, what came of it",
-    ),
-    ("plot", "the lab's charts as PNG and SVG into DIR/plots"),
-    (
-        "export-kfp",
-        "KFP component and pipeline YAML whose containers run these subcommands",
-    ),
-    (
-        "submit",
-        "upload the pipeline to a Kubeflow Pipelines API, start a run, follow it",
-    ),
-    (
-        "doctor",
-        "is this machine ready for the workshop? (checks only, changes nothing)",
-    ),
-    (
-        "prepare-volume",
-        "(first step of the volume form) check the steps can write the claim",
-    ),
-    (
-        "run-script",
-        "(a step with an edited function) build a stage's script against the crate, run it",
-    ),
-];
-
 /// Columns the help text is laid out for (clap's width when not on a
 /// terminal).
 const HELP_WIDTH: usize = 100;
 
-/// `text` broken after commas into lines of at most `room` characters, the
-/// lines after the first indented by `indent`.
-fn wrap(text: &str, room: usize, indent: usize) -> String {
+/// `text` broken into lines of at most `room` characters at `sep` (after
+/// commas for file lists, at spaces for prose), the lines after the first
+/// indented by `indent`.
+fn wrap(text: &str, sep: &str, room: usize, indent: usize) -> String {
     let mut lines: Vec<String> = vec![String::new()];
-    for (i, piece) in text.split_inclusive(", ").enumerate() {
+    for (i, piece) in text.split_inclusive(sep).enumerate() {
         let line = lines.last_mut().expect("one line at least");
         if i > 0 && line.len() + piece.trim_end().len() > room {
             lines.push(piece.to_string());
@@ -83,58 +48,86 @@ fn wrap(text: &str, room: usize, indent: usize) -> String {
     lines.join(&format!("\n{}", " ".repeat(indent)))
 }
 
-/// The binary's `--help` text: the stages with their files, from the
-/// registry, then the other commands.
-pub fn about() -> String {
-    let mut rows: Vec<(String, String)> = vec![(
-        "synth".into(),
-        "make train.csv + asset_details.csv (Kaggle schema, offline)".into(),
-    )];
-    for s in STAGES {
-        let flow = if s.inputs.is_empty() {
-            format!(
-                "Kaggle (or a mirror or a zip) -> {}",
-                s.outputs().join(", ")
-            )
-        } else {
-            format!("{} -> {}", s.inputs.join(", "), s.outputs().join(", "))
-        };
-        rows.push((s.command.into(), flow));
-    }
-    for (command, what) in OTHER_COMMANDS {
-        rows.push((command.into(), what.into()));
-    }
-    let width = rows.iter().map(|(c, _)| c.len()).max().unwrap_or(0) + 2;
-    let table: Vec<String> = rows
-        .iter()
-        .map(|(c, what)| {
-            format!(
-                "  {c:width$} {}",
-                wrap(what, HELP_WIDTH - width - 3, width + 3)
-            )
+/// The binary's command list, made from its subcommands (one list, in the
+/// order they are declared): each one's summary, and for a lab stage the
+/// files it reads and writes, from the registry.
+fn command_table(cmd: &clap::Command) -> String {
+    // Declared order (`mut_subcommand` moves a changed one to the end).
+    let declared: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect();
+    let mut subcommands: Vec<&clap::Command> = cmd.get_subcommands().collect();
+    subcommands.sort_by_key(|c| declared.iter().position(|n| n == c.get_name()));
+    let rows: Vec<(String, String)> = subcommands
+        .into_iter()
+        .map(|c| {
+            let name = c.get_name().to_string();
+            let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+            let files = STAGES.iter().find(|s| s.command == name).map(|s| {
+                let from = if s.inputs.is_empty() {
+                    "Kaggle (or a mirror or a zip)".to_string()
+                } else {
+                    s.inputs.join(", ")
+                };
+                format!("{from} -> {}", s.outputs().join(", "))
+            });
+            (name, about, files)
+        })
+        .map(|(name, about, files)| {
+            let width = 24;
+            let room = HELP_WIDTH - width - 3;
+            let mut text = wrap(&about, " ", room, width + 3);
+            if let Some(files) = files {
+                text.push_str(&format!(
+                    "\n{}{}",
+                    " ".repeat(width + 3),
+                    wrap(&files, ", ", room, width + 3)
+                ));
+            }
+            (name, text)
         })
         .collect();
+    rows.iter()
+        .map(|(c, what)| format!("  {c:24} {what}"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The binary's `--help` around clap's usage and options: what it is, the
+/// commands ([`command_table`]), how to start, the exit statuses.
+fn help_template(cmd: &clap::Command) -> String {
+    // The template's own tags are in braces; a command's text has none.
+    let table = command_table(cmd).replace(['{', '}'], "");
     format!(
-        "The G-Research Crypto Forecasting lab (Kubeflow Pipelines) in Rust.
+        "{{about-with-newline}}
+{{usage-heading}} {{usage}}
 
-Each lab stage is a subcommand that reads and writes files in --data-path,
-exactly as the lab's components share a volume:
+Commands:
+{table}
+  help                     this text, or a command's (`crypto-lab help run`, or run --help)
 
-{}
+Options:
+{{options}}
 
 Quick start:  crypto-lab run --data-path data
 With Kaggle:  crypto-lab run --data-path data --source kaggle   (credentials: see download-data --help)
 
 Exit status:
 {}",
-        table.join("\n"),
         crate::error::Remedy::exit_status_table()
     )
 }
 
+/// The binary's description, first in its `--help`.
+const ABOUT: &str = "The G-Research Crypto Forecasting lab (Kubeflow Pipelines) in Rust.
+
+Each lab stage is a subcommand that reads and writes files in --data-path,
+exactly as the lab's components share a volume.";
+
 /// The `crypto-lab` command line.
 #[derive(Parser, Debug)]
-#[command(name = "crypto-lab", version)]
+#[command(name = "crypto-lab", version, about = ABOUT)]
 pub struct Cli {
     /// Flags every subcommand takes.
     #[command(flatten)]
@@ -169,15 +162,17 @@ pub struct DataPath {
     pub data_path: PathBuf,
 }
 
-/// The subcommands. Each lab stage's help line comes from the registry
-/// ([`command`]).
+/// The subcommands, in the order `--help` lists them. Each lab stage's
+/// summary comes from the registry ([`command`]); the first paragraph of
+/// every other one's comment is its summary in the list.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Write synthetic train.csv and asset_details.csv in the Kaggle schema
+    /// (offline).
+    Synth(SynthCommandArgs),
     /// Lab stage download_data.
     #[command(long_about = DOWNLOAD_ABOUT)]
     DownloadData(DownloadDataArgs),
-    /// Write synthetic train.csv and asset_details.csv in the Kaggle schema.
-    Synth(SynthCommandArgs),
     /// Lab stage load_data.
     LoadData(LoadDataArgs),
     /// Lab stage feature_engineering.
@@ -188,43 +183,58 @@ pub enum Command {
     Modeling(ModelingArgs),
     /// Lab stage evaluation_result.
     EvaluationResult(EvaluationResultArgs),
-    /// Draw the lab's charts (price and volume, feature distributions, learning
-    /// curves, feature importance, predicted against actual) as PNG and SVG.
+    /// Run the whole lab locally: every stage in order (synthetic data if
+    /// there is no train.csv).
+    ///
+    /// A stage is skipped only when its record says it was made with these
+    /// options from these inputs and its outputs are unchanged.
+    Run(Box<RunArgs>),
+    /// The modeling runs made in the data path side by side: what changed,
+    /// what came of it.
+    ///
+    /// Every modeling run (from the command line, `run`, a script or the
+    /// notebook) with the parameters and features that differ from the
+    /// lab's, its rows, best round and metrics.
+    Runs(RunsArgs),
+    /// Draw the lab's charts as PNG and SVG into DIR/plots.
+    ///
+    /// Price and volume, feature distributions, learning curves, feature
+    /// importance, predicted against actual, and the pipeline's graph.
     Plot(PlotArgs),
-    /// Write KFP component YAML (v2 IR and v1) for every stage and the lab's
-    /// pipeline: pipeline.yaml (KFP 2: the files as artifacts between steps,
-    /// the model and feature choices as run parameters, cached), vertex/
-    /// (Vertex AI), v1/ (a KFP 1.x Argo Workflow). Upload DIR/pipeline.yaml in
-    /// the KFP UI, or use `submit`.
+    /// Write KFP component and pipeline YAML whose steps run these
+    /// subcommands.
+    ///
+    /// pipeline.yaml (KFP 2: the files as artifacts between steps, the model
+    /// and feature choices as run parameters, cached), vertex/ (Vertex AI),
+    /// v1/ (a KFP 1.x Argo Workflow). Upload DIR/pipeline.yaml in the KFP
+    /// UI, or use `submit`.
     ExportKfp(Box<ExportKfpArgs>),
-    /// Send the pipeline to a Kubeflow Pipelines API and start a run, as
-    /// kfp.Client does; --wait follows it to its end.
+    /// Upload the pipeline to a Kubeflow Pipelines API, start a run, follow
+    /// it (as kfp.Client does).
     #[command(long_about = submit_about())]
     Submit(Box<SubmitArgs>),
-    /// First step of the export's volume form: with --check (KFP v2), make
-    /// sure this process can write the freshly mounted claim and otherwise
-    /// fail naming the fixes; without it (the KFP v1 pipeline, as root),
-    /// hand the claim to the stages' user (uid 1000) unless it can already
-    /// write there.
-    PrepareVolume(PrepareVolumeArgs),
-    /// Build a stage's script (a Rust lightweight component's program: the
-    /// form of scripts/STAGE.rs with a notebook's edited function) against
-    /// the crate in the dev image (or $CRYPTO_LAB_SOURCE), offline, and run it
-    /// with ARGS; a compile error ends with the compiler's first error.
-    RunScript(RunScriptArgs),
-    /// Run the whole lab locally: synthetic data if DIR has no train.csv, then
-    /// every stage; a stage is skipped only when its record says it was made
-    /// with these options from these inputs and its outputs are unchanged.
-    Run(Box<RunArgs>),
-    /// The runs table: every modeling run in the data path (from the
-    /// command line, `run`, a script or the notebook) with the parameters and
-    /// features that differ from the lab's, its rows, best round and metrics.
-    Runs(RunsArgs),
-    /// List the stages with their inputs and outputs.
-    Stages,
-    /// Check that this machine is ready for the workshop (changes nothing).
+    /// Is this machine ready for the workshop? (checks only, changes
+    /// nothing)
     #[command(long_about = DOCTOR_ABOUT)]
     Doctor(DoctorArgs),
+    /// List the stages with their inputs and outputs.
+    Stages,
+    /// (First step of the volume form) check the steps can write the claim.
+    ///
+    /// With --check (KFP v2), make sure this process can write the freshly
+    /// mounted claim and otherwise fail naming the fixes; without it (the
+    /// KFP v1 pipeline, as root), hand the claim to the stages' user (uid
+    /// 1000) unless it can already write there.
+    PrepareVolume(PrepareVolumeArgs),
+    /// (A step with an edited function) build a stage's script against the
+    /// crate, run it.
+    ///
+    /// The script is a Rust lightweight component's program: the form of
+    /// scripts/STAGE.rs with a notebook's edited function. It is built
+    /// against the crate in the dev image (or $CRYPTO_LAB_SOURCE), offline,
+    /// and run with ARGS; a compile error ends with the compiler's first
+    /// error.
+    RunScript(RunScriptArgs),
 }
 
 /// A flag given twice takes its last value (as a later `--param` beats an
@@ -237,12 +247,14 @@ pub(crate) fn last_wins(cmd: clap::Command) -> clap::Command {
 /// The binary's full command: the derived flags, the help texts taken from
 /// the stage registry.
 pub fn command() -> clap::Command {
-    let mut cmd = last_wins(Cli::command()).about(about());
+    let mut cmd = last_wins(Cli::command());
     for s in STAGES {
         let line = stage_line(s);
         cmd = cmd.mut_subcommand(s.command, |c| c.about(line));
     }
-    cmd
+    let template = help_template(&cmd);
+    // The list above is the one list of commands: clap's own is left out.
+    cmd.help_template(template)
 }
 
 /// A stage's one-line help: "Lab stage load_data: read train.csv ...".
@@ -296,7 +308,7 @@ mod tests {
     fn about_lists_every_stage_with_its_files() {
         // Continuation lines (deeply indented) joined to their row.
         let mut rows: Vec<String> = Vec::new();
-        for line in about().lines() {
+        for line in command().render_help().to_string().lines() {
             match rows.last_mut() {
                 Some(row) if line.starts_with("      ") => row.push_str(line.trim_start()),
                 _ => rows.push(line.to_string()),
@@ -311,6 +323,20 @@ mod tests {
                 assert!(line.contains(f), "{line}: {f}");
             }
         }
+    }
+
+    #[test]
+    fn help_lists_each_command_once_in_declared_order() {
+        let help = command().render_help().to_string();
+        let mut at = 0;
+        for c in Cli::command().get_subcommands() {
+            let row = format!("\n  {:24} ", c.get_name());
+            assert_eq!(help.matches(&row).count(), 1, "{row:?} in\n{help}");
+            let here = help.find(&row).expect("listed");
+            assert!(here > at, "{} out of order", c.get_name());
+            at = here;
+        }
+        assert!(help.contains("Exit status:") && help.contains("--wait-lock"));
     }
 
     #[test]

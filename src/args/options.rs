@@ -7,18 +7,14 @@ use std::path::PathBuf;
 use clap::Args;
 
 use crate::calendar::UtcInstant;
-use crate::credentials::Lookup;
 use crate::error::Result;
 use crate::kfp::backend::KfpVersion;
 use crate::kfp::export::resources::{Kind as ResourceKind, Resources};
 use crate::kfp::export::DataForm;
 use crate::kfp::ExportOptions;
 use crate::model_params::ModelParams;
+use crate::stages::download_data::credentials::Lookup;
 use crate::stages::download_data::{DownloadOptions, Source, DEFAULT_FILES};
-use crate::stages::evaluation_result::{
-    EvaluationOptions, CHARTS_PATH_FLAG, EXECUTOR_INPUT_FLAG, METRICS_PATH_FLAG, MODEL_PATH_FLAG,
-    PREDICTIONS_PATH_FLAG, SUMMARY_PATH_FLAG, UI_METADATA_PATH_FLAG,
-};
 use crate::stages::feature_engineering::FeatureOptions;
 use crate::synth::SynthOptions;
 
@@ -186,48 +182,6 @@ impl ModelArgs {
         .without_features(&self.drop_features)?;
         params.validate()?;
         Ok(params)
-    }
-}
-
-/// evaluation_result's output locations.
-#[derive(Args, Debug, Clone, Default)]
-pub struct EvaluationArgs {
-    /// Where to write the metrics [default: DIR/mlpipeline-metrics.json].
-    #[arg(long = METRICS_PATH_FLAG, value_name = "FILE")]
-    pub metrics_path: Option<PathBuf>,
-    /// KFP v2 executor input (JSON, KFP's `{{$}}`): also publish the metrics
-    /// as metadata of the step's system.Metrics artifact.
-    #[arg(long = EXECUTOR_INPUT_FLAG, value_name = "JSON")]
-    pub executor_input: Option<String>,
-    /// Where to write the markdown summary [default: DIR/evaluation_summary.md].
-    #[arg(long = SUMMARY_PATH_FLAG, value_name = "FILE")]
-    pub summary_path: Option<PathBuf>,
-    /// Where to write the charts page [default: DIR/evaluation_charts.html].
-    #[arg(long = CHARTS_PATH_FLAG, value_name = "FILE")]
-    pub charts_path: Option<PathBuf>,
-    /// Also write KFP v1's mlpipeline-ui-metadata here.
-    #[arg(long = UI_METADATA_PATH_FLAG, value_name = "FILE")]
-    pub ui_metadata_path: Option<PathBuf>,
-    /// Also copy the trained model (lgb.txt) here (KFP's model artifact).
-    #[arg(long = MODEL_PATH_FLAG, value_name = "FILE")]
-    pub model_path: Option<PathBuf>,
-    /// Also copy the validation predictions here (KFP's predictions artifact).
-    #[arg(long = PREDICTIONS_PATH_FLAG, value_name = "FILE")]
-    pub predictions_path: Option<PathBuf>,
-}
-
-impl EvaluationArgs {
-    /// The evaluation options these flags give.
-    pub fn options(&self) -> EvaluationOptions {
-        EvaluationOptions {
-            metrics_path: self.metrics_path.clone(),
-            summary_path: self.summary_path.clone(),
-            charts_path: self.charts_path.clone(),
-            ui_metadata_path: self.ui_metadata_path.clone(),
-            model_path: self.model_path.clone(),
-            predictions_path: self.predictions_path.clone(),
-            executor_input: self.executor_input.clone(),
-        }
     }
 }
 

@@ -5,10 +5,11 @@ use std::path::PathBuf;
 
 use clap::{ArgMatches, Args, FromArgMatches};
 
-use super::options::{DownloadArgs, EvaluationArgs, FeatureArgs, ModelArgs};
+use super::options::{DownloadArgs, FeatureArgs, ModelArgs};
 use super::{last_wins, stage_line, Common, DataPath};
 use crate::error::Result;
 use crate::progress::Progress;
+use crate::stages::evaluation_result::EvaluationOptions;
 use crate::stages::feature_engineering::GetFeatures;
 use crate::stages::modeling::Feval;
 use crate::stages::{self, Stage, StageContext, StageRun};
@@ -73,121 +74,92 @@ impl StageFiles {
     }
 }
 
-/// `crypto-lab download-data` and `scripts/download_data.rs`.
-#[derive(Args, Debug, Clone)]
-pub struct DownloadDataArgs {
-    /// The data path and any file placed elsewhere.
-    #[command(flatten)]
-    pub data: StageFiles,
-    /// The competition, credentials, members and retries.
-    #[command(flatten)]
-    pub download: DownloadArgs,
-    /// Where the archive comes from: `kaggle`, an http(s) URL of the same
-    /// archive, or a local zip file.
-    #[arg(long, value_name = "kaggle|URL|ZIP", default_value = "kaggle")]
-    pub source: String,
-    /// Download and extract again even if the files are there.
-    #[arg(long)]
-    pub force: bool,
+/// A lab stage's flags: its files ([`StageFiles`]), the fields given, and
+/// how they set the stage's context: one shape for the six stages.
+macro_rules! stage_args {
+    (
+        $(#[$doc:meta])* $name:ident => $stage:ident {
+            $($(#[$attr:meta])* pub $field:ident: $ty:ty,)*
+        }
+        |$args:ident, $ctx:ident| $apply:block
+    ) => {
+        $(#[$doc])*
+        #[derive(Args, Debug, Clone)]
+        pub struct $name {
+            /// The data path and any file placed elsewhere.
+            #[command(flatten)]
+            pub data: StageFiles,
+            $($(#[$attr])* pub $field: $ty,)*
+        }
+
+        impl StageArgs for $name {
+            const STAGE: &'static Stage = &stages::$stage;
+            #[allow(unused_mut)]
+            fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
+                let $args = self;
+                let mut $ctx = self.data.context(progress);
+                $apply
+                Ok($ctx)
+            }
+        }
+    };
 }
 
-impl StageArgs for DownloadDataArgs {
-    const STAGE: &'static Stage = &stages::DOWNLOAD_DATA;
-    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        let mut ctx = self.data.context(progress);
-        ctx.download = self.download.options(&self.source, self.force);
-        Ok(ctx)
+stage_args! {
+    /// `crypto-lab download-data` and `scripts/download_data.rs`.
+    DownloadDataArgs => DOWNLOAD_DATA {
+        /// The competition, credentials, members and retries.
+        #[command(flatten)]
+        pub download: DownloadArgs,
+        /// Where the archive comes from: `kaggle`, an http(s) URL of the same
+        /// archive, or a local zip file.
+        #[arg(long, value_name = "kaggle|URL|ZIP", default_value = "kaggle")]
+        pub source: String,
+        /// Download and extract again even if the files are there.
+        #[arg(long)]
+        pub force: bool,
     }
+    |args, ctx| { ctx.download = args.download.options(&args.source, args.force); }
 }
 
-/// `crypto-lab load-data` and `scripts/load_data.rs`.
-#[derive(Args, Debug, Clone)]
-pub struct LoadDataArgs {
-    /// The data path and any file placed elsewhere.
-    #[command(flatten)]
-    pub data: StageFiles,
+stage_args! {
+    /// `crypto-lab load-data` and `scripts/load_data.rs`.
+    LoadDataArgs => LOAD_DATA {} |_args, _ctx| {}
 }
 
-impl StageArgs for LoadDataArgs {
-    const STAGE: &'static Stage = &stages::LOAD_DATA;
-    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        Ok(self.data.context(progress))
+stage_args! {
+    /// `crypto-lab feature-engineering` and `scripts/feature_engineering.rs`.
+    FeatureEngineeringArgs => FEATURE_ENGINEERING {
+        /// The feature options.
+        #[command(flatten)]
+        pub features: FeatureArgs,
     }
+    |args, ctx| { ctx.features = args.features.options(); }
 }
 
-/// `crypto-lab feature-engineering` and `scripts/feature_engineering.rs`.
-#[derive(Args, Debug, Clone)]
-pub struct FeatureEngineeringArgs {
-    /// The data path and any file placed elsewhere.
-    #[command(flatten)]
-    pub data: StageFiles,
-    /// The feature options.
-    #[command(flatten)]
-    pub features: FeatureArgs,
+stage_args! {
+    /// `crypto-lab merge-assets-features` and `scripts/merge_assets_features.rs`.
+    MergeAssetsFeaturesArgs => MERGE_ASSETS_FEATURES {} |_args, _ctx| {}
 }
 
-impl StageArgs for FeatureEngineeringArgs {
-    const STAGE: &'static Stage = &stages::FEATURE_ENGINEERING;
-    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        let mut ctx = self.data.context(progress);
-        ctx.features = self.features.options();
-        Ok(ctx)
+stage_args! {
+    /// `crypto-lab modeling` and `scripts/modeling.rs`.
+    ModelingArgs => MODELING {
+        /// The LightGBM parameters.
+        #[command(flatten)]
+        pub model: ModelArgs,
     }
+    |args, ctx| { ctx.model = args.model.params()?; }
 }
 
-/// `crypto-lab merge-assets-features` and `scripts/merge_assets_features.rs`.
-#[derive(Args, Debug, Clone)]
-pub struct MergeAssetsFeaturesArgs {
-    /// The data path and any file placed elsewhere.
-    #[command(flatten)]
-    pub data: StageFiles,
-}
-
-impl StageArgs for MergeAssetsFeaturesArgs {
-    const STAGE: &'static Stage = &stages::MERGE_ASSETS_FEATURES;
-    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        Ok(self.data.context(progress))
+stage_args! {
+    /// `crypto-lab evaluation-result` and `scripts/evaluation_result.rs`.
+    EvaluationResultArgs => EVALUATION_RESULT {
+        /// Where the outputs go.
+        #[command(flatten)]
+        pub evaluation: EvaluationOptions,
     }
-}
-
-/// `crypto-lab modeling` and `scripts/modeling.rs`.
-#[derive(Args, Debug, Clone)]
-pub struct ModelingArgs {
-    /// The data path and any file placed elsewhere.
-    #[command(flatten)]
-    pub data: StageFiles,
-    /// The LightGBM parameters.
-    #[command(flatten)]
-    pub model: ModelArgs,
-}
-
-impl StageArgs for ModelingArgs {
-    const STAGE: &'static Stage = &stages::MODELING;
-    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        let mut ctx = self.data.context(progress);
-        ctx.model = self.model.params()?;
-        Ok(ctx)
-    }
-}
-
-/// `crypto-lab evaluation-result` and `scripts/evaluation_result.rs`.
-#[derive(Args, Debug, Clone)]
-pub struct EvaluationResultArgs {
-    /// The data path and any file placed elsewhere.
-    #[command(flatten)]
-    pub data: StageFiles,
-    /// Where the outputs go.
-    #[command(flatten)]
-    pub evaluation: EvaluationArgs,
-}
-
-impl StageArgs for EvaluationResultArgs {
-    const STAGE: &'static Stage = &stages::EVALUATION_RESULT;
-    fn context<'a>(&self, progress: &'a dyn Progress) -> Result<StageContext<'a>> {
-        let mut ctx = self.data.context(progress);
-        ctx.evaluation = self.evaluation.options();
-        Ok(ctx)
-    }
+    |args, ctx| { ctx.evaluation = args.evaluation.clone(); }
 }
 
 /// A stage's script: the same flags, defaults, checks and help as the

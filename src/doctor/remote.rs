@@ -7,8 +7,8 @@ use std::time::Duration;
 use reqwest::blocking::Client;
 
 use super::{Check, DoctorOptions};
-use crate::credentials::{self, Auth, Lookup};
 use crate::kfp::client::{ClientError, Credentials, KfpClient, PORT_FORWARD};
+use crate::stages::download_data::credentials::{self, Auth, Lookup};
 use crate::stages::download_data::{archive_url, check_dataset};
 
 /// Kaggle credentials (where they are, never what) and, when they are

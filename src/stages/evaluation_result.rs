@@ -166,25 +166,33 @@ pub const PREDICTIONS_PATH_FLAG: &str = "predictions-path";
 pub const EXECUTOR_INPUT_FLAG: &str = "executor-input";
 
 /// Where evaluation_result writes, as the user gave it; `None` is the
-/// default name in the data path.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// default name in the data path. Also the stage's flags (`clap`), so the
+/// subcommand, its script and the KFP steps' arguments are these fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, clap::Args)]
 pub struct EvaluationOptions {
-    /// The KFP metrics JSON.
+    /// Where to write the metrics [default: DIR/mlpipeline-metrics.json].
+    #[arg(long = METRICS_PATH_FLAG, value_name = "FILE")]
     pub metrics_path: Option<PathBuf>,
-    /// The markdown summary.
-    pub summary_path: Option<PathBuf>,
-    /// The chart page.
-    pub charts_path: Option<PathBuf>,
-    /// KFP v1's UI metadata (written only when given).
-    pub ui_metadata_path: Option<PathBuf>,
-    /// A copy of the model (written only when given).
-    pub model_path: Option<PathBuf>,
-    /// A copy of the validation predictions (written only when given).
-    pub predictions_path: Option<PathBuf>,
-    /// KFP v2's executor input (JSON, the launcher's `{{$}}`): the runner
-    /// then also publishes the metrics as the step's `system.Metrics`
-    /// artifact. Not an option of the stage's outputs.
+    // Not an option of the stage's outputs: the runner's, after the stage.
+    /// KFP v2 executor input (JSON, KFP's `{{$}}`): also publish the metrics
+    /// as metadata of the step's system.Metrics artifact.
+    #[arg(long = EXECUTOR_INPUT_FLAG, value_name = "JSON")]
     pub executor_input: Option<String>,
+    /// Where to write the markdown summary [default: DIR/evaluation_summary.md].
+    #[arg(long = SUMMARY_PATH_FLAG, value_name = "FILE")]
+    pub summary_path: Option<PathBuf>,
+    /// Where to write the charts page [default: DIR/evaluation_charts.html].
+    #[arg(long = CHARTS_PATH_FLAG, value_name = "FILE")]
+    pub charts_path: Option<PathBuf>,
+    /// Also write KFP v1's mlpipeline-ui-metadata here.
+    #[arg(long = UI_METADATA_PATH_FLAG, value_name = "FILE")]
+    pub ui_metadata_path: Option<PathBuf>,
+    /// Also copy the trained model (lgb.txt) here (KFP's model artifact).
+    #[arg(long = MODEL_PATH_FLAG, value_name = "FILE")]
+    pub model_path: Option<PathBuf>,
+    /// Also copy the validation predictions here (KFP's predictions artifact).
+    #[arg(long = PREDICTIONS_PATH_FLAG, value_name = "FILE")]
+    pub predictions_path: Option<PathBuf>,
 }
 
 impl EvaluationOptions {

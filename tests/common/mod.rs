@@ -1,11 +1,9 @@
 //! Helpers shared by the integration tests.
-#![allow(dead_code)]
 
 pub mod http;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use polars::prelude::*;
 
@@ -21,11 +19,15 @@ pub fn crypto_lab_bin() -> PathBuf {
 /// `crypto-lab ARGS`, without a die point inherited from the test's
 /// environment.
 pub fn crypto_lab(args: &[&str]) -> Output {
-    Command::new(crypto_lab_bin())
-        .args(args)
-        .env_remove("CRYPTO_LAB_DIE_AFTER")
-        .output()
-        .expect("run crypto-lab")
+    crypto_lab_cmd(args).output().expect("run crypto-lab")
+}
+
+/// The command `crypto-lab ARGS`, without a die point inherited from the
+/// test's environment, for a test to add to.
+pub fn crypto_lab_cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(crypto_lab_bin());
+    c.args(args).env_remove("CRYPTO_LAB_DIE_AFTER");
+    c
 }
 
 /// Bytes of a process's output as text.
@@ -173,36 +175,19 @@ pub fn fixture_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/seed-parity")
 }
 
-/// A fresh empty folder under the system temp dir, removed on drop.
-pub struct TempDir(pub PathBuf);
+pub use tempfile::TempDir;
 
-impl TempDir {
-    pub fn new(tag: &str) -> Self {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "crypto-lab-test-{tag}-{}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::SeqCst)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).expect("create temp dir");
-        TempDir(dir)
-    }
-
-    pub fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A fresh temporary folder named for its test, removed when dropped.
+pub fn temp_dir(tag: &str) -> TempDir {
+    tempfile::Builder::new()
+        .prefix(&format!("crypto-lab-test-{tag}-"))
+        .tempdir()
+        .expect("create temp dir")
 }
 
 /// A temp data path holding the fixture's train.csv and asset_details.csv.
 pub fn fixture_data_path(tag: &str) -> TempDir {
-    let dir = TempDir::new(tag);
+    let dir = temp_dir(tag);
     for f in ["train.csv", "asset_details.csv"] {
         std::fs::copy(fixture_dir().join(f), dir.path().join(f)).expect("copy fixture");
     }

@@ -27,9 +27,7 @@ pub use model::{
     pipeline_tasks, Experiment, Health, Pipeline, PipelineTask, PipelineVersion, Run, RunDetails,
     StateChange, TaskDetail,
 };
-pub use submit::{
-    declared_parameters, runtime_parameters, submit, Package, SubmitEvent, SubmitOptions, Submitted,
-};
+pub use submit::{runtime_parameters, submit, Package, SubmitEvent, SubmitOptions, Submitted};
 
 use crate::error::Remedy;
 use auth::AUTH_ADVICE;

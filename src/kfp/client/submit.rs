@@ -14,6 +14,7 @@ use crate::error::printable;
 use crate::kfp::backend::{self, KfpVersion};
 use crate::kfp::export::{v2, ExportOptions, PIPELINE_NAME};
 use crate::kfp::names;
+use crate::kfp::package::PackageSpec;
 
 /// What `submit` sends.
 // One value per submit, built in the notebook's cell: boxing the options
@@ -47,9 +48,6 @@ pub struct SubmitOptions {
     pub namespace: Option<String>,
     /// Run parameters, KEY=VALUE.
     pub params: Vec<(String, String)>,
-    /// The parameters the package declares, with their KFP types
-    /// (`STRING`, ...), when known: unknown keys fail before anything is sent.
-    pub declared: Option<BTreeMap<String, String>>,
     /// Follow the run until it finishes.
     pub wait: bool,
     /// Longest wait.
@@ -176,24 +174,11 @@ impl Default for SubmitOptions {
             run_name: None,
             namespace: None,
             params: Vec::new(),
-            declared: None,
             wait: false,
             timeout: None,
             poll: Duration::from_secs(5),
             kfp_version: None,
             pending_hint: PENDING_HINT,
-        }
-    }
-}
-
-impl SubmitOptions {
-    /// Options for the pipeline exported with `export`: its declared
-    /// parameters are known, so a wrong `--param` fails before upload.
-    pub fn for_export(export: &ExportOptions) -> Self {
-        let (spec, _) = v2::pipeline(export);
-        SubmitOptions {
-            declared: Some(declared_parameters(&spec)),
-            ..SubmitOptions::default()
         }
     }
 }
@@ -229,23 +214,21 @@ impl Submitted {
 }
 
 /// Parameters as `runtime_config.parameters` values, checked against the
-/// declared ones: a KFP STRING is a JSON string; NUMBER_INTEGER,
-/// NUMBER_DOUBLE and BOOLEAN are parsed; STRUCT and LIST from JSON.
+/// ones the package declares ([`PackageSpec::declared_parameters`]): a KFP
+/// STRING is a JSON string; NUMBER_INTEGER, NUMBER_DOUBLE and BOOLEAN are
+/// parsed; STRUCT and LIST from JSON.
 pub fn runtime_parameters(
     params: &[(String, String)],
-    declared: Option<&BTreeMap<String, String>>,
+    declared: &BTreeMap<String, String>,
 ) -> Result<BTreeMap<String, Value>> {
     let mut out = BTreeMap::new();
     for (key, text) in params {
-        let kind = match declared {
-            Some(d) => d.get(key).map(String::as_str).ok_or_else(|| {
-                ClientError::BadArgument(format!(
-                    "--param {key}: the pipeline has no parameter `{key}` (it takes: {})",
-                    d.keys().cloned().collect::<Vec<_>>().join(", ")
-                ))
-            })?,
-            None => "STRING",
-        };
+        let kind = declared.get(key).map(String::as_str).ok_or_else(|| {
+            ClientError::BadArgument(format!(
+                "--param {key}: the pipeline has no parameter `{key}` (it takes: {})",
+                declared.keys().cloned().collect::<Vec<_>>().join(", ")
+            ))
+        })?;
         let bad = |what: &str| {
             ClientError::BadArgument(format!("--param {key}={text}: expected {what} ({kind})"))
         };
@@ -263,22 +246,6 @@ pub fn runtime_parameters(
         }
     }
     Ok(out)
-}
-
-/// The root parameters a pipeline spec (IR, as JSON) declares, with types.
-pub fn declared_parameters(pipeline_spec: &Value) -> BTreeMap<String, String> {
-    pipeline_spec
-        .pointer("/root/inputDefinitions/parameters")
-        .and_then(Value::as_object)
-        .map(|m| {
-            m.iter()
-                .map(|(k, v)| {
-                    let t = v["parameterType"].as_str().unwrap_or("STRING").to_string();
-                    (k.clone(), t)
-                })
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 /// A version name unique enough for repeated submissions: the crate's
@@ -325,9 +292,13 @@ fn check_names(opts: &SubmitOptions) -> Result<()> {
     Ok(())
 }
 
-/// The bytes to upload and the pipeline's task names in order, for
-/// `target`.
-fn package_for(package: &Package, target: KfpVersion) -> Result<(Vec<u8>, Vec<String>)> {
+/// The bytes to upload for `target`, read as the server will read them,
+/// and the pipeline's task names in order. A file that is not a pipeline
+/// package is refused here, naming it.
+fn package_for(
+    package: &Package,
+    target: KfpVersion,
+) -> Result<(Vec<u8>, PackageSpec, Vec<String>)> {
     match package {
         Package::Export(export) => {
             let export = ExportOptions {
@@ -336,15 +307,27 @@ fn package_for(package: &Package, target: KfpVersion) -> Result<(Vec<u8>, Vec<St
             };
             let text = crate::kfp::pipeline_yaml(&export)
                 .map_err(|e| ClientError::BadArgument(e.to_string()))?;
+            let spec = PackageSpec::parse(text.as_bytes()).map_err(|e| {
+                ClientError::BadArgument(format!(
+                    "the exported pipeline does not parse ({e}): please report it"
+                ))
+            })?;
             let tasks = v2::pipeline_steps(&export)
                 .into_iter()
                 .map(|s| s.name)
                 .collect();
-            Ok((text.into_bytes(), tasks))
+            Ok((text.into_bytes(), spec, tasks))
         }
-        Package::File { bytes, .. } => {
-            let tasks = backend::root_tasks_in_text(&String::from_utf8_lossy(bytes));
-            Ok((bytes.clone(), tasks))
+        Package::File { name, bytes } => {
+            let spec = PackageSpec::parse(bytes).map_err(|e| {
+                ClientError::BadArgument(format!(
+                    "--package {}: not a pipeline package ({}); nothing was uploaded",
+                    printable(name),
+                    printable(&e)
+                ))
+            })?;
+            let tasks = spec.root_tasks();
+            Ok((bytes.clone(), spec, tasks))
         }
     }
 }
@@ -353,12 +336,11 @@ fn package_for(package: &Package, target: KfpVersion) -> Result<(Vec<u8>, Vec<St
 /// fixes it; `None` when it runs it.
 fn refusal(
     package: &Package,
-    bytes: &[u8],
+    spec: &PackageSpec,
     target: KfpVersion,
     server: KfpVersion,
 ) -> Option<ClientError> {
-    // One reading for both kinds of package: the bytes that would be sent.
-    let keys = backend::platform_keys_in_text(&String::from_utf8_lossy(bytes));
+    let keys = spec.platform_keys();
     let refused = backend::unsupported_keys(&keys, server);
     if refused.is_empty() {
         return None;
@@ -409,12 +391,15 @@ pub fn submit(
     on_event: &mut dyn FnMut(&SubmitEvent),
 ) -> Result<Submitted> {
     check_names(opts)?;
-    // Parameters fail here, before anything is sent.
-    let declared = match package {
-        Package::Export(export) => Some(declared_parameters(&v2::pipeline(export).0)),
-        Package::File { .. } => opts.declared.clone(),
+    // Parameters fail here, before anything is sent: read from the package
+    // as it would be sent for the release asked for (every release's export
+    // declares the same ones), and again below from the bytes uploaded.
+    let first_target = match package {
+        Package::Export(export) => opts.kfp_version.unwrap_or(export.kfp_version),
+        Package::File { .. } => KfpVersion::WIDEST,
     };
-    let params = runtime_parameters(&opts.params, declared.as_ref())?;
+    let first = package_for(package, first_target)?;
+    runtime_parameters(&opts.params, &first.1.declared_parameters())?;
     let health = client.healthz()?;
     let server = health.release();
     let target = opts.kfp_version.or(server).unwrap_or(KfpVersion::WIDEST);
@@ -438,8 +423,13 @@ pub fn submit(
             KfpVersion::WIDEST
         )));
     }
-    let (bytes, tasks) = package_for(package, target)?;
-    if let Some(refused) = server.and_then(|server| refusal(package, &bytes, target, server)) {
+    let (bytes, spec, tasks) = if target == first_target {
+        first
+    } else {
+        package_for(package, target)?
+    };
+    let params = runtime_parameters(&opts.params, &spec.declared_parameters())?;
+    if let Some(refused) = server.and_then(|server| refusal(package, &spec, target, server)) {
         return Err(refused);
     }
     let ns = opts.namespace.as_deref();
@@ -522,17 +512,17 @@ mod tests {
         .collect();
         let p = runtime_parameters(
             &[("dataset".into(), "x".into()), ("n".into(), "3".into())],
-            Some(&declared),
+            &declared,
         )
         .expect("params");
         assert_eq!(p["dataset"], json!("x"));
         assert_eq!(p["n"], json!(3));
-        let err = runtime_parameters(&[("data_path".into(), "/x".into())], Some(&declared))
+        let err = runtime_parameters(&[("data_path".into(), "/x".into())], &declared)
             .expect_err("undeclared");
         assert!(
             err.to_string().contains("no parameter `data_path`"),
             "{err}"
         );
-        assert!(runtime_parameters(&[("n".into(), "x".into())], Some(&declared)).is_err());
+        assert!(runtime_parameters(&[("n".into(), "x".into())], &declared).is_err());
     }
 }

@@ -16,8 +16,8 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header::{CONTENT_RANGE, ETAG, IF_RANGE, LAST_MODIFIED, LOCATION, RANGE};
 use reqwest::{StatusCode, Url};
 
+use super::credentials::KaggleCredentials;
 use super::{DownloadOptions, Source};
-use crate::credentials::KaggleCredentials;
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 

@@ -19,11 +19,12 @@ use std::time::Duration;
 use reqwest::Url;
 
 use crate::artifact::ensure_writable_dir;
-use crate::credentials::{self, KaggleCredentials, Lookup};
 use crate::error::{Error, Result};
 use crate::files;
 use crate::progress::Progress;
+use credentials::{KaggleCredentials, Lookup};
 
+pub mod credentials;
 mod extract;
 mod fetch;
 

@@ -15,7 +15,7 @@ use crate::artifact::{
 use crate::columns::{col, f64_column, frame, i64_column, join_names, nan_as_null, skip_names};
 use crate::error::{Error, Result};
 use crate::files;
-use crate::train_csv::NUM_ASSETS;
+use crate::stages::load_data::NUM_ASSETS;
 
 mod features;
 mod get_features;

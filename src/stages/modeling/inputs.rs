@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use crate::columns::F64Pieces;
 use crate::error::{Error, Result};
 use crate::files;
-use crate::lgbm::RowSource;
+use crate::stages::modeling::lgbm::RowSource;
 
 /// One split of `merge_feature_df`: its rows (ascending indices into the
 /// frame), their label as LightGBM stores it, and their asset weight.

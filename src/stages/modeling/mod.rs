@@ -13,8 +13,8 @@ use crate::files;
 
 use crate::contract::early_stopping::EarlyStopping;
 use crate::error::{Error, Result};
-use crate::lgbm::{Dataset, Importance, Trainer};
 use crate::scoring::weighted_correlation;
+use crate::stages::modeling::lgbm::{Dataset, Importance, Trainer};
 
 /// A function in the shape of the lab's `weighted_correlation` feval:
 /// predictions, labels (as LightGBM stores them) and weights of the
@@ -44,6 +44,7 @@ use inputs::explain_unusable;
 pub use inputs::{model_columns, model_inputs, FeatureRows, ModelInputs, SplitRows};
 
 mod inputs;
+pub(crate) mod lgbm;
 
 /// The lab's features, in the lab's order: Asset_ID (categorical) and the
 /// features feature_engineering computes (a test holds the two lists

@@ -5,12 +5,17 @@ use std::path::Path;
 use polars::prelude::*;
 
 use crate::artifact::{ensure_writable_dir, write_parquet, write_parquet_batches};
-use crate::asset_details_csv::read_asset_details_csv;
 use crate::columns::i64_column;
 use crate::error::{Error, Result};
 use crate::files;
-use crate::train_csv::scan_train_csv;
-use crate::train_csv::NUM_ASSETS;
+use asset_details_csv::read_asset_details_csv;
+use train_csv::scan_train_csv;
+
+pub mod asset_details_csv;
+pub mod train_csv;
+
+/// The competition's assets: Asset_ID 0 to 13.
+pub const NUM_ASSETS: i64 = 14;
 
 /// `2020-01-01 00:00:00` UTC: the lab keeps rows from this instant on.
 pub const START_TIMESTAMP: i64 = 1_577_836_800;

@@ -15,6 +15,8 @@ use polars::prelude::*;
 use crate::columns::{nan_as_null, require_columns};
 use crate::error::{Error, Result};
 
+use super::NUM_ASSETS;
+
 /// Columns of the competition's `train.csv`, in the file's order.
 pub const TRAIN_COLUMNS: [&str; 10] = [
     "timestamp",
@@ -28,9 +30,6 @@ pub const TRAIN_COLUMNS: [&str; 10] = [
     "VWAP",
     "Target",
 ];
-
-/// The competition's assets are numbered 0 to 13.
-pub const NUM_ASSETS: i64 = 14;
 
 /// Bytes read per block: big enough that a block is a few hundred thousand
 /// rows, small enough that the blocks in flight stay a few dozen MiB.
@@ -562,7 +561,9 @@ mod tests {
         }
         std::fs::write(&path, &text).expect("write");
         let fast = read_train_csv_from(&path, 1_577_836_800).expect("fast");
-        let all = crate::asset_details_csv::read_train_csv(&path).expect("polars");
+        // The oracle: polars' own CSV reader, every row.
+        let all =
+            super::super::asset_details_csv::read_checked(&path, &TRAIN_COLUMNS).expect("polars");
         let ts = all
             .column("timestamp")
             .expect("ts")

@@ -1,7 +1,7 @@
 //! Reading the competition's `asset_details.csv` with the schema pandas
-//! would infer, and errors that point at the line. The same polars reader
-//! reads `train.csv` in tests: the oracle the fast [`crate::train_csv`]
-//! reader is checked against.
+//! would infer, and errors that point at the line. The fast
+//! [`super::train_csv`] reader's tests read `train.csv` with this same
+//! polars reader ([`read_checked`]) as their oracle.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
@@ -40,25 +40,17 @@ fn dtype_of(kind: Kind) -> DataType {
     }
 }
 
-/// Reads `train.csv` (timestamp and Asset_ID as integers, every other column as
-/// floats, empty cells as missing, `inf` as infinity) with polars, every row:
-/// the oracle of the faster [`crate::train_csv`] reader's tests.
-#[cfg(test)]
-pub(crate) fn read_train_csv(path: &Path) -> Result<DataFrame> {
-    read_checked(path, &crate::train_csv::TRAIN_COLUMNS)
-}
-
 /// Reads `asset_details.csv`.
 pub fn read_asset_details_csv(path: &Path) -> Result<DataFrame> {
     read_checked(path, &ASSET_DETAILS_COLUMNS)
 }
 
-/// Fails at the first line longer than [`crate::train_csv::MAX_LINE`],
+/// Fails at the first line longer than [`super::train_csv::MAX_LINE`],
 /// naming it, reading the file in small chunks (memory stays bounded
 /// whatever the file holds).
 fn check_line_lengths(path: &Path) -> Result<()> {
     use std::io::Read;
-    let max = crate::train_csv::MAX_LINE;
+    let max = super::train_csv::MAX_LINE;
     let mut file = File::open(path).map_err(|e| Error::io(path, "cannot open", e))?;
     let mut buf = vec![0u8; 64 << 10];
     let (mut line, mut current) = (1usize, 0usize);
@@ -121,7 +113,11 @@ fn read_header(path: &Path) -> Result<Vec<String>> {
     Ok(line.split(',').map(|s| s.trim().to_string()).collect())
 }
 
-fn read_checked(path: &Path, required: &[&str]) -> Result<DataFrame> {
+/// Reads a CSV whose header has the `required` columns with polars
+/// (integers for timestamp and Asset_ID, floats for every other number,
+/// empty cells as missing, `inf` as infinity), naming the line of a bad
+/// value.
+pub(super) fn read_checked(path: &Path, required: &[&str]) -> Result<DataFrame> {
     let header = read_header(path)?;
     require_columns(path, &header, required)?;
     let schema: Schema = header

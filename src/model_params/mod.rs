@@ -5,6 +5,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+pub mod lightgbm;
+
 /// The lab's LightGBM parameters, every key its `params` dict sets, and the
 /// features it trains on; each can be overridden.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,7 +128,7 @@ impl ModelParams {
     /// the same parameter or are added.
     pub fn with_overrides(mut self, params: &[(String, String)]) -> Result<Self> {
         for (key, value) in params {
-            let name = crate::lgbm::canonical_param(key.trim())?;
+            let name = lightgbm::canonical_param(key.trim())?;
             let value = value.trim();
             let bad = |expected: &str| {
                 Error::BadArgument(format!(
@@ -214,7 +216,7 @@ impl ModelParams {
         }
         self.validate_features()?;
         for (k, v) in self.extra.iter().chain(&self.lightgbm_param_list()) {
-            let name = crate::lgbm::canonical_param(k)?;
+            let name = lightgbm::canonical_param(k)?;
             if v.is_empty() || v.contains(char::is_whitespace) {
                 return Err(Error::BadArgument(format!(
                     "{}={}: expected a value without spaces",
@@ -250,10 +252,10 @@ impl ModelParams {
         // LightGBM's message may not name the parameter ("Unknown token
         // abc"): find the one it refuses on its own.
         for (k, v) in &self.extra {
-            crate::lgbm::check_params(&format!("{k}={v}"))
+            lightgbm::check_params(&format!("{k}={v}"))
                 .map_err(|e| rejected(crate::error::printable(&format!("{k}={v}")), e))?;
         }
-        crate::lgbm::check_params(&self.lightgbm_params())
+        lightgbm::check_params(&self.lightgbm_params())
             .map_err(|e| rejected("the parameters".into(), e))
     }
 
@@ -403,5 +405,5 @@ const NOT_REGRESSION: [&str; 21] = [
 /// LightGBM's name of a parameter, or the text itself when LightGBM does
 /// not know it (validate reports that).
 fn canonical_or_same(key: &str) -> String {
-    crate::lgbm::canonical_param(key).unwrap_or_else(|_| key.to_string())
+    lightgbm::canonical_param(key).unwrap_or_else(|_| key.to_string())
 }
