@@ -22,7 +22,7 @@ COPY Cargo.toml Cargo.lock ./
 COPY src src
 RUN cargo build --release --locked --bin crypto-lab
 
-# The dev image's layout (crypto_lab::kfp::runtime::script, README "Rust
+# The dev image's layout (crypto_lab::kfp::runtime::script, docs/kubeflow.md "Rust
 # lightweight components"):
 #   /opt/crypto-lab                 the crate: Cargo.toml, Cargo.lock, src/, scripts/,
 #                                   .cargo/config.toml (the project's one profile)

@@ -23,27 +23,27 @@
 pub mod args;
 pub mod artifact;
 pub mod calendar;
-pub mod columns;
+mod columns;
 pub mod contract;
 pub mod doctor;
 pub mod error;
 pub mod files;
-pub mod hash;
-pub mod indicators;
+mod hash;
+mod indicators;
 pub mod kfp;
-pub mod lock;
+mod lock;
 pub mod model_params;
 pub mod notebook;
 pub mod plots;
 pub mod progress;
-pub mod rng;
+mod rng;
 pub mod runner;
 pub mod runs;
-pub mod scoring;
+mod scoring;
 pub mod stages;
 pub mod synth;
-pub mod table;
-pub mod version;
+mod table;
+mod version;
 
 pub use error::{Error, Result};
 

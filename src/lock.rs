@@ -9,7 +9,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::progress::Progress;
@@ -24,14 +24,6 @@ pub struct DataPathLock {
     /// there, so there is nothing to guard, and a caller that finds every
     /// stage up to date still reports its results.
     _file: Option<File>,
-    path: PathBuf,
-}
-
-impl DataPathLock {
-    /// The lock file.
-    pub fn path(&self) -> &Path {
-        &self.path
-    }
 }
 
 /// Takes the data path's lock, creating the folder if needed. With `wait`
@@ -60,7 +52,7 @@ pub fn lock_data_path(
                 "{}: read-only here: nothing can be written, so nothing is locked",
                 data_path.display()
             ));
-            return Ok(DataPathLock { _file: None, path });
+            return Ok(DataPathLock { _file: None });
         }
         // The folder is writable but the lock file is another user's (a
         // container run as root left it): flock needs only a read handle.
@@ -115,10 +107,7 @@ pub fn lock_data_path(
                 .join(", ")
         ));
     }
-    Ok(DataPathLock {
-        _file: Some(file),
-        path,
-    })
+    Ok(DataPathLock { _file: Some(file) })
 }
 
 /// Whether this user may create files in `dir` (false on a read-only

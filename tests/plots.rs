@@ -437,7 +437,7 @@ fn predicted_vs_actual_bins_follow_the_signal_and_weight_the_correlation() {
     assert!(bins.windows(2).all(|b| b[0].0 < b[1].0), "{bins:?}");
     let (first, last) = (bins[0], bins[bins.len() - 1]);
     assert!(last.1 - first.1 > 0.002, "{bins:?}");
-    let expected = crypto_lab::scoring::weighted_correlation(&pred, &actual, &weight);
+    let expected = crypto_lab::prelude::weighted_correlation(&pred, &actual, &weight);
     assert_eq!(*corr, expected);
     let (svg, _) = rendered(&chart);
     assert!(svg.contains(&format!("weighted corr {expected:.3}")));

@@ -99,7 +99,7 @@ impl Drop for StageWrites {
     }
 }
 
-/// Test hook, documented in the README: `CRYPTO_LAB_DIE_AFTER=<stage>:<n>`
+/// Test hook, documented in docs/pipeline.md: `CRYPTO_LAB_DIE_AFTER=<stage>:<n>`
 /// kills the process (SIGKILL, as `kill -9` would) at the n-th write point
 /// of that stage; `<stage>:<n>:wait` stops there instead, until a signal
 /// ends the process. The points of a stage, in order: each temporary file

@@ -19,8 +19,7 @@ const ROW_GROUP: usize = 512 * 512;
 /// artifacts are mostly float columns that compress by a fifth at best, and
 /// the next stage reads them back at once (bench/ measured zstd at nearly
 /// twice the time). No min/max statistics: no reader here filters on them,
-/// and writing them nearly doubled load_data's write of df_train (README,
-/// Building).
+/// and writing them nearly doubled load_data's write of df_train (docs/building.md).
 fn parquet_writer<W: Write>(w: W) -> ParquetWriter<W> {
     ParquetWriter::new(w)
         .with_compression(ParquetCompression::Uncompressed)

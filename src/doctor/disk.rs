@@ -7,12 +7,12 @@ pub use crate::artifact::free_bytes;
 
 /// Bytes a full-size run leaves in --data-path with every artifact
 /// (synthetic data of Kaggle's size, `run`, `plot`): the free-disk check
-/// warns below it. Measured, with the command, in the README's Workshop
-/// section; a Kaggle download also keeps its archive beside it.
+/// warns below it. Measured, with the command, in docs/WORKSHOP.md
+/// (Disk and memory); a Kaggle download also keeps its archive beside it.
 pub const FULL_RUN_BYTES: u64 = 8_740_622_923;
 
 /// Bytes the default run (`crypto-lab run` on its synthetic data) leaves in
-/// --data-path, measured the same way (README, Workshop).
+/// --data-path, measured the same way (docs/WORKSHOP.md).
 pub const SMALL_RUN_BYTES: u64 = 1_508_387_027;
 
 /// `bytes` in GiB, for messages.

@@ -242,8 +242,8 @@ pub fn cmake(env: &Env) -> Check {
 /// mold on PATH: evcxr then links every cell with it (`mold -run cargo`),
 /// which changes no compiler flag, so the shared build stays shared. Each
 /// cell links all of polars and LightGBM into one shared object, which mold
-/// does markedly faster than the system linker (figures in the README's
-/// Workshop section).
+/// does markedly faster than the system linker (figures in
+/// docs/building.md).
 pub fn linker(env: &Env) -> Check {
     const NAME: &str = "linker";
     match env.find_tool("mold") {
@@ -253,7 +253,7 @@ pub fn linker(env: &Env) -> Check {
         ),
         None => Check::warn(
             NAME,
-            "no mold: the kernel links each cell with the system linker, which makes every cell slower (README, Building)",
+            "no mold: the kernel links each cell with the system linker, which makes every cell slower (docs/building.md)",
             Some(SETUP_BUILD.to_string()),
         ),
     }

@@ -35,7 +35,7 @@ pub const STATISTICS: [&str; 8] = ["count", "mean", "std", "min", "25%", "50%", 
 /// notebook ([`Table::evcxr_display`]) and as aligned text through
 /// [`fmt::Display`].
 ///
-/// Every column is shown; the rows are the first [`DEFAULT_ROWS`] unless
+/// Every column is shown; the rows are the first 10 unless
 /// [`Table::rows`] or [`Table::range`] choose others. A column named
 /// `timestamp` holding integers is read as unix seconds and its UTC date-time
 /// is shown beside each value (turn off with [`Table::iso_timestamps`]).
@@ -51,7 +51,7 @@ pub struct Table {
 }
 
 impl Table {
-    /// A table of `df`'s first [`DEFAULT_ROWS`] rows and all its columns.
+    /// A table of `df`'s first 10 rows and all its columns.
     pub fn new(df: &DataFrame) -> Table {
         Table {
             df: df.clone(),

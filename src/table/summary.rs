@@ -11,7 +11,7 @@ use crate::error::{printable, Error, Result};
 
 /// Summary statistics of every numeric column, like pandas'
 /// `DataFrame.describe()`: a first column `statistic` holding
-/// [`STATISTICS`] (count, mean, std, min, 25%, 50%, 75%, max), then one
+/// the statistics (count, mean, std, min, 25%, 50%, 75%, max), then one
 /// `f64` column per numeric column of `df`, under its name.
 ///
 /// Nulls and NaNs are left out of every statistic (pandas reads both as

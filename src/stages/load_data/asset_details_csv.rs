@@ -1,7 +1,7 @@
 //! Reading the competition's `asset_details.csv` with the schema pandas
 //! would infer, and errors that point at the line. The fast
 //! [`super::train_csv`] reader's tests read `train.csv` with this same
-//! polars reader ([`read_checked`]) as their oracle.
+//! polars reader (`read_checked`) as their oracle.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader};
