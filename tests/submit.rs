@@ -497,20 +497,9 @@ fn parameters_are_checked_against_the_package_before_anything_is_sent() {
     let Some(api) = Api::start(&[]) else {
         return;
     };
-    // The exported pipeline declares the run parameters, never data_path.
-    let o = submit(&base(&api, &["--param", "data_path=/data/lab"]), &[]);
-    assert_eq!(o.code, 1);
-    assert!(
-        o.stderr.contains(
-            "no parameter `data_path` (it takes: boosting_type, dataset, early_stopping_rounds,"
-        ),
-        "{}",
-        o.stderr
-    );
-    assert!(api.requests().is_empty(), "nothing is sent");
-
-    // A package from a file: its own declared parameters and types are
-    // read from its bytes and checked the same way, before anything is sent.
+    // The exported pipeline declares the run parameters, never data_path;
+    // a package from a file has its own declared parameters and types read
+    // from its bytes, checked the same way.
     let dir = temp_dir("submit-package");
     let package = dir.path().join("pipeline.yaml");
     let opts = crypto_lab::kfp::ExportOptions::default();
@@ -520,16 +509,22 @@ fn parameters_are_checked_against_the_package_before_anything_is_sent() {
     )
     .expect("write");
     let p = package.display().to_string();
-    for (param, needle) in [
-        ("data_path=/data/lab", "no parameter `data_path`"),
-        (
-            "learning_rate=fast",
-            "--param learning_rate=fast: expected a number (NUMBER_DOUBLE)",
-        ),
-    ] {
-        let o = submit(&base(&api, &["--package", &p, "--param", param]), &[]);
-        assert_eq!(o.code, 1);
-        assert!(o.stderr.contains(needle), "{}", o.stderr);
+    for from_file in [&[][..], &["--package", p.as_str()][..]] {
+        for (param, needle) in [
+            (
+                "data_path=/data/lab",
+                "no parameter `data_path` (it takes: boosting_type, dataset, early_stopping_rounds,",
+            ),
+            (
+                "learning_rate=fast",
+                "--param learning_rate=fast: expected a number (NUMBER_DOUBLE)",
+            ),
+        ] {
+            let args = [from_file, &["--param", param][..]].concat();
+            let o = submit(&base(&api, &args), &[]);
+            assert_eq!(o.code, 1);
+            assert!(o.stderr.contains(needle), "{from_file:?}: {}", o.stderr);
+        }
     }
     // A file that is not a pipeline package: named, nothing sent.
     let junk = dir.path().join("junk.yaml");

@@ -192,11 +192,7 @@ impl SubmitArgs {
             None => {
                 let export = self.export.options()?;
                 export.validate()?;
-                if export.data == crate::kfp::export::DataForm::Volume
-                    && export.storage_class.is_none()
-                {
-                    warnings.push(crate::kfp::runtime::volume::STORAGE_CLASS_NOTE.to_string());
-                }
+                warnings.extend(export.storage_class_warning().map(String::from));
                 Package::Export(export)
             }
         };

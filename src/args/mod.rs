@@ -49,49 +49,39 @@ fn wrap(text: &str, sep: &str, room: usize, indent: usize) -> String {
 }
 
 /// The binary's command list, made from its subcommands (one list, in the
-/// order they are declared): each one's summary, and for a lab stage the
-/// files it reads and writes, from the registry.
+/// order they are declared): each one's summary (a lab stage's from the
+/// registry, [`stage_line`]), and for a stage the files it reads and writes.
 fn command_table(cmd: &clap::Command) -> String {
-    // Declared order (`mut_subcommand` moves a changed one to the end).
-    let declared: Vec<String> = Cli::command()
+    const WIDTH: usize = 24;
+    let room = HELP_WIDTH - WIDTH - 3;
+    let indent = " ".repeat(WIDTH + 3);
+    let rows: Vec<String> = cmd
         .get_subcommands()
-        .map(|c| c.get_name().to_string())
-        .collect();
-    let mut subcommands: Vec<&clap::Command> = cmd.get_subcommands().collect();
-    subcommands.sort_by_key(|c| declared.iter().position(|n| n == c.get_name()));
-    let rows: Vec<(String, String)> = subcommands
-        .into_iter()
         .map(|c| {
-            let name = c.get_name().to_string();
-            let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
-            let files = STAGES.iter().find(|s| s.command == name).map(|s| {
-                let from = if s.inputs.is_empty() {
-                    "Kaggle (or a mirror or a zip)".to_string()
-                } else {
-                    s.inputs.join(", ")
-                };
-                format!("{from} -> {}", s.outputs().join(", "))
-            });
-            (name, about, files)
-        })
-        .map(|(name, about, files)| {
-            let width = 24;
-            let room = HELP_WIDTH - width - 3;
-            let mut text = wrap(&about, " ", room, width + 3);
-            if let Some(files) = files {
-                text.push_str(&format!(
-                    "\n{}{}",
-                    " ".repeat(width + 3),
-                    wrap(&files, ", ", room, width + 3)
-                ));
-            }
-            (name, text)
+            let name = c.get_name();
+            let text = match STAGES.iter().find(|s| s.command == name) {
+                Some(s) => {
+                    let from = if s.inputs.is_empty() {
+                        "Kaggle (or a mirror or a zip)".to_string()
+                    } else {
+                        s.inputs.join(", ")
+                    };
+                    let files = format!("{from} -> {}", s.outputs().join(", "));
+                    format!(
+                        "{}\n{indent}{}",
+                        wrap(&stage_line(s), " ", room, WIDTH + 3),
+                        wrap(&files, ", ", room, WIDTH + 3)
+                    )
+                }
+                None => {
+                    let about = c.get_about().map(|a| a.to_string()).unwrap_or_default();
+                    wrap(&about, " ", room, WIDTH + 3)
+                }
+            };
+            format!("  {name:WIDTH$} {text}")
         })
         .collect();
-    rows.iter()
-        .map(|(c, what)| format!("  {c:24} {what}"))
-        .collect::<Vec<_>>()
-        .join("\n")
+    rows.join("\n")
 }
 
 /// The binary's `--help` around clap's usage and options: what it is, the
@@ -248,12 +238,13 @@ pub(crate) fn last_wins(cmd: clap::Command) -> clap::Command {
 /// the stage registry.
 pub fn command() -> clap::Command {
     let mut cmd = last_wins(Cli::command());
+    // Made before `mut_subcommand`, which moves a changed one to the end;
+    // this list is the one list of commands: clap's own is left out.
+    let template = help_template(&cmd);
     for s in STAGES {
         let line = stage_line(s);
         cmd = cmd.mut_subcommand(s.command, |c| c.about(line));
     }
-    let template = help_template(&cmd);
-    // The list above is the one list of commands: clap's own is left out.
     cmd.help_template(template)
 }
 

@@ -2,9 +2,7 @@
 
 use anyhow::Result;
 use crypto_lab::args::ExportKfpArgs;
-use crypto_lab::kfp::export::DataForm;
 use crypto_lab::kfp::export_kfp;
-use crypto_lab::kfp::runtime::volume::STORAGE_CLASS_NOTE;
 
 use crypto_lab::progress::Progress;
 
@@ -24,9 +22,9 @@ pub fn exec(args: &ExportKfpArgs, term: &Terminal) -> Result<()> {
         args.out.display(),
         args.out.join("pipeline.yaml").display()
     ));
-    if opts.data == DataForm::Volume && opts.storage_class.is_none() {
+    if let Some(warning) = opts.storage_class_warning() {
         // Said even with --quiet: the claim may never bind.
-        eprintln!("warning: {STORAGE_CLASS_NOTE}");
+        eprintln!("warning: {warning}");
     }
     Ok(())
 }

@@ -292,13 +292,18 @@ fn check_names(opts: &SubmitOptions) -> Result<()> {
     Ok(())
 }
 
-/// The bytes to upload for `target`, read as the server will read them,
-/// and the pipeline's task names in order. A file that is not a pipeline
-/// package is refused here, naming it.
-fn package_for(
-    package: &Package,
-    target: KfpVersion,
-) -> Result<(Vec<u8>, PackageSpec, Vec<String>)> {
+/// What is uploaded: the bytes, read as the server will read them, and the
+/// pipeline's task names in order.
+struct Upload {
+    bytes: Vec<u8>,
+    spec: PackageSpec,
+    tasks: Vec<String>,
+}
+
+/// The upload of `package` for `target` (a file is the same for every
+/// target). A file that is not a pipeline package is refused here, naming
+/// it.
+fn package_for(package: &Package, target: KfpVersion) -> Result<Upload> {
     match package {
         Package::Export(export) => {
             let export = ExportOptions {
@@ -316,7 +321,11 @@ fn package_for(
                 .into_iter()
                 .map(|s| s.name)
                 .collect();
-            Ok((text.into_bytes(), spec, tasks))
+            Ok(Upload {
+                bytes: text.into_bytes(),
+                spec,
+                tasks,
+            })
         }
         Package::File { name, bytes } => {
             let spec = PackageSpec::parse(bytes).map_err(|e| {
@@ -326,8 +335,11 @@ fn package_for(
                     printable(&e)
                 ))
             })?;
-            let tasks = spec.root_tasks();
-            Ok((bytes.clone(), spec, tasks))
+            Ok(Upload {
+                tasks: spec.root_tasks(),
+                bytes: bytes.clone(),
+                spec,
+            })
         }
     }
 }
@@ -399,7 +411,7 @@ pub fn submit(
         Package::File { .. } => KfpVersion::WIDEST,
     };
     let first = package_for(package, first_target)?;
-    runtime_parameters(&opts.params, &first.1.declared_parameters())?;
+    runtime_parameters(&opts.params, &first.spec.declared_parameters())?;
     let health = client.healthz()?;
     let server = health.release();
     let target = opts.kfp_version.or(server).unwrap_or(KfpVersion::WIDEST);
@@ -423,10 +435,10 @@ pub fn submit(
             KfpVersion::WIDEST
         )));
     }
-    let (bytes, spec, tasks) = if target == first_target {
-        first
-    } else {
-        package_for(package, target)?
+    // Only an export differs by release; a file was read once, above.
+    let Upload { bytes, spec, tasks } = match package {
+        Package::Export(_) if target != first_target => package_for(package, target)?,
+        _ => first,
     };
     let params = runtime_parameters(&opts.params, &spec.declared_parameters())?;
     if let Some(refused) = server.and_then(|server| refusal(package, &spec, target, server)) {

@@ -148,6 +148,13 @@ impl Default for ExportOptions {
 }
 
 impl ExportOptions {
+    /// The warning a volume-form export without a storage class deserves
+    /// (its claim may never bind); `None` otherwise.
+    pub fn storage_class_warning(&self) -> Option<&'static str> {
+        (self.data == DataForm::Volume && self.storage_class.is_none())
+            .then_some(crate::kfp::runtime::volume::STORAGE_CLASS_NOTE)
+    }
+
     /// Fails unless every value is one Kubernetes accepts (image, size,
     /// storage class, Secret, an absolute mount path) and every step is a
     /// stage of the registry, listed once, in the lab's order (each stage
