@@ -63,7 +63,7 @@ pub fn written_by(stage: &str) -> impl Iterator<Item = &'static str> + '_ {
         .map(|(f, _)| *f)
 }
 
-/// Where `stage`'s record lives in `data_path` (see [`crate::contract::record`]).
+/// Where `stage`'s record lives in `data_path` (see `crate::contract::record`).
 pub fn record_path(data_path: &Path, stage: &str) -> std::path::PathBuf {
     data_path.join(format!("{stage}.record.json"))
 }

@@ -78,7 +78,7 @@ impl Write for HashingFile {
     }
 }
 
-/// The writer a stage fills in [`write_atomic`].
+/// The writer a stage fills in `write_atomic`.
 pub type ArtifactWriter = BufWriter<HashingFile>;
 
 /// Turns an error about the temporary file into one about the artifact:

@@ -133,11 +133,6 @@ pub fn die_point(stage: &str) {
     }
 }
 
-/// The stage whose writes this thread holds, if any.
-pub fn holding_stage() -> Option<String> {
-    HELD.with(|h| h.borrow().as_ref().map(|h| h.stage.clone()))
-}
-
 /// Puts a complete temporary file in place: renamed now, or held until the
 /// stage running on this thread commits.
 pub(super) fn finish_temp(tmp: &Path, path: &Path, size: u64, xxh64: String) -> Result<()> {

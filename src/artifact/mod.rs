@@ -7,38 +7,38 @@
 //! A stage run through [`crate::stages::Stage::execute`] goes further: its
 //! writes are held as temporary files until the stage has succeeded, then
 //! renamed together ([`StageWrites`]), and the stage's record is written last
-//! (see [`crate::contract::record`]). Every byte written is hashed on its way to disk,
+//! (see `crate::contract::record`). Every byte written is hashed on its way to disk,
 //! so the record costs no second pass over the outputs.
 //!
-//! By role: [`temp`] (names, clean-up, signals), [`atomic`] (hashed
-//! atomic writes), [`commit`] (a stage's writes held until it succeeds),
-//! [`parquet`] (frames).
+//! By role: `temp` (names, clean-up, signals), `atomic` (hashed
+//! atomic writes), `commit` (a stage's writes held until it succeeds),
+//! `parquet` (frames).
 
-pub mod atomic;
-pub mod commit;
-pub mod parquet;
-pub mod temp;
+pub(crate) mod atomic;
+pub(crate) mod commit;
+pub(crate) mod parquet;
+pub(crate) mod temp;
 
 use std::fs::File;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 
-pub use atomic::{
+pub(crate) use atomic::{
     copy_file, hash_file, is_disk_full, replace_atomically, write_atomic, write_bytes, write_json,
-    ArtifactWriter, HashingFile,
 };
-pub use commit::{die_point, holding_stage, StageWrites, Written};
-pub use parquet::{
-    for_each_parquet_slice, parquet_rows, read_parquet, read_parquet_columns, read_parquet_slice,
-    write_parquet, write_parquet_batches, FrameShape,
-};
-pub use temp::{
-    exit_cleanly_on_signals, process_alive, remove_live_temps_for_exit, remove_stale_temps,
-    TEMP_PREFIX,
-};
+pub use atomic::{ArtifactWriter, HashingFile};
+pub use commit::{die_point, StageWrites, Written};
 
-/// Reads JSON written by [`write_json`].
+pub(crate) use parquet::{
+    for_each_parquet_slice, parquet_rows, read_parquet_columns, write_parquet,
+    write_parquet_batches,
+};
+pub use parquet::{read_parquet, read_parquet_slice, FrameShape};
+pub use temp::exit_cleanly_on_signals;
+pub(crate) use temp::{remove_stale_temps, TEMP_PREFIX};
+
+/// Reads JSON written by `write_json`.
 pub fn read_json<T: serde::de::DeserializeOwned>(path: &Path) -> Result<T> {
     let text = read_to_string(path)?;
     serde_json::from_str(&text).map_err(|e| Error::bad_input(path, format!("not valid JSON: {e}")))

@@ -67,7 +67,7 @@ pub enum BestRoundChoice {
     /// `metric` went `rounds` rounds without improving, which stopped
     /// training; the best round is that metric's best.
     EarlyStopping {
-        /// The metric, one of [`STOPPING_METRICS`].
+        /// The metric, rmse or weighted correlation.
         metric: &'static str,
         /// Rounds without improvement that stop training.
         rounds: usize,
@@ -75,7 +75,7 @@ pub enum BestRoundChoice {
     /// Every round was trained without a metric stalling long enough; the
     /// best round is `metric`'s best (LightGBM's rule: the first metric).
     LastRound {
-        /// The metric, one of [`STOPPING_METRICS`].
+        /// The metric, rmse or weighted correlation.
         metric: &'static str,
     },
     /// Early stopping was off: the last round is kept.

@@ -11,12 +11,13 @@
 /// The file names and their writers, a module of their own below every
 /// other (the writers of artifacts name them in their errors).
 pub use crate::files;
-pub mod early_stopping;
-pub mod metrics;
-pub mod record;
-pub mod training;
+pub(crate) mod early_stopping;
+pub(crate) mod metrics;
+pub(crate) mod record;
+pub(crate) mod training;
 
-pub use early_stopping::{best_round_choice, BestRoundChoice, STOPPING_METRICS};
+pub(crate) use early_stopping::best_round_choice;
+pub use early_stopping::BestRoundChoice;
 pub use metrics::{Metric, Metrics};
 pub use record::{FileRecord, FileStatus, RecordOptions, StageRecord};
 pub use training::{Evals, FeatureImportance, TrainingHistory, ValidPredictions, VALID_FROM};

@@ -16,17 +16,17 @@
 //! is checked only when one is given, and then must answer.
 
 //!
-//! The checks live by what they look at: [`toolchain`] (Rust, C/C++,
-//! libclang, CMake, linker, build settings), [`notebook`] (Jupyter, the
-//! Rust kernel, its warm build, a font), [`remote`] (Kaggle, a KFP host,
-//! with the download's and the KFP client's own requests), [`mod@disk`]; and
-//! [`probe`] runs the tools they ask.
+//! The checks live by what they look at: `toolchain` (Rust, C/C++,
+//! libclang, CMake, linker, build settings), `notebook` (Jupyter, the
+//! Rust kernel, its warm build, a font), `remote` (Kaggle, a KFP host,
+//! with the download's and the KFP client's own requests), `disk`; and
+//! `probe` runs the tools they ask.
 
-pub mod disk;
-pub mod notebook;
-pub mod probe;
-pub mod remote;
-pub mod toolchain;
+pub(crate) mod disk;
+pub(crate) mod notebook;
+pub(crate) mod probe;
+pub(crate) mod remote;
+pub(crate) mod toolchain;
 
 use std::collections::HashMap;
 use std::ffi::OsString;
@@ -36,14 +36,11 @@ use std::time::Duration;
 use crate::stages::download_data::{DEFAULT_DATASET, DEFAULT_KAGGLE_API};
 use probe::is_executable;
 
-pub use disk::{disk, free_bytes, FULL_RUN_BYTES, SMALL_RUN_BYTES};
-pub use notebook::{font, jupyter, kernel_build, rust_kernel, WARM_RLIBS};
-pub use probe::parse_version;
-pub use remote::{kaggle, kaggle_rules, kfp_host};
-pub use toolchain::{
-    build_env, c_compilers, cmake, libclang, linker, rust, RustCheck, BUILD_ENV_VARS, MIN_CARGO,
-    MIN_CMAKE,
-};
+use disk::disk;
+pub use notebook::WARM_RLIBS;
+use notebook::{font, jupyter, kernel_build, rust_kernel};
+use remote::{kaggle, kfp_host};
+use toolchain::{build_env, c_compilers, cmake, libclang, linker, rust};
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -7,7 +7,7 @@
 pub mod backend;
 pub mod client;
 pub mod export;
-pub mod names;
+pub(crate) mod names;
 pub mod package;
 pub mod runtime;
 

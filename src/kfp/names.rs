@@ -241,4 +241,23 @@ mod tests {
         let e = image("a\u{1b}[31m").expect_err("esc");
         assert!(!e.contains('\u{1b}'), "{e}");
     }
+
+    proptest::proptest! {
+        // The flags that go into Kubernetes objects take any text and answer
+        // with a value or an error that carries no raw control character.
+        #[test]
+        fn names_of_any_text_are_checked(text in "[\\PC\\n]{0,300}") {
+            for r in [image(&text), volume_size(&text), dns_label("x", &text), dns_subdomain("x", &text)] {
+                if let Err(e) = r {
+                    proptest::prop_assert!(
+                        !e.contains(['\u{1b}', '\0', '\u{7}']) && !e.contains('\n'),
+                        "{}",
+                        e
+                    );
+                } else {
+                    proptest::prop_assert!(!text.contains('\n') && !text.contains(' '));
+                }
+            }
+        }
+    }
 }

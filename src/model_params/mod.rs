@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-pub mod lightgbm;
+pub(crate) mod lightgbm;
 
 /// The lab's LightGBM parameters, every key its `params` dict sets, and the
 /// features it trains on; each can be overridden.

@@ -66,12 +66,6 @@ pub fn find_font_in(candidates: &[PathBuf]) -> Option<PathBuf> {
     candidates.iter().find(|p| is_font_file(p)).cloned()
 }
 
-/// The font chart text will use, as [`ensure_font`] looks for it (reads
-/// only the first bytes of each candidate; registers nothing).
-pub fn find_font() -> Option<PathBuf> {
-    find_font_in(&process_font_candidates())
-}
-
 fn is_font_file(path: &Path) -> bool {
     use std::io::Read;
     let mut head = [0u8; 4];

@@ -22,13 +22,11 @@ mod data;
 mod draw;
 mod font;
 pub mod style;
-pub mod ticks;
+pub(crate) mod ticks;
 
 pub use data::{charts, lab_charts, synthetic_data, ChartInputs, Histogram, PriceNotes};
 use data::{price_bars, PredictionSummary};
-pub use font::{
-    ensure_font, find_font, find_font_in, font_candidates, FONT_ENV, FONT_HINT, FONT_SEARCH_ENV,
-};
+pub(crate) use font::{ensure_font, find_font_in, font_candidates, FONT_ENV, FONT_SEARCH_ENV};
 
 /// Chart size in pixels: 16:9, the shape of a projector or a notebook
 /// cell, and the size the PNGs are saved at.

@@ -5,28 +5,28 @@
 //! Each stage has an in-memory form (frames in, frames out) and a file form
 //! that takes the lab's `data_path` and is a thin wrapper around it.
 //!
-//! The registry ([`registry`]: [`Stage`], [`STAGES`]), what a stage is given
-//! ([`context`]) and what it did ([`output`]), and how it runs and commits
-//! ([`execute`], with [`freshness`] deciding what `run` may skip).
+//! The registry (`registry`: [`Stage`], [`STAGES`]), what a stage is given
+//! (`context`) and what it did (`output`), and how it runs and commits
+//! (`execute`, with `freshness` deciding what `run` may skip).
 
 pub mod download_data;
 pub mod evaluation_result;
-pub mod execute;
+pub(crate) mod execute;
 pub mod feature_engineering;
-pub mod freshness;
+pub(crate) mod freshness;
 pub mod load_data;
 pub mod merge_assets_features;
 pub mod modeling;
 
-pub mod context;
-pub mod output;
-pub mod placed;
-pub mod registry;
+pub(crate) mod context;
+pub(crate) mod output;
+pub(crate) mod placed;
+pub(crate) mod registry;
 
 pub use context::{StageContext, StageFunctions};
 pub use output::{Outcome, StageOutput, StageRun};
 pub use placed::PlacedFiles;
-pub use registry::{
-    find, is_up_to_date, no_options, producer_of, Stage, StageKind, DOWNLOAD_DATA,
-    EVALUATION_RESULT, FEATURE_ENGINEERING, LOAD_DATA, MERGE_ASSETS_FEATURES, MODELING, STAGES,
+pub use registry::{find, Stage, StageKind, FEATURE_ENGINEERING, LOAD_DATA, STAGES};
+pub(crate) use registry::{
+    no_options, producer_of, DOWNLOAD_DATA, EVALUATION_RESULT, MERGE_ASSETS_FEATURES, MODELING,
 };

@@ -4,8 +4,8 @@
 use std::path::PathBuf;
 
 use super::{
-    download_data, evaluation_result, feature_engineering, freshness, load_data,
-    merge_assets_features, modeling, StageContext, StageOutput,
+    download_data, evaluation_result, feature_engineering, load_data, merge_assets_features,
+    modeling, StageContext, StageOutput,
 };
 use crate::contract::RecordOptions;
 use crate::error::Result;
@@ -289,12 +289,6 @@ pub fn find(name: &str) -> Option<&'static Stage> {
 /// The stage that writes artifact `file`.
 pub fn producer_of(file: &str) -> Option<&'static Stage> {
     files::producer(file).and_then(find)
-}
-
-/// Whether `stage`'s record matches the context's options and the inputs
-/// and outputs on disk (see [`freshness::stale_reason`] for why not).
-pub fn is_up_to_date(stage: &Stage, ctx: &StageContext) -> bool {
-    stage.keeps_record() && freshness::stale_reason(stage, ctx).is_none()
 }
 
 #[cfg(test)]

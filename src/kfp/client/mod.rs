@@ -2,15 +2,15 @@
 //! v2beta1: upload the package (or a new version of the pipeline of that
 //! name), find or create the experiment, create the run, and follow it.
 //!
-//! [`KfpClient`] sends the requests ([`model`] holds what they return,
-//! [`auth`] the credentials, [`error`] what goes wrong); [`mod@submit`] is the
+//! [`KfpClient`] sends the requests (`model` holds what they return,
+//! [`auth`] the credentials, `error` what goes wrong); `submit` is the
 //! workflow. The upload is a multipart form with the package in the field
 //! `uploadfile`, as `PipelineUploadServiceApi` sends it.
 
 pub mod auth;
-pub mod error;
-pub mod model;
-pub mod submit;
+pub(crate) mod error;
+pub(crate) mod model;
+pub(crate) mod submit;
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -21,13 +21,15 @@ use reqwest::StatusCode;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
-pub use auth::{CredentialSource, Credentials, SA_TOKEN_PATH, SA_TOKEN_PATH_ENV, TOKEN_ENV};
-pub use error::{ClientError, Result, PORT_FORWARD};
+pub use auth::{CredentialSource, Credentials};
+
+pub(crate) use error::PORT_FORWARD;
+pub use error::{ClientError, Result};
 pub use model::{
     pipeline_tasks, Experiment, Health, Pipeline, PipelineTask, PipelineVersion, Run, RunDetails,
     StateChange, TaskDetail,
 };
-pub use submit::{runtime_parameters, submit, Package, SubmitEvent, SubmitOptions, Submitted};
+pub use submit::{submit, Package, SubmitEvent, SubmitOptions, Submitted};
 
 use crate::error::Remedy;
 use auth::AUTH_ADVICE;

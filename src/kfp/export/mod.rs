@@ -18,11 +18,11 @@
 //!   shared volume).
 
 pub mod edited;
-pub mod params;
-pub mod resources;
+pub(crate) mod params;
+pub(crate) mod resources;
 pub mod v1;
 pub mod v2;
-pub mod yaml;
+pub(crate) mod yaml;
 
 use std::path::{Path, PathBuf};
 
@@ -243,7 +243,7 @@ impl ExportOptions {
 
     /// The pipeline default of a lab parameter as text (the v1 pipeline's
     /// form): `data_path` the mount path, a run parameter its default
-    /// ([`params::default_of`]) as KFP's launcher writes it.
+    /// (`params::default_of`) as KFP's launcher writes it.
     pub fn default_of(&self, param: &str) -> String {
         match (param, params::default_of(self, param)) {
             ("data_path", _) => self.data_path.clone(),

@@ -8,11 +8,13 @@ use crate::artifact::{ensure_writable_dir, write_parquet, write_parquet_batches}
 use crate::columns::i64_column;
 use crate::error::{Error, Result};
 use crate::files;
-use asset_details_csv::read_asset_details_csv;
 use train_csv::scan_train_csv;
 
-pub mod asset_details_csv;
-pub mod train_csv;
+mod asset_details_csv;
+mod train_csv;
+
+pub use asset_details_csv::read_asset_details_csv;
+pub use train_csv::read_train_csv_from;
 
 /// The competition's assets: Asset_ID 0 to 13.
 pub const NUM_ASSETS: i64 = 14;
