@@ -78,6 +78,33 @@ impl Table {
         self
     }
 
+    /// Shows these columns first, in this order, then the others as they
+    /// were (a wide frame's column of interest would otherwise be off to the
+    /// right); a name the frame lacks is left out.
+    pub fn first(mut self, columns: &[&str]) -> Table {
+        let names: Vec<String> = self
+            .df
+            .get_column_names()
+            .iter()
+            .map(|n| n.to_string())
+            .collect();
+        let order: Vec<&str> = columns
+            .iter()
+            .copied()
+            .filter(|c| names.iter().any(|n| n == c))
+            .chain(
+                names
+                    .iter()
+                    .map(String::as_str)
+                    .filter(|n| !columns.contains(n)),
+            )
+            .collect();
+        if let Ok(df) = self.df.select(order) {
+            self.df = df;
+        }
+        self
+    }
+
     /// A heading shown above the table.
     pub fn title(mut self, title: impl Into<String>) -> Table {
         self.title = Some(title.into());

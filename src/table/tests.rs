@@ -25,6 +25,19 @@ fn escapes_names_and_string_cells() {
 }
 
 #[test]
+fn first_moves_the_named_columns_to_the_front() {
+    let df = frame(vec![
+        col("a", vec![1i64]),
+        col("b", vec![2i64]),
+        col("Weight", vec![0.5f64]),
+    ]);
+    let t = Table::new(&df).first(&["Weight", "missing"]);
+    let names: Vec<&str> = t.df.get_column_names().iter().map(|n| n.as_str()).collect();
+    assert_eq!(names, ["Weight", "a", "b"]);
+    assert_eq!(t.df.height(), 1);
+}
+
+#[test]
 fn html_has_every_column_with_its_dtype_in_a_scrolling_div() {
     let columns: Vec<Column> = (0..30)
         .map(|i| col(&format!("c{i}"), vec![i as f64]))

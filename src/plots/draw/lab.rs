@@ -115,7 +115,7 @@ pub(super) fn draw_distributions<DB: DrawingBackend>(
 ) -> Result<()> {
     let body = root
         .titled(
-            "Feature distributions (missing values left out)",
+            "Feature distributions (0s left out: the lab fills missing values with 0)",
             style::font(style::TITLE_PX),
         )
         .map_err(chart_err)?;
@@ -326,12 +326,16 @@ pub(super) fn draw_scatter<DB: DrawingBackend>(
             + Circle::new((0, 0), 5, style::VERMILLION.filled())
     };
     let sample = format!("{} rows, evenly spaced", points.len());
+    let (px, py) = (
+        finite_range(points.iter().map(|p| p.0)),
+        finite_range(points.iter().map(|p| p.1)),
+    );
     let mut chart = numeric_panel(
         &left,
         Panel {
             title: &sample,
-            x: Axis::numbers(finite_range(points.iter().map(|p| p.0)), 5),
-            y: Axis::numbers(finite_range(points.iter().map(|p| p.1)), 6),
+            x: Axis::numbers(px, 5),
+            y: Axis::numbers(py, 6),
             x_desc: "predicted Target",
             y_desc: "actual Target",
             x_labels: true,
@@ -355,7 +359,8 @@ pub(super) fn draw_scatter<DB: DrawingBackend>(
         .map_err(chart_err)?
         .label("mean actual per bin")
         .legend(bin_line);
-    legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    let drawn: Vec<(f64, f64)> = points.iter().chain(bins).copied().collect();
+    legend(&mut chart, emptiest_corner(&drawn, px, py))?;
     // Each bin's mean actual against its mean prediction, on the means' own
     // scale: the model's signal is far smaller than a row's noise.
     let (xlo, xhi) = finite_range(bins.iter().map(|b| b.0));
@@ -399,5 +404,11 @@ pub(super) fn draw_scatter<DB: DrawingBackend>(
             .map(|b| Circle::new(*b, 5, style::VERMILLION.filled())),
     )
     .map_err(chart_err)?;
-    legend(&mut zoom, SeriesLabelPosition::UpperLeft)
+    // The bins and the diagonal, sampled, are what the legend must not hide.
+    let diagonal = (0..=20).filter(|_| lo < hi).map(|i| {
+        let v = lo + (hi - lo) * f64::from(i) / 20.0;
+        (v, v)
+    });
+    let drawn: Vec<(f64, f64)> = bins.iter().copied().chain(diagonal).collect();
+    legend(&mut zoom, emptiest_corner(&drawn, (xlo, xhi), (ylo, yhi)))
 }

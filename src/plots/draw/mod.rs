@@ -247,6 +247,29 @@ fn legend<'a, DB: DrawingBackend + 'a>(
         .map_err(chart_err)
 }
 
+/// The corner of a panel (x over `x`, y over `y`) whose legend box covers
+/// the fewest of `points`, so the legend sits off the data: a box of 60% of
+/// the width and a fifth of the height (a two-entry legend in a half-width
+/// panel), the upper corners first on a tie.
+fn emptiest_corner(points: &[(f64, f64)], x: (f64, f64), y: (f64, f64)) -> SeriesLabelPosition {
+    let (w, h) = ((x.1 - x.0) * 0.6, (y.1 - y.0) / 5.0);
+    let covered = |x0: f64, y0: f64| {
+        points
+            .iter()
+            .filter(|(px, py)| (x0..=x0 + w).contains(px) && (y0..=y0 + h).contains(py))
+            .count()
+    };
+    [
+        (SeriesLabelPosition::UpperLeft, x.0, y.1 - h),
+        (SeriesLabelPosition::UpperRight, x.1 - w, y.1 - h),
+        (SeriesLabelPosition::LowerLeft, x.0, y.0),
+        (SeriesLabelPosition::LowerRight, x.1 - w, y.0),
+    ]
+    .into_iter()
+    .min_by_key(|(_, x0, y0)| covered(*x0, *y0))
+    .map_or(SeriesLabelPosition::UpperLeft, |(corner, _, _)| corner)
+}
+
 /// A legend entry: a short line in the series' style.
 fn legend_line(color: RGBColor, width: u32) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(width))
@@ -321,4 +344,27 @@ fn draw_lines<DB: DrawingBackend>(
             .map_err(chart_err)?;
     }
     legend(&mut chart, SeriesLabelPosition::UpperLeft)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_legend_goes_to_the_corner_with_the_fewest_points() {
+        let is = |a: SeriesLabelPosition, b: &str| format!("{a:?}") == b;
+        // A rising cloud: the upper left and lower right are empty.
+        let rising: Vec<(f64, f64)> = (0..=100).map(|i| (f64::from(i), f64::from(i))).collect();
+        assert!(is(
+            emptiest_corner(&rising, (0.0, 100.0), (0.0, 100.0)),
+            "UpperLeft"
+        ));
+        // Points in the upper left: the other empty corner, lower right, wins.
+        let mut crowded = rising.clone();
+        crowded.extend((0..50).map(|i| (f64::from(i % 10), 95.0)));
+        assert!(is(
+            emptiest_corner(&crowded, (0.0, 100.0), (0.0, 100.0)),
+            "LowerRight"
+        ));
+    }
 }
