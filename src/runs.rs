@@ -23,7 +23,8 @@ pub const RUNS_FILE: &str = "runs.jsonl";
 /// One modeling run, as the runs table keeps it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RunEntry {
-    /// 1 for the first run in this data path, then counting up.
+    /// 1 for the first run on this data path's data (new data starts the
+    /// table over, [`start_over`]), then counting up.
     pub run: usize,
     /// The parameters, the features among them.
     pub params: ModelParams,
@@ -113,6 +114,20 @@ impl RunEntry {
 /// Where the runs table of `data_path` lives.
 pub fn runs_path(data_path: &Path) -> PathBuf {
     data_path.join(RUNS_FILE)
+}
+
+/// Starts the runs table of `data_path` afresh. Called when new data is
+/// written there (synth, download_data): runs on other data do not compare
+/// with the next ones, and a notebook's data cell run again starts its
+/// table over ("the lab's first, then one per exercise").
+pub fn start_over(data_path: &Path) -> Result<()> {
+    let path = runs_path(data_path);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(Error::io(&path, "cannot remove", e))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The runs of `data_path`, oldest first; none when there is no table yet.
@@ -313,6 +328,23 @@ mod tests {
             err.contains("runs.jsonl") && err.contains("line 1"),
             "{err}"
         );
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn new_data_starts_the_table_over() {
+        let dir = std::env::temp_dir().join(format!("crypto-lab-runs-new-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        start_over(&dir).unwrap(); // no table yet: nothing to do
+        append(&dir, &history(0.01, lab_features())).unwrap();
+        let opts = crate::synth::SynthOptions {
+            end: crate::synth::SynthOptions::small().start + 86_400,
+            ..crate::synth::SynthOptions::small()
+        };
+        crate::synth::synth(&dir, &opts, &crate::progress::Silent).unwrap();
+        assert!(read(&dir).unwrap().is_empty());
+        assert_eq!(append(&dir, &history(0.01, lab_features())).unwrap().run, 1);
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

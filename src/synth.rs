@@ -509,5 +509,6 @@ pub fn synth(data_path: &Path, opts: &SynthOptions, progress: &dyn Progress) -> 
         options,
         &written,
     )?;
+    crate::runs::start_over(data_path)?;
     Ok(rows)
 }

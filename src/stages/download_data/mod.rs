@@ -223,7 +223,13 @@ pub fn download_data(
         }
     };
     match extract(&archive, &opts.files, data_path) {
-        Ok(written) => report.extracted = written,
+        Ok(written) => {
+            // New data: the runs made on the files replaced do not compare.
+            if !written.is_empty() {
+                crate::runs::start_over(data_path)?;
+            }
+            report.extracted = written;
+        }
         Err(e) => {
             let no_room = match &e {
                 Error::DiskFull { .. } => true,
