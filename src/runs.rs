@@ -13,7 +13,7 @@ use polars::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::columns::{col, frame};
-use crate::contract::TrainingHistory;
+use crate::contract::{TrainingHistory, VALID_FROM};
 use crate::error::{Error, Result};
 use crate::model_params::{lab_features, ModelParams};
 
@@ -43,6 +43,12 @@ pub struct RunEntry {
     pub rmse: f64,
     /// Validation weighted correlation at the best round.
     pub weighted_correlation: f64,
+    /// The first validation bar's time: `valid_from` as the frame had it.
+    #[serde(default)]
+    pub first_valid_timestamp: Option<i64>,
+    /// Rows left out for a missing Target (`keep_target_nan`).
+    #[serde(default)]
+    pub rows_without_target: usize,
 }
 
 impl RunEntry {
@@ -58,6 +64,33 @@ impl RunEntry {
             stopped_early: history.stopped_early,
             rmse: history.rmse,
             weighted_correlation: history.weighted_correlation,
+            first_valid_timestamp: history.first_valid_timestamp,
+            rows_without_target: history.rows_without_target,
+        }
+    }
+
+    /// The feature options that differ from the lab's, as the trained frame
+    /// shows them ("lab's" when none does): `valid_from=2021-05-04` when
+    /// validation started elsewhere than 1 May 2021, `keep_target_nan` with
+    /// the rows it left out. Modeling is not given the options; it reads
+    /// them off the rows it splits.
+    pub fn feature_options_change(&self) -> String {
+        let mut changed = Vec::new();
+        if let Some(t) = self.first_valid_timestamp.filter(|&t| t != VALID_FROM) {
+            let when = crate::calendar::format_instant(t);
+            let when = when.strip_suffix("T00:00:00Z").unwrap_or(&when);
+            changed.push(format!("valid_from={when}"));
+        }
+        if self.rows_without_target > 0 {
+            changed.push(format!(
+                "keep_target_nan ({} rows left out)",
+                self.rows_without_target
+            ));
+        }
+        if changed.is_empty() {
+            "lab's".to_string()
+        } else {
+            changed.join(" ")
         }
     }
 
@@ -201,6 +234,7 @@ pub fn to_frame(runs: &[RunEntry]) -> Result<DataFrame> {
         col("run", runs.iter().map(|r| r.run as i64).collect::<Vec<_>>()),
         column("params", strings(&|r| r.params_change())),
         column("features", strings(&|r| r.features_change())),
+        column("feature_options", strings(&|r| r.feature_options_change())),
         col(
             "train_rows",
             runs.iter().map(|r| r.train_rows as i64).collect::<Vec<_>>(),
@@ -231,18 +265,20 @@ pub fn to_text(runs: &[RunEntry]) -> String {
         "run",
         "params",
         "features",
+        "feature options",
         "train rows",
         "best iter",
         "rmse",
         "weighted corr",
     ];
-    let rows: Vec<[String; 7]> = runs
+    let rows: Vec<[String; 8]> = runs
         .iter()
         .map(|r| {
             [
                 r.run.to_string(),
                 crate::error::printable(&r.params_change()),
                 crate::error::printable(&r.features_change()),
+                r.feature_options_change(),
                 r.train_rows.to_string(),
                 r.best_iteration.to_string(),
                 format!("{:.6}", r.rmse),
@@ -294,6 +330,8 @@ mod tests {
                 ..ModelParams::default()
             },
             custom_feval: false,
+            first_valid_timestamp: Some(VALID_FROM),
+            rows_without_target: 0,
         }
     }
 
@@ -315,7 +353,7 @@ mod tests {
         assert_eq!(runs[1].features_change(), "lab's 24 - dayofyear");
         let text = to_text(&runs);
         assert!(text.contains("learning_rate=0.05"), "{text}");
-        assert_eq!(to_frame(&runs).unwrap().shape(), (2, 8));
+        assert_eq!(to_frame(&runs).unwrap().shape(), (2, 9));
         // No temporary file is left beside the table.
         let names: Vec<String> = std::fs::read_dir(&dir)
             .unwrap()
@@ -329,6 +367,35 @@ mod tests {
             "{err}"
         );
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn feature_options_are_read_off_the_trained_rows() {
+        let mut run = RunEntry::of(1, &history(0.01, lab_features()));
+        assert_eq!(run.feature_options_change(), "lab's");
+        run.first_valid_timestamp = Some(VALID_FROM + 3 * 86_400);
+        run.rows_without_target = 2341;
+        assert_eq!(
+            run.feature_options_change(),
+            "valid_from=2021-05-04 keep_target_nan (2341 rows left out)"
+        );
+        run.first_valid_timestamp = Some(VALID_FROM + 90);
+        run.rows_without_target = 0;
+        assert_eq!(
+            run.feature_options_change(),
+            "valid_from=2021-05-01T00:01:30Z"
+        );
+        // A table written before the options were recorded still reads,
+        // and shows the lab's.
+        let old: RunEntry = serde_json::from_str(
+            &serde_json::to_string(&RunEntry::of(1, &history(0.01, lab_features())))
+                .unwrap()
+                .replace(",\"first_valid_timestamp\":1619827200", "")
+                .replace(",\"rows_without_target\":0", ""),
+        )
+        .unwrap();
+        assert_eq!(old.first_valid_timestamp, None);
+        assert_eq!(old.feature_options_change(), "lab's");
     }
 
     #[test]

@@ -28,6 +28,8 @@ fn stopped_history(
             ..ModelParams::default()
         },
         custom_feval: false,
+        first_valid_timestamp: None,
+        rows_without_target: 0,
     }
 }
 

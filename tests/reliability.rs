@@ -131,6 +131,29 @@ fn changed_option_reruns_exactly_the_stages_it_affects() {
         "{split}"
     );
     assert!(!reran(&split).contains(&"load_data".to_string()));
+    // The runs table shows the feature options beside the parameters, as
+    // modeling found them in the rows it trained on.
+    let nan = run(
+        &d,
+        &[
+            "--n-estimators",
+            "8",
+            "--valid-from",
+            "2021-05-02",
+            "--keep-target-nan",
+        ],
+    );
+    assert_eq!(reran(&nan)[0], "feature_engineering", "{nan}");
+    let table = text(&ok(&["runs", "--data-path", d.as_str()]).stdout);
+    let rows: Vec<&str> = table.lines().collect();
+    assert!(rows[0].contains("feature options"), "{table}");
+    assert!(rows[1].contains("lab's 24  lab's"), "{table}");
+    assert!(rows[3].contains("valid_from=2021-05-02  "), "{table}");
+    assert!(
+        rows[4].contains("valid_from=2021-05-02 keep_target_nan (")
+            && rows[4].contains(" rows left out)"),
+        "{table}"
+    );
 
     // A stage run on its own with other options is noticed by the next run.
     let mut alone = vec!["modeling", "-q", "--data-path", d.as_str()];
@@ -143,7 +166,7 @@ fn changed_option_reruns_exactly_the_stages_it_affects() {
         "{back}"
     );
     assert!(
-        back.contains("feature_engineering: rerun (valid_from"),
+        back.contains("feature_engineering: rerun (keep_target_nan true -> false, valid_from"),
         "{back}"
     );
 }

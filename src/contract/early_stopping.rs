@@ -188,6 +188,8 @@ mod tests {
                 ..Default::default()
             },
             custom_feval: false,
+            first_valid_timestamp: None,
+            rows_without_target: 0,
         }
     }
 

@@ -52,6 +52,15 @@ pub struct TrainingHistory {
     /// evaluation_result cannot re-score it and checks the rmse alone.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub custom_feval: bool,
+    /// The first validation bar's time (unix seconds): the validation start
+    /// (`valid_from`) as the frame has it. Absent in histories written
+    /// before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_valid_timestamp: Option<i64>,
+    /// Rows left out because their Target is missing: 0 with the lab's
+    /// fill, the missing Targets with `keep_target_nan`.
+    #[serde(default)]
+    pub rows_without_target: usize,
 }
 
 /// Feature importance of the saved model (`feature_importance.json`).

@@ -48,6 +48,9 @@ pub struct ModelInputs<'a> {
     pub valid: SplitRows,
     /// Timestamp of each validation row.
     pub valid_timestamp: Vec<i64>,
+    /// Rows left out because their Target is missing (none with the lab's
+    /// fill; the keep-Target-NaN correction keeps them missing).
+    pub rows_without_target: usize,
 }
 
 /// The columns of `merge_feature_df` that modeling reads for `features`.
@@ -103,6 +106,7 @@ pub fn model_inputs<'a>(df: &'a DataFrame, features: &[String]) -> Result<ModelI
     let (mut train, mut valid) = (SplitRows::default(), SplitRows::default());
     let mut valid_timestamp = Vec::new();
     let mut valid_without_target = 0usize;
+    let mut rows_without_target = 0usize;
     for (row, ((flag, t), w)) in flags
         .iter()
         .zip(target.iter())
@@ -110,6 +114,7 @@ pub fn model_inputs<'a>(df: &'a DataFrame, features: &[String]) -> Result<ModelI
         .enumerate()
     {
         if t.is_nan() {
+            rows_without_target += 1;
             valid_without_target += usize::from(flag == 0.0);
             continue;
         }
@@ -176,6 +181,7 @@ pub fn model_inputs<'a>(df: &'a DataFrame, features: &[String]) -> Result<ModelI
         train,
         valid,
         valid_timestamp,
+        rows_without_target,
     })
 }
 

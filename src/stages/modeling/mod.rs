@@ -78,6 +78,7 @@ struct Binned {
     valid: SplitRows,
     valid_timestamp: Vec<i64>,
     valid_asset: Vec<i64>,
+    rows_without_target: usize,
 }
 
 /// Bins the training and validation rows (Asset_ID categorical, validation
@@ -111,6 +112,7 @@ fn bin(merge_feature_df: &DataFrame, lgb_params: &str, features: &[String]) -> R
         train,
         valid,
         valid_timestamp,
+        rows_without_target,
         ..
     } = inputs;
     Ok(Binned {
@@ -120,6 +122,7 @@ fn bin(merge_feature_df: &DataFrame, lgb_params: &str, features: &[String]) -> R
         valid,
         valid_timestamp,
         valid_asset,
+        rows_without_target,
     })
 }
 
@@ -269,6 +272,10 @@ fn train_frame(
             valid_rows: valid.len(),
             params: params.clone(),
             custom_feval: !is_crate_feval(feval),
+            // What the frame says of the feature options, which modeling is
+            // not given: the runs table shows them beside the parameters.
+            first_valid_timestamp: binned.valid_timestamp.iter().copied().min(),
+            rows_without_target: binned.rows_without_target,
         },
         importance,
         predictions: ValidPredictions {
