@@ -1,6 +1,7 @@
-# Two images from one file:
+# Three images from one file:
 #   docker build -t REGISTRY/crypto-lab:0.1.0 .                   # the component image (slim)
 #   docker build --target dev -t REGISTRY/crypto-lab-dev:0.1.0 .  # steps with an edited function
+#   docker build --target notebook -t REGISTRY/crypto-lab-notebook:0.1.0 .  # the workshop's room
 # The slim image runs every exported step whose code is the crate's. The dev
 # image runs a step that calls a notebook's edited get_features or feval (a
 # Rust lightweight component): it holds the toolchain, the crate's source and
@@ -54,6 +55,51 @@ RUN cargo install --locked rust-script@0.36.0 \
  && chgrp -R 0 /opt/crypto-lab/target /usr/local/cargo \
  && chmod -R g=u /opt/crypto-lab/target /usr/local/cargo
 CMD ["crypto-lab", "--help"]
+
+# The workshop's room (docs/WORKSHOP.md, "One image for the room"): the dev
+# image, whose crate and build the notebook's kernel reuses, with JupyterLab,
+# JupyterHub's single-user server and the Rust kernel. The same image runs
+#   docker run --rm -p 8888:8888 REGISTRY/crypto-lab-notebook:0.1.0   # a laptop
+# as a JupyterHub's single-user image (its spawner runs jupyterhub-singleuser
+# through the entrypoint) and as Binder's base (.binder/Dockerfile).
+# Layout, besides the dev image's:
+#   /opt/crypto-lab/share/notebooks  the notebook and evcxr.toml as shipped
+#   /opt/crypto-lab/notebooks        the students' folder (Jupyter's root): the
+#                                    entrypoint copies the shipped files in
+#                                    when missing (a Hub's empty volume)
+#   /opt/crypto-lab/data             the notebook's data (../data/notebook)
+#   /opt/jupyter                     JupyterLab, jupyterhub-singleuser, the kernelspec
+# The user is jovyan, uid 1000 (Binder's and the Hub charts' default), in
+# group 0: the crate's target/ and the cargo home are group 0 with the
+# owner's rights (dev, above), so the kernel writes each cell's build there
+# without a copy of the build owned by someone else. OpenShift's arbitrary
+# uid with gid 0 works the same way.
+FROM dev AS notebook
+RUN python3 -m venv /opt/jupyter \
+ && /opt/jupyter/bin/pip install --no-cache-dir 'jupyterlab>=4.2,<5' 'jupyterhub>=5,<6' \
+ && useradd --uid 1000 --gid 0 --create-home --shell /bin/bash jovyan
+COPY .ci/setup .ci/setup
+COPY notebooks/evcxr.toml notebooks/g_research_crypto_forecasting.ipynb share/notebooks/
+# The kernel (evcxr_jupyter, built as .ci/setup builds it) and its copy of
+# crypto-lab, built where the kernel looks for it: the first cell then
+# compiles only the cell. The kernelspec goes to Jupyter's own prefix, for
+# every user.
+RUN CRYPTO_LAB_CACHE=/opt/crypto-lab-tools bash .ci/setup --kernel \
+ && /opt/crypto-lab-tools/tools/bin/evcxr_jupyter --install \
+ && mkdir -p /opt/jupyter/share/jupyter/kernels \
+ && mv /tmp/.local/share/jupyter/kernels/rust /opt/jupyter/share/jupyter/kernels/rust \
+ && rm -rf notebooks/.kernel-warm /tmp/.local \
+ && mkdir -p notebooks data \
+ && chgrp -R 0 notebooks data target /usr/local/cargo \
+ && chmod -R g=u notebooks data target /usr/local/cargo
+COPY .binder/jupyter_server_config.py /etc/jupyter/jupyter_server_config.py
+COPY .binder/entrypoint /usr/local/bin/crypto-lab-notebook
+ENV PATH=/opt/jupyter/bin:/opt/crypto-lab-tools/tools/bin:$PATH \
+    HOME=/home/jovyan USER=jovyan SHELL=/bin/bash
+USER 1000
+EXPOSE 8888
+ENTRYPOINT ["crypto-lab-notebook"]
+CMD ["jupyter", "lab"]
 
 # Runtime (the default target, the slim image): the binary, OpenMP for
 # LightGBM, CA roots for Kaggle's HTTPS, a font for charts.

@@ -51,16 +51,25 @@ pub use version::VERSION;
 
 /// The stage functions and their options, for `use crypto_lab::prelude::*`.
 pub mod prelude {
+    pub use crate::artifact::{read_parquet, read_parquet_slice, FrameShape};
     pub use crate::calendar::{civil, Civil};
     pub use crate::contract::{
         files, FeatureImportance, Metrics, TrainingHistory, ValidPredictions,
     };
     pub use crate::indicators::{atr, dema, nan_max, nan_min, pct_return, rolling_mean, rsi};
+    pub use crate::kfp::export::edited::describe as edited_steps;
+    pub use crate::kfp::export::v2::pipeline_chart;
+    pub use crate::kfp::export::DataForm;
+    pub use crate::kfp::{export_kfp, ExportOptions};
     pub use crate::model_params::ModelParams;
+    pub use crate::notebook::{column, data_path, date, runs_frame, timed, KubeflowSettings};
+    pub use crate::notebook_functions;
+    pub use crate::plots::{Chart, PriceNotes, DISTRIBUTION_FEATURES};
     pub use crate::progress::{Print, Progress, Silent};
     pub use crate::runner::{run_pipeline, PipelineRun, RunOptions};
     pub use crate::runs::RunEntry;
     pub use crate::scoring::weighted_correlation;
+    pub use crate::stages::download_data::credentials::Lookup;
     pub use crate::stages::download_data::{download_data, DownloadOptions, Source};
     pub use crate::stages::evaluation_result::{evaluation_result, EvaluationOptions};
     pub use crate::stages::feature_engineering::{

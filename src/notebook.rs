@@ -3,12 +3,17 @@
 //! cells still compute what the crate's functions compute (a pipeline on
 //! Kubeflow runs the crate's, never a cell's).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use polars::prelude::{Column, DataFrame};
 
 use crate::args::DATA_ENV;
 use crate::error::{Error, Result};
+use crate::kfp::client::{submit, Credentials, KfpClient, Package, SubmitOptions};
 use crate::kfp::export::edited::function_with_callees;
 use crate::kfp::export::{EditedCode, EditedFunction};
+use crate::kfp::ExportOptions;
 use crate::stages::feature_engineering::{
     get_features as crate_get_features, AssetBars, FeatureColumn, FeatureOptions, Features,
     GetFeatures,
@@ -48,6 +53,9 @@ pub struct KubeflowSettings {
     /// `CRYPTO_LAB_DEV_IMAGE`: the image for steps that run an edited
     /// function (the Dockerfile's `dev` target).
     pub dev_image: String,
+    /// How long [`submit`](Self::submit) waits between looks at a running
+    /// run: 10 seconds.
+    pub poll: Duration,
 }
 
 impl KubeflowSettings {
@@ -68,8 +76,89 @@ impl KubeflowSettings {
             storage_class: get("KFP_STORAGE_CLASS"),
             dev_image: get("CRYPTO_LAB_DEV_IMAGE")
                 .unwrap_or_else(|| crate::kfp::ExportOptions::default().dev_image),
+            poll: Duration::from_secs(10),
         }
     }
+
+    /// The notebook's last cell: sends `pipeline` to `KFP_HOST` (exported
+    /// for the release the server reports), starts a run with the run
+    /// parameters `params`, prints each step as it changes, waits for the
+    /// run (two hours at most) and says in a sentence how it ended. Without
+    /// `KFP_HOST` nothing is sent, and the sentence says so. The cell stays
+    /// one line: a student reads what it does here, not in a `match`.
+    pub fn submit(
+        &self,
+        pipeline: &ExportOptions,
+        params: &[(&str, &str)],
+    ) -> crate::kfp::client::Result<String> {
+        let Some(host) = &self.host else {
+            return Ok(
+                "KFP_HOST is not set: nothing sent. Upload the pipeline.yaml written above \
+                       in the KFP UI, or set KFP_HOST (and KFP_NAMESPACE on a multi-user \
+                       cluster) before starting Jupyter to send it from here."
+                    .to_string(),
+            );
+        };
+        let credentials = Credentials::lookup(None, None)?;
+        let api = KfpClient::new(host, credentials)?;
+        let opts = SubmitOptions {
+            namespace: self.namespace.clone(),
+            params: params
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+            wait: true,
+            timeout: Some(Duration::from_secs(2 * 3600)),
+            poll: self.poll,
+            ..SubmitOptions::default()
+        };
+        let package = Package::Export(pipeline.clone());
+        let done = submit(&api, &package, &opts, &mut |event| println!("{event}"))?;
+        Ok(match done.failure(self.namespace.as_deref()) {
+            Some(failure) => format!("run {} {failure}", done.run_id),
+            None => format!("run {} succeeded: {}", done.run_id, done.link),
+        })
+    }
+}
+
+/// Runs `work`, then prints `done` and the seconds it took
+/// (`-- DATA LOADED -- (0.4s)`, the lab's cells' closing lines), and returns
+/// what `work` returned: `let loaded = timed("-- DATA LOADED --", || load_data(&data))?;`.
+pub fn timed<T>(done: &str, work: impl FnOnce() -> T) -> T {
+    let clock = Instant::now();
+    let out = work();
+    println!("{done} ({:.1}s)", clock.elapsed().as_secs_f64());
+    out
+}
+
+/// The instant `text` names, `YYYY-MM-DD[THH:MM[:SS]]` in UTC (or unix
+/// seconds), for a cell's `?`: `valid_from: date("2021-05-04")?`. A text
+/// that is not a real date is an error that quotes it and shows the form.
+pub fn date(text: &str) -> Result<i64> {
+    text.parse::<crate::calendar::UtcInstant>()
+        .map(|t| t.0)
+        .map_err(Error::BadArgument)
+}
+
+/// Column `name` of `df`, found by comparing names. Use it on a frame kept
+/// from an earlier cell: polars' own `df.column(name)` looks the name up in
+/// a cache that the next cell's copy of polars cannot read, and misses. The
+/// error names the column and lists the frame's.
+pub fn column<'a>(df: &'a DataFrame, name: &str) -> Result<&'a Column> {
+    crate::columns::find_column(df, name).ok_or_else(|| {
+        let names: Vec<&str> = df.columns().iter().map(|c| c.name().as_str()).collect();
+        Error::BadArgument(format!(
+            "no column `{}` in this frame; its columns: {}",
+            crate::error::printable(name),
+            names.join(", ")
+        ))
+    })
+}
+
+/// The data path's runs table as a frame to show, one row a run
+/// ([`crate::runs`]).
+pub fn runs_frame(data_path: &Path) -> Result<DataFrame> {
+    crate::runs::to_frame(&crate::runs::read(data_path)?)
 }
 
 /// Which of the notebook's functions compute something other than the
@@ -216,6 +305,36 @@ mod tests {
 
     fn plain_correlation(a: &[f64], b: &[f32], _w: &[f64]) -> f64 {
         crate::scoring::weighted_correlation(a, b, &vec![1.0; a.len()])
+    }
+
+    #[test]
+    fn a_column_is_found_by_name_and_a_missing_one_is_named() {
+        let df = crate::columns::frame(vec![
+            crate::columns::col("Close", vec![1.0, 2.0]),
+            crate::columns::col("Open", vec![1.5, 2.5]),
+        ])
+        .unwrap();
+        assert_eq!(column(&df, "Open").unwrap().len(), 2);
+        let err = column(&df, "close").unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "no column `close` in this frame; its columns: Close, Open"
+        );
+    }
+
+    #[test]
+    fn a_date_parses_and_a_mistyped_one_is_quoted() {
+        assert_eq!(date("2021-05-01").unwrap(), crate::contract::VALID_FROM);
+        let err = date("2021-13-04").unwrap_err().to_string();
+        assert!(
+            err.starts_with("`2021-13-04`: expected a real date YYYY-MM-DD"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn timed_returns_what_its_work_returned() {
+        assert_eq!(timed("-- DONE --", || 41 + 1), 42);
     }
 
     #[test]

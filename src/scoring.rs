@@ -6,17 +6,19 @@
 /// Python. This function's text is also the notebook's Modeling cell (a test
 /// holds the two equal).
 pub fn weighted_correlation(a: &[f64], b: &[f32], w: &[f64]) -> f64 {
-    // np.sum over the rows, added up in row order
-    let sum = |f: &dyn Fn(usize) -> f64| (0..a.len()).map(f).sum::<f64>();
-    let b = |i: usize| f64::from(b[i]);
+    // numpy's np.sum(a * w) is (0..n).map(|i| a[i] * w[i]).sum(): every
+    // row's product, added up in row order
+    let n = a.len();
+    let sum_w: f64 = w.iter().sum();
+    let mean_a = (0..n).map(|i| a[i] * w[i]).sum::<f64>() / sum_w;
+    let mean_b = (0..n).map(|i| b[i] as f64 * w[i]).sum::<f64>() / sum_w;
+    let var_a = (0..n).map(|i| w[i] * (a[i] - mean_a).powi(2)).sum::<f64>() / sum_w;
+    let var_b = (0..n)
+        .map(|i| w[i] * (b[i] as f64 - mean_b).powi(2))
+        .sum::<f64>()
+        / sum_w;
 
-    let sum_w = sum(&|i| w[i]);
-    let mean_a = sum(&|i| a[i] * w[i]) / sum_w;
-    let mean_b = sum(&|i| b(i) * w[i]) / sum_w;
-    let var_a = sum(&|i| w[i] * (a[i] - mean_a).powi(2)) / sum_w;
-    let var_b = sum(&|i| w[i] * (b(i) - mean_b).powi(2)) / sum_w;
-
-    let cov = sum(&|i| a[i] * b(i) * w[i]) / sum_w - mean_a * mean_b;
+    let cov = (0..n).map(|i| a[i] * b[i] as f64 * w[i]).sum::<f64>() / sum_w - mean_a * mean_b;
     cov / (var_a * var_b).sqrt()
 }
 

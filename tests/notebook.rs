@@ -237,3 +237,75 @@ fn a_features_list_without_the_calendar_trains_without_it() {
         "{err}"
     );
 }
+
+/// `.ci/solve-notebook NOTEBOOK KEY OUT`: its exit status and stderr.
+fn solve(key: &Path, out: &Path) -> (bool, String) {
+    let o = std::process::Command::new("python3")
+        .arg(root().join(".ci/solve-notebook"))
+        .arg(root().join(NOTEBOOK))
+        .arg(key)
+        .arg(out)
+        .output()
+        .expect("python3 .ci/solve-notebook");
+    (
+        o.status.success(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn every_exercise_has_a_blank_and_the_answer_key_fills_each_and_nothing_else() {
+    // The students' notebook: a todo!() in each exercise, none elsewhere.
+    let cells = code_cells();
+    let blanks: Vec<&String> = cells.iter().filter(|c| c.contains("todo!(")).collect();
+    assert_eq!(blanks.len(), 5, "one blank cell per exercise");
+    assert!(blanks.iter().all(|c| c.contains("modeling_with(")));
+
+    let dir = crate::common::temp_dir("solve");
+    let worked = dir.path().join("worked.ipynb");
+    let key = root().join("docs/WORKSHOP.md");
+    let (ok, err) = solve(&key, &worked);
+    assert!(ok, "{err}");
+    let nb: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&worked).expect("worked copy"))
+            .expect("worked JSON");
+    let code: String = nb["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .filter(|c| c["cell_type"] == "code")
+        .flat_map(|c| c["source"].as_array().expect("lines").iter())
+        .map(|l| l.as_str().expect("line"))
+        .collect();
+    assert!(!code.contains("todo!("));
+    assert!(code.contains("learning_rate: 0.05,") && code.contains("date(\"2021-05-04\")?"));
+
+    // An answer that changes more than its blank is refused, naming the cell.
+    let drifted = dir.path().join("drifted.md");
+    let original = std::fs::read_to_string(&key).expect("answer key");
+    std::fs::write(
+        &drifted,
+        original.replace(
+            "    learning_rate: 0.05,\n",
+            "    learning_rate: 0.05,\n    seed: 1,\n",
+        ),
+    )
+    .expect("write");
+    let (ok, err) = solve(&drifted, &dir.path().join("x.ipynb"));
+    assert!(
+        !ok && err.contains("cell-28") && err.contains("blank(s) filled"),
+        "{err}"
+    );
+    // A blank without its answer is refused too.
+    let missing = dir.path().join("missing.md");
+    std::fs::write(
+        &missing,
+        original.replace("```rust answer=cell-32", "```rust"),
+    )
+    .expect("write");
+    let (ok, err) = solve(&missing, &dir.path().join("y.ipynb"));
+    assert!(
+        !ok && err.contains("cell-32: a blank with no answer"),
+        "{err}"
+    );
+}

@@ -1,6 +1,7 @@
 //! Every stage against the outputs of the lab's own Python code
 //! (tests/fixtures/seed-parity, see its README).
 
+use crate::common::read_parquet;
 use crate::common::*;
 use crypto_lab::contract::{TrainingHistory, ValidPredictions};
 use crypto_lab::prelude::*;

@@ -760,3 +760,44 @@ fn run_parameters_go_typed_and_a_wrong_type_is_refused_before_sending() {
         })
     );
 }
+
+#[test]
+fn the_notebooks_submit_cell_sends_its_export_and_says_how_the_run_ended() {
+    use crypto_lab::notebook::KubeflowSettings;
+    let unset = KubeflowSettings::from_lookup(|_| None);
+    let pipeline = crypto_lab::kfp::ExportOptions::default();
+    let said = unset.submit(&pipeline, &[]).expect("nothing to send");
+    assert!(
+        said.starts_with("KFP_HOST is not set: nothing sent."),
+        "{said}"
+    );
+
+    let Some(api) = Api::start(&[]) else {
+        return;
+    };
+    let settings = KubeflowSettings {
+        poll: std::time::Duration::from_millis(50),
+        ..KubeflowSettings::from_lookup(|name| (name == "KFP_HOST").then(|| api.url.clone()))
+    };
+    let said = settings
+        .submit(&pipeline, &[("source", "https://mirror.example/g.zip")])
+        .expect("submit");
+    let run = api.requests_to("POST", "runs");
+    assert_eq!(run.len(), 1);
+    assert_eq!(
+        run[0]["body"]["runtime_config"]["parameters"],
+        serde_json::json!({"source": "https://mirror.example/g.zip"})
+    );
+    assert!(
+        said.starts_with("run ") && said.contains(" succeeded: ") && said.contains(&api.url),
+        "{said}"
+    );
+
+    let failing = Api::start(&["--fail-task", "modeling"]).expect("the mock API");
+    let settings = KubeflowSettings {
+        host: Some(failing.url.clone()),
+        ..settings
+    };
+    let said = settings.submit(&pipeline, &[]).expect("submit");
+    assert!(said.contains("modeling"), "{said}");
+}

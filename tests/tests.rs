@@ -9,6 +9,7 @@ mod cli;
 mod doctor;
 mod download;
 mod hostile;
+mod image;
 mod kfp;
 mod kfp_local;
 mod module_graph;
