@@ -75,8 +75,9 @@ CMD ["crypto-lab", "--help"]
 # without a copy of the build owned by someone else. OpenShift's arbitrary
 # uid with gid 0 works the same way.
 FROM dev AS notebook
+COPY .binder/requirements.txt /opt/jupyter-requirements.txt
 RUN python3 -m venv /opt/jupyter \
- && /opt/jupyter/bin/pip install --no-cache-dir 'jupyterlab>=4.2,<5' 'jupyterhub>=5,<6' \
+ && /opt/jupyter/bin/pip install --no-cache-dir -r /opt/jupyter-requirements.txt \
  && useradd --uid 1000 --gid 0 --create-home --shell /bin/bash jovyan
 COPY .ci/setup .ci/setup
 COPY notebooks/evcxr.toml notebooks/g_research_crypto_forecasting.ipynb share/notebooks/

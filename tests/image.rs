@@ -55,10 +55,13 @@ fn the_notebook_stage_holds_what_its_entrypoint_and_jupyter_expect() {
     // Jupyter's root is the students' folder; the notebook opens at start.
     let config = read(".binder/jupyter_server_config.py");
     assert!(config.contains(r#"c.ServerApp.root_dir = "/opt/crypto-lab/notebooks""#));
+    // `jupyter lab` takes its start page from JupyterLab's setting, a Hub's
+    // jupyterhub-singleuser from the server's: both open the notebook.
     assert!(config.contains(&format!(
-        r#"c.ServerApp.default_url = "/lab/tree/{}""#,
+        r#"c.LabApp.default_url = "/lab/tree/{}""#,
         NOTEBOOK_FILES[1]
     )));
+    assert!(config.contains("c.ServerApp.default_url = c.LabApp.default_url"));
     assert!(
         nb.contains("COPY .binder/jupyter_server_config.py /etc/jupyter/jupyter_server_config.py")
     );
@@ -68,10 +71,15 @@ fn the_notebook_stage_holds_what_its_entrypoint_and_jupyter_expect() {
     assert!(nb.contains("COPY .binder/entrypoint /usr/local/bin/crypto-lab-notebook"));
     assert!(nb.contains(r#"ENTRYPOINT ["crypto-lab-notebook"]"#));
     assert!(nb.contains(r#"CMD ["jupyter", "lab"]"#));
+    // The room's Jupyter: one list for the image and .ci/check-room's venv.
+    assert!(nb.contains("pip install --no-cache-dir -r /opt/jupyter-requirements.txt"));
+    let requirements = read(".binder/requirements.txt");
     assert!(
-        nb.contains("'jupyterhub>=5,<6'"),
+        requirements.lines().any(|l| l.starts_with("jupyterhub")),
         "jupyterhub-singleuser for a Hub"
     );
+    assert!(read(".ci/setup")
+        .contains("venv-room jupyterhub -r \"$(dirname \"$0\")/../.binder/requirements.txt\""));
     // Binder starts from this image, at the crate's version.
     let binder = read(".binder/Dockerfile");
     let from = binder
