@@ -71,15 +71,18 @@ fn the_notebook_stage_holds_what_its_entrypoint_and_jupyter_expect() {
     assert!(nb.contains("COPY .binder/entrypoint /usr/local/bin/crypto-lab-notebook"));
     assert!(nb.contains(r#"ENTRYPOINT ["crypto-lab-notebook"]"#));
     assert!(nb.contains(r#"CMD ["jupyter", "lab"]"#));
-    // The room's Jupyter: one list for the image and .ci/check-room's venv.
+    // The room's Jupyter: one list for the image and .ci/check-room's root.
     assert!(nb.contains("pip install --no-cache-dir -r /opt/jupyter-requirements.txt"));
     let requirements = read(".binder/requirements.txt");
     assert!(
         requirements.lines().any(|l| l.starts_with("jupyterhub")),
         "jupyterhub-singleuser for a Hub"
     );
-    assert!(read(".ci/setup")
-        .contains("venv-room jupyterhub -r \"$(dirname \"$0\")/../.binder/requirements.txt\""));
+    let room = read(".ci/check-room");
+    assert!(room.contains("cp .binder/requirements.txt \"$root/opt/jupyter-requirements.txt\""));
+    assert!(room.contains("-r /opt/jupyter-requirements.txt"));
+    // .ci/check-room gives its Debian root jovyan by the stage's own line.
+    assert!(room.contains(r"grep -o 'useradd --uid 1000 [^\\&]*jovyan' Dockerfile"));
     // Binder starts from this image, at the crate's version.
     let binder = read(".binder/Dockerfile");
     let from = binder
