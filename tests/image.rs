@@ -10,7 +10,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use crate::common::temp_dir;
+use crate::common::{temp_dir, text};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -122,10 +122,6 @@ fn entrypoint(lab: &Path, args: &[&str], path_prefix: Option<&Path>) -> Output {
         cmd.env("PATH", format!("{}:{path}", prefix.display()));
     }
     cmd.output().expect("run the entrypoint")
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
 }
 
 #[test]
